@@ -1,0 +1,1 @@
+"""The inventory service (choreographed): reserves stock when an order is placed."""

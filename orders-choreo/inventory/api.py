@@ -1,0 +1,17 @@
+"""Inventory's HTTP side: health and the stock inspection API (twin: orders-orch/inventory/api.py)."""
+from shared import inspection
+from shared.db import open_service_database
+from shared.logs import setup
+from shared.models.inventory import metadata
+from shared.web import create_base_app
+
+from inventory.subscriptions import QUEUE
+
+
+def create_app():
+    """Return the inventory API; healthy while its worker consumes and relays."""
+    setup("inventory-api")
+    session_factory = open_service_database("inventory", metadata)
+    app = create_base_app("inventory", session_factory, workers=(f"consumer:{QUEUE}", "relay"))
+    app.register_blueprint(inspection.stock())
+    return app

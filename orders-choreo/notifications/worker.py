@@ -1,0 +1,16 @@
+"""Start the notifications worker: its consumer and its outbox relay."""
+from shared.db import open_service_database
+from shared.messaging.worker import run_worker
+from shared.models.notifications import metadata
+
+from notifications.subscriptions import HANDLERS, QUEUE
+
+
+def main():
+    """Open the database and consume."""
+    run_worker("notifications", open_service_database("notifications", metadata),
+               {QUEUE: HANDLERS})
+
+
+if __name__ == "__main__":
+    main()

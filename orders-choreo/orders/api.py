@@ -1,0 +1,55 @@
+"""The public order API (choreographed): store the order and its OrderPlaced event, answer 202.
+
+The request ends as soon as the order is stored: the saga runs on in the other services,
+driven by events. Twin: orders-orch/orders/api.py, which waits for the orchestrator.
+"""
+from flask import Blueprint, abort, g, jsonify
+from sqlalchemy import select
+
+from shared import orders_api
+from shared.db import open_service_database, transaction
+from shared.domain import orders
+from shared.logs import setup
+from shared.models.base import iso
+from shared.models.orders import metadata, timeline
+from shared.web import create_base_app, sessions
+
+from orders import handlers
+from orders.subscriptions import QUEUE, TRACKER_QUEUE
+
+routes = Blueprint("orders", __name__)
+
+
+@routes.post("/orders")
+def place_order():
+    """Accept an order: 202 with the PENDING order; the saga goes on asynchronously."""
+    command, body, key = orders_api.read_order_request()
+    order, _created = orders_api.store_order(
+        command, body, key, g.correlation_id,
+        on_created=lambda session, row: handlers.on_order_stored(session, row, g.correlation_id))
+    return jsonify(order), 202, {"Location": f"/orders/{order['order_id']}"}
+
+
+@routes.get("/orders/<order_id>/timeline")
+def order_timeline(order_id):
+    """Every event of this order's saga, in the order the tracker heard them."""
+    with transaction(sessions()) as session:
+        if orders.get(session, order_id) is None:
+            abort(404, f"no order {order_id}")
+        rows = session.execute(select(timeline).where(timeline.c.order_id == order_id)
+                               .order_by(timeline.c.id)).mappings().all()
+    steps = [{"at": iso(r["at"]), "service": r["service"], "step": r["name"],
+              "outcome": r["outcome"], "correlation_id": r["correlation_id"]} for r in rows]
+    return jsonify({"order_id": order_id, "steps": steps})
+
+
+def create_app():
+    """Return the public order API; healthy while the orders worker consumes and relays."""
+    setup("orders-api")
+    session_factory = open_service_database("orders", metadata)
+    app = create_base_app("orders", session_factory,
+                          workers=(f"consumer:{QUEUE}", f"consumer:{TRACKER_QUEUE}", "relay"))
+    orders_api.register_error_handlers(app)
+    app.register_blueprint(orders_api.reading_routes())
+    app.register_blueprint(routes)
+    return app

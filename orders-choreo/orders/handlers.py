@@ -1,0 +1,63 @@
+"""The orders service's reactions: settle the order when the saga's last event arrives.
+
+An order is CANCELLED only once its compensations are done (the stock.released event comes
+after the refund, if any), and COMPLETED once its stock is committed.
+Twin: orders-orch/orders/handlers.py, where the orchestrator tells orders the outcome.
+"""
+from sqlalchemy import insert, select
+
+from shared import rules
+from shared.domain import orders
+from shared.envelope import Envelope
+from shared.messaging.outbox import add, emit
+from shared.models.base import utcnow
+from shared.models.orders import timeline
+
+SERVICE = "orders"
+
+
+def on_order_stored(session, order, correlation_id):
+    """Announce a new order (called by the API in the transaction that stored it)."""
+    add(session, Envelope(type="order.placed", version=1, source=SERVICE,
+                          correlation_id=correlation_id, data=orders.saga_facts(order)))
+
+
+def on_stock_rejected(session, event):
+    """Nothing was reserved, so nothing to compensate: cancel now."""
+    _cancel(session, event, rules.OUT_OF_STOCK)
+
+
+def on_stock_released(session, event):
+    """The last compensation is done: cancel with the reason the saga failed."""
+    _cancel(session, event, event.data["reason"])
+
+
+def on_stock_committed(session, event):
+    """Stock is sold and the shipment booked: the order is complete."""
+    data = event.data
+    if orders.finish(session, data["order_id"], orders.COMPLETED):
+        order = orders.get(session, data["order_id"])
+        emit(session, event, SERVICE, "order.completed",
+             {"order_id": data["order_id"], "customer_id": data["customer_id"],
+              "total_cents": order["total_cents"]})
+
+
+def record_in_timeline(session, event):
+    """Tracker: write every event of every saga to the order's timeline."""
+    order_id = event.data.get("order_id")
+    seen = select(timeline.c.id).where(timeline.c.message_id == event.message_id)
+    if not isinstance(order_id, str) or session.execute(seen).first():
+        return
+    reason = event.data.get("reason")
+    session.execute(insert(timeline).values(
+        order_id=order_id, message_id=event.message_id, at=utcnow(), service=event.source,
+        name=event.type, outcome=f"{event.type.split('.')[-1]}" + (f": {reason}" if reason else ""),
+        correlation_id=event.correlation_id))
+
+
+def _cancel(session, event, reason):
+    data = event.data
+    if orders.finish(session, data["order_id"], orders.CANCELLED, reason):
+        emit(session, event, SERVICE, "order.cancelled",
+             {"order_id": data["order_id"], "customer_id": data["customer_id"],
+              "reason": reason})

@@ -1,0 +1,16 @@
+"""Start the orders worker: the outcome consumer, the tracker, and the outbox relay."""
+from shared.db import open_service_database
+from shared.messaging.worker import run_worker
+from shared.models.orders import metadata
+
+from orders.subscriptions import HANDLERS, QUEUE, TRACKER_HANDLERS, TRACKER_QUEUE
+
+
+def main():
+    """Open the database and consume both queues."""
+    run_worker("orders", open_service_database("orders", metadata),
+               {QUEUE: HANDLERS, TRACKER_QUEUE: TRACKER_HANDLERS})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The payments service (choreographed): charges once stock is reserved, refunds on failure."""

@@ -1,0 +1,17 @@
+"""Payments' HTTP side: health and the payments inspection API (twin: orders-orch/payments/api.py)."""
+from shared import inspection
+from shared.db import open_service_database
+from shared.logs import setup
+from shared.models.payments import metadata
+from shared.web import create_base_app
+
+from payments.subscriptions import QUEUE
+
+
+def create_app():
+    """Return the payments API; healthy while its worker consumes and relays."""
+    setup("payments-api")
+    session_factory = open_service_database("payments", metadata)
+    app = create_base_app("payments", session_factory, workers=(f"consumer:{QUEUE}", "relay"))
+    app.register_blueprint(inspection.payments_listing())
+    return app

@@ -1,0 +1,9 @@
+"""What the payments service listens to, and who handles it (twin: orders-orch/payments/api.py routes)."""
+from payments import handlers
+
+QUEUE = "payments.events"
+
+HANDLERS = {
+    "stock.reserved": handlers.on_stock_reserved,
+    "shipment.rejected": handlers.on_shipment_rejected,
+}

@@ -1,0 +1,1 @@
+"""The shipping service (choreographed): books a shipment once the order is paid."""

@@ -1,0 +1,17 @@
+"""Shipping's HTTP side: health and the shipments inspection API (twin: orders-orch/shipping/api.py)."""
+from shared import inspection
+from shared.db import open_service_database
+from shared.logs import setup
+from shared.models.shipping import metadata
+from shared.web import create_base_app
+
+from shipping.subscriptions import QUEUE
+
+
+def create_app():
+    """Return the shipping API; healthy while its worker consumes and relays."""
+    setup("shipping-api")
+    session_factory = open_service_database("shipping", metadata)
+    app = create_base_app("shipping", session_factory, workers=(f"consumer:{QUEUE}", "relay"))
+    app.register_blueprint(inspection.shipments_listing())
+    return app

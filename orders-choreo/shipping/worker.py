@@ -1,0 +1,15 @@
+"""Start the shipping worker: its consumer and its outbox relay."""
+from shared.db import open_service_database
+from shared.messaging.worker import run_worker
+from shared.models.shipping import metadata
+
+from shipping.subscriptions import HANDLERS, QUEUE
+
+
+def main():
+    """Open the database and consume."""
+    run_worker("shipping", open_service_database("shipping", metadata), {QUEUE: HANDLERS})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The process table of each variant, as data: what runs, with which command, on which port.
+
+Every HTTP service runs on gunicorn; every choreographed service also has a worker process
+(its consumers and outbox relay). `replicas` multiplies the workers (choreographed) or the
+orchestrator (orchestrated).
+"""
+import sys
+from dataclasses import dataclass, field
+
+from shared import config
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    command: list
+    port: int | None = None          # HTTP port whose /health must answer 200
+    numprocs: int = 1
+    environment: dict = field(default_factory=dict)
+
+
+def gunicorn(app, port, workers=1, threads=4):
+    """Return the gunicorn command line serving a Flask app factory on 127.0.0.1:port."""
+    return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+            "--graceful-timeout", "3", "--timeout", "30", "--no-control-socket", app]
+
+
+def choreo(replicas=1):
+    """Return the choreographed variant's programs: an API and a worker per service."""
+    programs = []
+    for service in config.SERVICES:
+        port = config.port(service, "choreo")
+        workers = 2 if service == "orders" else 1
+        programs.append(Program(f"{service}-api", gunicorn(f"{service}.api:create_app()", port,
+                                                           workers=workers), port=port))
+        programs.append(Program(f"{service}-worker", [sys.executable, "-m", f"{service}.worker"],
+                                numprocs=replicas,
+                                environment={"WORKER_REPLICA": "%(process_num)d"}))
+    return programs
+
+
+VARIANTS = {"choreo": choreo}
+
+
+def programs(variant, replicas=1):
+    """Return the programs of a variant."""
+    if variant not in VARIANTS:
+        raise SystemExit(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    return VARIANTS[variant](replicas)

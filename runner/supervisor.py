@@ -1,0 +1,80 @@
+"""Run the programs of a variant under supervisord and control them over its XML-RPC socket.
+
+Plumbing: the runner writes a supervisord config, starts supervisord in the foreground as a
+child, and stops, starts or lists programs through supervisor's own RPC interface.
+"""
+import os
+import subprocess
+import sys
+import time
+import xmlrpc.client
+from pathlib import Path
+
+from supervisor.xmlrpc import SupervisorTransport
+
+STOP_WAIT_S = 4
+
+
+def write_config(folder, programs, environment):
+    """Write supervisord.conf for the programs into `folder`; return its path."""
+    folder = Path(folder)
+    (folder / "logs").mkdir(parents=True, exist_ok=True)
+    lines = ["[supervisord]", f"logfile={folder / 'supervisord.log'}",
+             f"pidfile={folder / 'supervisord.pid'}", "nodaemon=true", "loglevel=warn",
+             "user=root" if os.geteuid() == 0 else "", "",
+             "[unix_http_server]", f"file={folder / 'supervisor.sock'}", "",
+             "[rpcinterface:supervisor]",
+             "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", ""]
+    for program in programs:
+        env = {**environment, **program.environment}
+        lines += [f"[program:{program.name}]",
+                  "command=" + " ".join(_quote(part) for part in program.command),
+                  f"numprocs={program.numprocs}",
+                  "process_name=%(program_name)s" + ("-%(process_num)d" if program.numprocs > 1
+                                                     else ""),
+                  "environment=" + ",".join(f'{k}="{_escape(v)}"' for k, v in env.items()),
+                  "autostart=true", "autorestart=unexpected", "startsecs=1",
+                  f"stopwaitsecs={STOP_WAIT_S}", "stopasgroup=true", "killasgroup=true",
+                  "redirect_stderr=true",
+                  f"stdout_logfile={folder / 'logs' / '%(program_name)s-%(process_num)d.log'}",
+                  "stdout_logfile_maxbytes=50MB", "stdout_logfile_backups=1", ""]
+    path = folder / "supervisord.conf"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _quote(part):
+    part = part.replace("%", "%%")  # supervisord expands %(name)s in commands
+    return f"'{part}'" if any(c in part for c in " ()\"") else part
+
+
+def _escape(value):
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") \
+        .replace("%%(process_num)d", "%(process_num)d")
+
+
+def start(config_path):
+    """Start supervisord in the foreground (as our child) and return its Popen."""
+    return subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c",
+                             str(config_path)], start_new_session=True)
+
+
+def rpc(folder):
+    """Return an XML-RPC proxy to the supervisord whose socket is in `folder`."""
+    socket = f"unix://{Path(folder) / 'supervisor.sock'}"
+    return xmlrpc.client.ServerProxy("http://127.0.0.1",
+                                     transport=SupervisorTransport(None, None, socket))
+
+
+def wait_for_rpc(folder, process, timeout=20):
+    """Wait until supervisord answers on its socket."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return rpc(folder).supervisor.getState()
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("supervisord exited; see the message above") from None
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

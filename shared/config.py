@@ -1,0 +1,99 @@
+"""Configuration from environment variables, each read by a function with a localhost default.
+
+Nothing is read at import time, so tests and the runner can set variables before a
+service starts. Every name below is documented in the README's configuration table.
+"""
+import os
+from pathlib import Path
+
+SERVICES = ("orders", "inventory", "payments", "shipping", "notifications")
+
+# The ports of DOMAIN.md: public order API, then the four other services, then the orchestrator.
+DEFAULT_PORTS = {
+    "choreo": {"orders": 8001, "inventory": 8011, "payments": 8012, "shipping": 8013,
+               "notifications": 8014},
+    "orch": {"orders": 8002, "inventory": 8021, "payments": 8022, "shipping": 8023,
+             "notifications": 8024, "orchestrator": 8020},
+}
+
+
+def _env(name, default):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def repo_root():
+    """Return the checkout's top folder (the parent of `shared/`)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def variant():
+    """Return `choreo` or `orch`: which of the two variants this process belongs to."""
+    return _env("VARIANT", "choreo")
+
+
+def var_dir():
+    """Return the folder for databases, logs and broker data (git-ignored)."""
+    return Path(_env("VAR_DIR", str(repo_root() / "var")))
+
+
+def port(service, of_variant=None):
+    """Return the HTTP port of a service, e.g. PAYMENTS_PORT, else the DOMAIN.md default."""
+    default = DEFAULT_PORTS[of_variant or variant()][service]
+    return int(_env(f"{service.upper()}_PORT", default))
+
+
+def service_url(service, of_variant=None):
+    """Return the base URL of a service on this machine."""
+    return f"http://127.0.0.1:{port(service, of_variant)}"
+
+
+def database_url(service):
+    """Return the service's own database URL, e.g. PAYMENTS_DATABASE_URL; SQLite under var/."""
+    default = f"sqlite:///{var_dir() / variant() / (service + '.db')}"
+    return _env(f"{service.upper()}_DATABASE_URL", default)
+
+
+def amqp_url():
+    """Return the RabbitMQ URL (choreographed variant only)."""
+    return _env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def prefetch_count():
+    """Return how many unacknowledged messages a consumer may hold (see shared/messaging)."""
+    return int(_env("PREFETCH_COUNT", 20))
+
+
+def max_attempts():
+    """Return how often a message is tried before it is dead-lettered."""
+    return int(_env("MAX_ATTEMPTS", 5))
+
+
+def retry_delay_ms():
+    """Return the delay before a failed message is tried again."""
+    return int(_env("RETRY_DELAY_MS", 1000))
+
+
+def fault_latency_ms(service):
+    """Return extra latency added to each unit of work, e.g. PAYMENTS_FAULT_LATENCY_MS (0: off)."""
+    return int(_env(f"{service.upper()}_FAULT_LATENCY_MS", 0))
+
+
+def fault_failure_rate(service):
+    """Return the fraction of work that fails on purpose, e.g. PAYMENTS_FAULT_FAILURE_RATE."""
+    return float(_env(f"{service.upper()}_FAULT_FAILURE_RATE", 0.0))
+
+
+def teaching_switch(name):
+    """Return True when a teaching switch such as TEACH_DISABLE_OUTBOX is set to 1."""
+    return _env(name, "0") == "1"
+
+
+def log_level():
+    """Return the log level name for every service."""
+    return _env("LOG_LEVEL", "INFO")
+
+
+def outbox_relay_enabled():
+    """Return True in the first worker replica only (WORKER_REPLICA=0): one relay per service."""
+    return _env("WORKER_REPLICA", "0") == "0"

@@ -1,0 +1,51 @@
+"""Charge an order's total and refund it (the payments service's rules)."""
+import uuid
+
+from sqlalchemy import insert, select, update
+
+from shared import rules
+from shared.models.base import iso, utcnow
+from shared.models.payments import payments, refunds
+
+CAPTURED, REFUNDED, DECLINED = "captured", "refunded", "declined"
+
+
+def charge(session, order_id, customer_id, amount_cents, currency, card_token):
+    """Charge once per order; return the payment (status captured or declined)."""
+    existing = _payment(session, order_id)
+    if existing:
+        return to_dict(existing)
+    decline = rules.payment_decision(card_token, amount_cents)
+    now = utcnow()
+    row = {"payment_id": str(uuid.uuid4()), "order_id": order_id, "customer_id": customer_id,
+           "amount_cents": amount_cents, "currency": currency,
+           "status": DECLINED if decline else CAPTURED, "decline_reason": decline,
+           "created_at": now, "updated_at": now}
+    session.execute(insert(payments).values(**row))
+    return to_dict(row)
+
+
+def refund(session, order_id):
+    """Refund a captured payment (compensation); return True if this call refunded it."""
+    payment = _payment(session, order_id)
+    if not payment or payment["status"] != CAPTURED:
+        return False
+    now = utcnow()
+    session.execute(update(payments).where(payments.c.order_id == order_id)
+                    .values(status=REFUNDED, updated_at=now))
+    session.execute(insert(refunds).values(refund_id=str(uuid.uuid4()),
+                                           payment_id=payment["payment_id"],
+                                           amount_cents=payment["amount_cents"], created_at=now))
+    return True
+
+
+def _payment(session, order_id):
+    return session.execute(select(payments).where(payments.c.order_id == order_id)).mappings().first()
+
+
+def to_dict(row):
+    """Return a payment as the inspection API shows it."""
+    return {"payment_id": row["payment_id"], "order_id": row["order_id"],
+            "amount_cents": row["amount_cents"], "currency": row["currency"],
+            "status": row["status"], "decline_reason": row["decline_reason"],
+            "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}

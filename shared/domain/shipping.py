@@ -1,0 +1,45 @@
+"""Book and cancel shipments (the shipping service's rules)."""
+import uuid
+
+from sqlalchemy import insert, select, update
+
+from shared import rules
+from shared.models.base import iso, utcnow
+from shared.models.shipping import shipments
+
+BOOKED, CANCELLED = "booked", "cancelled"
+
+
+def book(session, order_id, address):
+    """Book one shipment per order; return it, or None when the country is not served."""
+    existing = _shipment(session, order_id)
+    if existing:
+        return to_dict(existing)
+    if not rules.can_ship_to(address["country"]):
+        return None
+    now = utcnow()
+    row = {"shipment_id": str(uuid.uuid4()), "order_id": order_id,
+           "country": address["country"].upper(), "status": BOOKED,
+           "created_at": now, "updated_at": now}
+    session.execute(insert(shipments).values(**row))
+    return to_dict(row)
+
+
+def cancel(session, order_id):
+    """Cancel a booked shipment (compensation); return True if this call cancelled it."""
+    result = session.execute(
+        update(shipments).where(shipments.c.order_id == order_id, shipments.c.status == BOOKED)
+        .values(status=CANCELLED, updated_at=utcnow()))
+    return result.rowcount == 1
+
+
+def _shipment(session, order_id):
+    return session.execute(
+        select(shipments).where(shipments.c.order_id == order_id)).mappings().first()
+
+
+def to_dict(row):
+    """Return a shipment as the inspection API shows it."""
+    return {"shipment_id": row["shipment_id"], "order_id": row["order_id"],
+            "country": row["country"], "status": row["status"],
+            "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}

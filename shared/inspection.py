@@ -1,0 +1,71 @@
+"""The read-only inspection API of each service, the same in both variants.
+
+An audit from outside checks the invariants through these routes alone, so they are written
+once here and mounted by each variant's `api.py`.
+"""
+from flask import Blueprint, jsonify, request
+
+from shared.db import transaction
+from shared.domain import inventory, notifications, payments, shipping
+from shared.domain.pages import page
+from shared.models import inventory as inventory_tables
+from shared.models import notifications as notification_tables
+from shared.models import payments as payment_tables
+from shared.models import shipping as shipping_tables
+from shared.web import page_args, paginated, sessions
+
+
+def _listing(name, path, table, key, to_dict):
+    """Return a blueprint serving GET `path`: filtered by ?order_id=, else paginated."""
+    blueprint = Blueprint(name, __name__)
+
+    @blueprint.get(path)
+    def listing():
+        limit, after = page_args()
+        order_id = request.args.get("order_id")
+        where = table.c.order_id == order_id if order_id else None
+        with transaction(sessions()) as session:
+            rows, next_after = page(session, table, key, limit, after, where)
+        return paginated(f"{name}.listing", [to_dict(r) for r in rows], next_after, limit)
+
+    return blueprint
+
+
+def stock():
+    """GET /stock: initial, available, reserved and committed units per SKU."""
+    table = inventory_tables.stock
+    blueprint = Blueprint("stock", __name__)
+
+    @blueprint.get("/stock")
+    def listing():
+        limit, after = page_args()
+        with transaction(sessions()) as session:
+            rows, next_after = page(session, table, table.c.sku, limit, after)
+        return paginated("stock.listing", [inventory.stock_item(r) for r in rows], next_after,
+                         limit)
+
+    return blueprint
+
+
+def payments_listing():
+    """GET /payments[?order_id=]."""
+    table = payment_tables.payments
+    return _listing("payments", "/payments", table, table.c.payment_id, payments.to_dict)
+
+
+def shipments_listing():
+    """GET /shipments[?order_id=]."""
+    table = shipping_tables.shipments
+    return _listing("shipments", "/shipments", table, table.c.shipment_id, shipping.to_dict)
+
+
+def notifications_listing():
+    """GET /notifications[?order_id=]."""
+    table = notification_tables.notifications
+    return _listing("notifications", "/notifications", table, table.c.notification_id,
+                    notifications.to_dict)
+
+
+def as_json(value, status=200, headers=None):
+    """Return a JSON response (a small convenience for the services' routes)."""
+    return jsonify(value), status, headers or {}

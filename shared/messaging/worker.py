@@ -1,0 +1,46 @@
+"""Run a choreographed service's worker process: its consumers and its outbox relay.
+
+Each consumer and the relay get a thread and a broker connection of their own (pika's
+BlockingConnection must not be shared between threads). Stopping the process at any moment
+is safe: unacked messages are redelivered and their transactions were rolled back.
+"""
+import logging
+import signal
+import sys
+import threading
+
+from shared import config, logs
+from shared.messaging.consumer import Consumer
+from shared.messaging.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(service, session_factory, subscriptions):
+    """Start the relay and one consumer per (queue, handlers) pair; block until SIGTERM."""
+    logs.setup(f"{service}-worker")
+    amqp_url = config.amqp_url()
+    runnables = [Consumer(service, queue, handlers, session_factory, amqp_url)
+                 for queue, handlers in subscriptions.items()]
+    if config.outbox_relay_enabled():
+        runnables.append(OutboxRelay(session_factory, amqp_url))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    for runnable in runnables:
+        threading.Thread(target=_guarded(runnable.run, stop), name=runnable.name,
+                         daemon=True).start()
+    log.info("%s worker started: %s", service, ", ".join(r.name for r in runnables))
+    stop.wait()
+    log.info("%s worker stopping", service)
+    sys.exit(0)
+
+
+def _guarded(run, stop):
+    def target():
+        try:
+            run()
+        except Exception:
+            log.exception("worker thread died; stopping the process so the supervisor restarts it")
+        stop.set()
+    return target

@@ -1,0 +1,1 @@
+"""SQLAlchemy models: one module per service's own database, plus the plumbing tables."""

@@ -1,0 +1,84 @@
+"""The public order API's parts that are the same in both variants: reading the request,
+validating it, listing and fetching orders. Each variant's `orders/api.py` adds only what
+differs: what happens after an order is stored.
+"""
+from flask import Blueprint, abort, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from shared.db import transaction
+from shared.domain import orders
+from shared.domain.pages import page
+from shared.models.orders import orders as orders_table
+from shared.validation import ValidationError, validate_order_request
+from shared.web import error, page_args, paginated, sessions
+
+MAX_KEY_LENGTH = 200
+
+
+def read_order_request():
+    """Return (command, body, idempotency key) of a POST /orders, or raise a 4xx."""
+    if not request.is_json:
+        abort(415, "the body must be JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ValidationError({"body": "malformed JSON"})
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
+        raise ValidationError({"Idempotency-Key": f"must be 1 to {MAX_KEY_LENGTH} characters"})
+    return validate_order_request(body), body, key
+
+
+def store_order(command, body, key, correlation_id, on_created):
+    """Store the order (once per Idempotency-Key); call on_created(session, row) in the same
+    transaction when it is new. Return (order, created)."""
+    for attempt in range(2):  # a concurrent twin request with the same key loses the insert
+        try:
+            with transaction(sessions()) as session:
+                order, created = orders.place(session, command, correlation_id, key,
+                                              orders.request_hash(body))
+                if created:
+                    on_created(session, orders.get_record(session, order["order_id"]))
+                return order, created
+        except IntegrityError:
+            if attempt or not key:
+                raise
+    raise AssertionError("unreachable")
+
+
+def register_error_handlers(app):
+    """Map validation and idempotency errors to 400 and 422."""
+    app.register_error_handler(
+        ValidationError, lambda exc: error(400, "invalid_request", "the order request is invalid",
+                                           exc.fields))
+    app.register_error_handler(
+        orders.IdempotencyConflict,
+        lambda exc: error(422, "idempotency_key_reused",
+                          "this Idempotency-Key was used with a different body"))
+
+
+def reading_routes():
+    """Return a blueprint with GET /orders and GET /orders/<id>."""
+    blueprint = Blueprint("orders_read", __name__)
+
+    @blueprint.get("/orders")
+    def listing():
+        limit, after = page_args()
+        status = request.args.get("status")
+        if status and status not in (orders.PENDING, orders.COMPLETED, orders.CANCELLED):
+            raise ValidationError({"status": "must be PENDING, COMPLETED or CANCELLED"})
+        where = orders_table.c.status == status if status else None
+        with transaction(sessions()) as session:
+            rows, next_after = page(session, orders_table, orders_table.c.order_id, limit, after,
+                                    where)
+        return paginated("orders_read.listing", [orders.to_dict(r) for r in rows], next_after,
+                         limit)
+
+    @blueprint.get("/orders/<order_id>")
+    def one(order_id):
+        with transaction(sessions()) as session:
+            order = orders.get(session, order_id)
+        if order is None:
+            abort(404, f"no order {order_id}")
+        return jsonify(order)
+
+    return blueprint

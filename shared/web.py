@@ -1,0 +1,99 @@
+"""Flask plumbing every service's HTTP API shares: JSON errors, correlation ids, health, paging.
+
+Not the lesson: this keeps each service's `api.py` down to its routes.
+"""
+import logging
+import uuid
+from datetime import timedelta
+
+from flask import Flask, g, jsonify, request, url_for
+from sqlalchemy import select, text
+from werkzeug.exceptions import HTTPException
+
+from shared import logs
+from shared.models.base import utcnow
+from shared.models.plumbing import heartbeats
+from shared.validation import MAX_BODY_BYTES
+
+log = logging.getLogger(__name__)
+HEARTBEAT_FRESH = timedelta(seconds=10)
+
+
+def error(status, code, message, fields=None, headers=None):
+    """Return a JSON error response in the API's one error shape."""
+    body = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status, headers or {}
+
+
+def create_base_app(service, session_factory, workers=()):
+    """Return a Flask app with JSON errors, correlation ids and GET /health for `service`."""
+    app = Flask(service)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions["session_factory"] = session_factory
+    app.before_request(_take_correlation_id)
+    app.after_request(_give_correlation_id)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    app.add_url_rule("/health", "health", lambda: _health(session_factory, workers))
+    return app
+
+
+def sessions():
+    """Return the session factory of the current app."""
+    from flask import current_app
+    return current_app.extensions["session_factory"]
+
+
+def _take_correlation_id():
+    g.correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
+    logs.set_correlation_id(g.correlation_id)
+
+
+def _give_correlation_id(response):
+    response.headers["X-Correlation-Id"] = g.get("correlation_id", "-")
+    return response
+
+
+def _http_error(exc):
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error(exc.code, code, exc.description or exc.name)
+
+
+def _unexpected_error(exc):
+    log.exception("unexpected error")
+    return error(500, "internal_error", "unexpected error; see the service log")
+
+
+def _health(session_factory, workers):
+    problems = []
+    try:
+        with session_factory() as session:
+            session.execute(text("SELECT 1"))
+            beats = dict(session.execute(select(heartbeats.c.worker, heartbeats.c.beat_at)).all())
+    except Exception as exc:  # health must answer, whatever is broken
+        return jsonify({"status": "unavailable", "problems": [f"database: {exc}"]}), 503
+    for role in workers:  # a role is alive when any of its processes beat recently
+        fresh = [at for name, at in beats.items()
+                 if name.split("@")[0] == role and utcnow() - at <= HEARTBEAT_FRESH]
+        if not fresh:
+            problems.append(f"{role} is not running (no recent heartbeat)")
+    if problems:
+        return jsonify({"status": "unavailable", "problems": problems}), 503
+    return jsonify({"status": "ok"}), 200
+
+
+def page_args():
+    """Return (limit, after) from the query string, or raise a 400 for a bad limit."""
+    limit = request.args.get("limit", "100")
+    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        from werkzeug.exceptions import BadRequest
+        raise BadRequest("limit must be an integer from 1 to 1000")
+    return int(limit), request.args.get("after") or None
+
+
+def paginated(endpoint, items, next_after, limit):
+    """Return a page of items with the URL of the next page (null on the last page)."""
+    nxt = url_for(endpoint, after=next_after, limit=limit) if next_after else None
+    return jsonify({"items": items, "next": nxt})
