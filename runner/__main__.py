@@ -2,6 +2,7 @@
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 
@@ -47,14 +48,18 @@ def up(args):
     finally:
         print("runner: stopping ...", flush=True)
         stop.set()
+        # The services and the broker stop in parallel: together within 10 s.
+        broker_stop = threading.Thread(target=broker.stop) if broker else None
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=supervisor.STOP_WAIT_S + 2)
-            except Exception:
-                proc.kill()
-        if broker:
-            broker.stop()
+        if broker_stop:
+            broker_stop.start()
+        try:
+            proc.wait(timeout=supervisor.STOP_WAIT_S + 2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if broker_stop:
+            broker_stop.join()
         print("runner: stopped", flush=True)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from supervisor.xmlrpc import SupervisorTransport
 
-STOP_WAIT_S = 4
+STOP_WAIT_S = 3
 
 
 def write_config(folder, programs, environment):
