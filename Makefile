@@ -7,7 +7,7 @@ REPLICAS ?= 1
 PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo demo test test-unit test-integration test-e2e reset \
-        status stop-service start-service dead-letters replay-dead-letters clean
+        status stop-service start-service dead-letters replay-dead-letters audit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -61,3 +61,6 @@ replay-dead-letters: venv  ## send every dead letter back to the queue it came f
 
 clean:  ## remove var/ (databases, logs, broker data) and reports/
 	rm -rf var reports
+
+audit: venv  ## check DOMAIN.md's invariants of a running variant through its inspection API (VARIANT=choreo)
+	$(PY) -m audit --variant $(VARIANT)

@@ -20,11 +20,12 @@ INSTALL_HINT = ("rabbitmq-server is not installed. On Debian or Ubuntu run, as r
 class Broker:
     """One RabbitMQ node listening on 127.0.0.1:port, its files under `base`."""
 
-    def __init__(self, amqp_url, base, name="rabbit"):
+    def __init__(self, amqp_url, base):
         parsed = urlparse(amqp_url)
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 5672
         self.base = Path(base)
-        self.node = f"{name}@localhost"
+        # One node name per port, so a test broker can run beside the one of `make up-choreo`.
+        self.node = "rabbit@localhost" if self.port == 5672 else f"rabbit{self.port}@localhost"
         self.process = None
 
     def answers(self):

@@ -1,0 +1,52 @@
+"""End-to-end fixtures: each variant started through the runner users use, on test ports.
+
+The scenarios are written once and parametrized over VARIANTS.
+"""
+import pytest
+import requests
+
+from runner.broker import Broker
+from shared import config
+from tests.support import ROOT, RunningVariant, moved_ports
+
+VARIANTS = ["choreo"]
+PORT_OFFSET = 10000
+TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5673/%2F"
+
+
+@pytest.fixture(scope="session")
+def test_broker():
+    """Start a RabbitMQ node for the end-to-end tests (the runner reuses a broker that answers)."""
+    broker = Broker(TEST_AMQP_URL, ROOT / "var" / "test-e2e-broker")
+    if not broker.answers():
+        broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session", params=VARIANTS)
+def system(request):
+    """Start one variant for the whole session; stop it (and check it stopped) at the end."""
+    variant = request.param
+    env = moved_ports(variant, PORT_OFFSET)
+    if variant == "choreo":
+        env["AMQP_URL"] = TEST_AMQP_URL
+        request.getfixturevalue("test_broker")
+    running = RunningVariant(variant, ROOT / "var" / f"test-e2e-{variant}", env)
+    running.start()
+    yield running
+    took = running.stop()
+    print(f"\nrunner for {variant} stopped in {took:.1f}s")
+
+
+@pytest.fixture
+def http():
+    """A requests session for one test."""
+    with requests.Session() as session:
+        yield session
+
+
+@pytest.fixture
+def urls(system):
+    """The base URL of each service of the running variant."""
+    return {s: system.url(s) for s in config.SERVICES}

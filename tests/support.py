@@ -1,0 +1,128 @@
+"""Helpers the integration and end-to-end tests share: order bodies, and starting the runner."""
+import copy
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from shared import config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postcode": "10115",
+           "country": "DE"}
+VALID_ORDER = {"customer_id": "cust-42", "items": [{"sku": "MUG-RED", "quantity": 2}],
+               "payment": {"card_token": "tok_visa"}, "shipping_address": ADDRESS}
+
+
+def order(sku="MUG-RED", quantity=2, card="tok_visa", country="DE", customer="cust-42"):
+    """Return a valid order body with the given details."""
+    body = copy.deepcopy(VALID_ORDER)
+    body["customer_id"] = customer
+    body["items"] = [{"sku": sku, "quantity": quantity}]
+    body["payment"]["card_token"] = card
+    body["shipping_address"]["country"] = country
+    return body
+
+
+# One body per outcome of DOMAIN.md, with the status and reason it must end in.
+OUTCOMES = {
+    "completed": (order("MUG-RED", 2), "COMPLETED", None),
+    "out_of_stock": (order("LAMP-LIMITED", 100), "CANCELLED", "out_of_stock"),
+    "payment_declined": (order("MUG-BLUE", 1, card="tok_declined"), "CANCELLED",
+                         "payment_declined"),
+    "shipping_unavailable": (order("TEE-BLACK", 3, country="AQ"), "CANCELLED",
+                             "shipping_unavailable"),
+}
+
+
+def moved_ports(variant, offset):
+    """Return the environment that moves every port of a variant by `offset`."""
+    return {f"{s.upper()}_PORT": str(p + offset) for s, p in config.DEFAULT_PORTS[variant].items()}
+
+
+class RunningVariant:
+    """A variant started by `python -m runner up`, exactly as `make up-<variant>` starts it."""
+
+    def __init__(self, variant, var_dir, env, replicas=1):
+        self.variant, self.var_dir, self.env = variant, Path(var_dir), dict(os.environ, **env)
+        self.env.update(VAR_DIR=str(self.var_dir), VARIANT=variant)
+        self.replicas = replicas
+        self.output, self.process = [], None
+
+    def url(self, service):
+        """Return a service's base URL."""
+        return f"http://127.0.0.1:{self.env[f'{service.upper()}_PORT']}"
+
+    def start(self, timeout=180):
+        """Start the runner and wait for its "is up" line."""
+        shutil.rmtree(self.var_dir / self.variant, ignore_errors=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "runner", "up", self.variant, "--replicas", str(self.replicas)],
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not any(" is up" in line for line in self.output):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the runner did not come up:\n" + "".join(self.output[-60:]))
+            time.sleep(0.2)
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    def runner(self, *args):
+        """Run another runner command against this variant (e.g. stop-service)."""
+        return subprocess.run([sys.executable, "-m", "runner", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=60, check=True)
+
+    def stop(self, timeout=30):
+        """Send SIGTERM as Ctrl-C would, and return the seconds the runner took to exit."""
+        if self.process is None or self.process.poll() is not None:
+            return 0.0
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        return time.monotonic() - started
+
+
+def wait_final(session, base_url, order_id, timeout=60):
+    """Poll GET /orders/<id> until the order is COMPLETED or CANCELLED; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = session.get(f"{base_url}/orders/{order_id}", timeout=10).json()
+        if found["status"] != "PENDING":
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"order {order_id} still PENDING after {timeout}s")
+        time.sleep(0.1)
+
+
+def wait_for(predicate, timeout=60, every=0.2, message="condition"):
+    """Poll predicate() until it returns something truthy; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        time.sleep(every)
+
+
+def get_json(session, url):
+    """GET a URL and return its JSON body (asserting a 200)."""
+    response = session.get(url, timeout=10)
+    assert response.status_code == 200, (url, response.status_code, response.text)
+    return response.json()
+
+
