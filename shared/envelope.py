@@ -50,7 +50,9 @@ def parse(body):
     missing = [name for name in ENVELOPE_FIELDS if name not in raw and name != "causation_id"]
     if missing:
         raise MalformedMessage(f"envelope lacks {', '.join(missing)}")
-    if not isinstance(raw["data"], dict) or not isinstance(raw["version"], int):
+    if not isinstance(raw["type"], str):
+        raise MalformedMessage("envelope type must be a string")
+    if not isinstance(raw["data"], dict) or type(raw["version"]) is not int:
         raise MalformedMessage("envelope data must be an object and version an integer")
     # Tolerant reader: fields a newer envelope may add are ignored, not rejected.
     return Envelope(**{name: raw.get(name) for name in ENVELOPE_FIELDS})

@@ -1,6 +1,6 @@
 """Heartbeats: a worker proves it is alive by writing a row that GET /health reads."""
 import os
-import socket
+import platform
 
 from sqlalchemy import insert, update
 
@@ -11,7 +11,7 @@ from shared.models.plumbing import heartbeats
 
 def worker_name(role):
     """Return this process's heartbeat name for a role, e.g. `consumer:payments.events@host-12`."""
-    return f"{role}@{socket.gethostname()}-{os.getpid()}"
+    return f"{role}@{platform.node()}-{os.getpid()}"
 
 
 def beat(session_factory, name):

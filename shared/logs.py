@@ -37,4 +37,4 @@ def setup(service):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.log_level())
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    logging.getLogger("pika").setLevel(logging.CRITICAL)  # our reconnect loop logs outages

@@ -55,7 +55,7 @@ def _items(items, errors):
         if not isinstance(sku, str) or catalog.product(sku) is None:
             errors[f"items[{n}].sku"] = "unknown SKU"
         _quantity(item.get("quantity"), f"items[{n}].quantity", errors)
-    return [{"sku": i["sku"], "quantity": i["quantity"]} for i in items if isinstance(i, dict)]
+    return [{"sku": i.get("sku"), "quantity": i.get("quantity")} for i in items if isinstance(i, dict)]
 
 
 def _address(address, errors):
@@ -65,7 +65,8 @@ def _address(address, errors):
     for name in ADDRESS_FIELDS:
         _text(address.get(name), f"shipping_address.{name}", errors)
     country = address.get("country")
-    if "shipping_address.country" not in errors and (len(country) != 2 or not country.isalpha()):
+    if "shipping_address.country" not in errors and (
+            len(country) != 2 or not (country.isascii() and country.isalpha())):
         errors["shipping_address.country"] = "must be a two-letter ISO country code"
     return {name: address.get(name) for name in ADDRESS_FIELDS}
 

@@ -95,5 +95,6 @@ def page_args():
 
 def paginated(endpoint, items, next_after, limit):
     """Return a page of items with the URL of the next page (null on the last page)."""
-    nxt = url_for(endpoint, after=next_after, limit=limit) if next_after else None
+    query = {**request.args.to_dict(), "after": next_after, "limit": limit}  # keep the filters
+    nxt = url_for(endpoint, **query) if next_after else None
     return jsonify({"items": items, "next": nxt})

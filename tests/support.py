@@ -1,5 +1,7 @@
 """Helpers the integration and end-to-end tests share: order bodies, and starting the runner."""
+import contextlib
 import copy
+import importlib
 import os
 import shutil
 import signal
@@ -126,3 +128,18 @@ def get_json(session, url):
     return response.json()
 
 
+
+
+@contextlib.contextmanager
+def choreo_modules(*names):
+    """Import modules of orders-choreo/ (e.g. "payments.handlers") for a test, then forget them:
+    orders-orch/ has packages with the same names, so none may stay cached."""
+    folder = str(ROOT / "orders-choreo")
+    sys.path.insert(0, folder)
+    try:
+        yield [importlib.import_module(name) for name in names]
+    finally:
+        sys.path.remove(folder)
+        for cached in [m for m, mod in sys.modules.items()
+                       if getattr(mod, "__file__", None) and mod.__file__.startswith(folder)]:
+            del sys.modules[cached]

@@ -4,7 +4,8 @@ import logging
 import pika
 from pika.exceptions import AMQPError
 from sqlalchemy.exc import OperationalError
-from tenacity import retry, retry_if_exception_type, wait_exponential_jitter, before_sleep_log
+from tenacity import (RetryError, before_sleep_log, retry, retry_if_exception_type,
+                      wait_exponential_jitter)
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +23,18 @@ def connect(amqp_url):
     return pika.BlockingConnection(params)
 
 
-def run_forever(name, run_once):
-    """Call `run_once()` again and again, reconnecting with backoff when the broker or DB fails."""
+def run_forever(name, run_once, stopping):
+    """Call `run_once()`, reconnecting with backoff when the broker or the database fails,
+    until it returns or `stopping()` is true."""
     @retry(retry=retry_if_exception_type((AMQPError, OSError, OperationalError)),
-           wait=wait_exponential_jitter(initial=0.2, max=5),
+           wait=wait_exponential_jitter(multiplier=0.2, max=5),
+           stop=lambda _state: stopping(),
            before_sleep=before_sleep_log(log, logging.WARNING))
     def supervised():
         run_once()
 
-    supervised()
+    try:
+        supervised()
+    except RetryError:
+        pass  # asked to stop while the broker was away
     log.info("%s stopped", name)

@@ -41,10 +41,11 @@ class Consumer:
         self.session_factory, self.amqp_url = session_factory, amqp_url
         self.name = worker_name(f"consumer:{queue}")
         self.connection = self.channel = None
+        self.stopping = False
 
     def run(self):
         """Consume until the process stops, reconnecting after broker restarts."""
-        run_forever(self.name, self._run_connected)
+        run_forever(self.name, self._run_connected, lambda: self.stopping)
 
     def _run_connected(self):
         self.connection = connect(self.amqp_url)
@@ -58,12 +59,21 @@ class Consumer:
             self.channel.basic_qos(prefetch_count=config.prefetch_count())
             self.channel.basic_consume(self.queue, self.on_message)
             self._beat()
-            self.channel.start_consuming()
+            if not self.stopping:
+                self.channel.start_consuming()
         finally:
             if self.connection.is_open:
                 self.connection.close()
 
+    def stop(self):
+        """Stop consuming (safe to call from another thread); run() then returns."""
+        self.stopping = True
+        if self.connection is not None and self.connection.is_open:
+            self.connection.add_callback_threadsafe(self.channel.stop_consuming)
+
     def _beat(self):
+        if self.stopping:
+            return
         beat(self.session_factory, self.name)
         self.connection.call_later(BEAT_EVERY_S, self._beat)
 

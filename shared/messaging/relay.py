@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 BATCH = 200
 IDLE_WAIT_S = 0.05
 BEAT_EVERY_S = 2
+PARK_S = 1.0
 
 
 class OutboxRelay:
@@ -34,10 +35,15 @@ class OutboxRelay:
         self.name = worker_name("relay")
         self.stopping = threading.Event()
         self._last_beat = 0.0
+        self._parked = {}  # outbox id -> when to try an unroutable event again
+
+    def stop(self):
+        """Ask the relay to stop after its current batch (safe from another thread)."""
+        self.stopping.set()
 
     def run(self):
         """Relay until stopped, reconnecting after broker restarts."""
-        run_forever(self.name, self._run_connected)
+        run_forever(self.name, self._run_connected, self.stopping.is_set)
 
     def _run_connected(self):
         connection = connect(self.amqp_url)
@@ -61,18 +67,22 @@ class OutboxRelay:
         confirmed = []
         try:
             for row in rows:
-                channel.basic_publish(EXCHANGE, row["routing_key"], row["body"],
-                                      properties=persistent(row["routing_key"], row["message_id"],
-                                                            None),
-                                      mandatory=True)
+                if self._parked.get(row["id"], 0) > time.monotonic():
+                    continue
+                try:
+                    channel.basic_publish(
+                        EXCHANGE, row["routing_key"], row["body"], mandatory=True,
+                        properties=persistent(row["routing_key"], row["message_id"], None))
+                except UnroutableError:
+                    # No queue is bound for this event (yet): keep it unsent and try again
+                    # later, rather than dropping it or letting it block the events behind it.
+                    log.warning("%s is unroutable; retrying in %ss", row["routing_key"], PARK_S)
+                    self._parked[row["id"]] = time.monotonic() + PARK_S
+                    continue
                 confirmed.append(row["id"])
-        except UnroutableError:
-            # No queue is bound for this event yet (topology still being declared): keep it
-            # unsent and try again shortly, rather than dropping it on the floor.
-            log.warning("event %s is unroutable; will retry", row["routing_key"])
-            time.sleep(0.5)
+                self._parked.pop(row["id"], None)
         finally:
-            self._mark_sent(confirmed)
+            self._mark_sent(confirmed)  # whatever the broker confirmed, even if we then failed
         return len(confirmed)
 
     def _mark_sent(self, ids):

@@ -1,0 +1,154 @@
+"""The idempotent consumer against a real broker: duplicates, poison, retries, dead letters."""
+import json
+import uuid
+
+import pika
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from shared.envelope import Envelope
+from shared.messaging import deadletters, topology
+from shared.messaging.consumer import Consumer
+from shared.models.payments import metadata as payments_metadata, payments
+from shared.models.plumbing import outbox
+from tests.support import choreo_modules, wait_for
+
+effects_metadata = MetaData()
+effects = Table("effects", effects_metadata,
+                Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("order_id", String(40), nullable=False))
+
+
+def _order_event(order_id, card="tok_visa", **drop):
+    data = {"order_id": order_id, "customer_id": "cust", "items": [{"sku": "MUG-RED",
+            "quantity": 1, "unit_price_cents": 1250}], "total_cents": 1250, "currency": "EUR",
+            "card_token": card, "shipping_address": {"country": "DE"}}
+    for name in drop:
+        data.pop(name)
+    return Envelope(type="stock.reserved", version=1, source="test", correlation_id=order_id,
+                    data=data)
+
+
+def _publish(channel, queue, body, message_id=None):
+    channel.basic_publish("", queue, body if isinstance(body, bytes) else body.encode(),
+                          properties=pika.BasicProperties(delivery_mode=2,
+                                                          message_id=message_id))
+
+
+def _count(sessions, query):
+    with sessions() as session:
+        return session.scalar(query)
+
+
+@pytest.fixture
+def dead_letters(channel):
+    """Empty the shared dead-letter queue before the test; return a reader for it."""
+    channel.queue_declare(topology.DEAD_LETTER_QUEUE, durable=True)
+    channel.queue_purge(topology.DEAD_LETTER_QUEUE)
+
+    def read():
+        found = []
+        while (message := channel.basic_get(topology.DEAD_LETTER_QUEUE, auto_ack=True))[0]:
+            found.append((message[1].headers, message[2]))
+        return found
+    return read
+
+
+@pytest.fixture
+def payments_consumer(database, amqp_url, queue_name, in_thread):
+    """The real payments handlers consuming a test queue; returns its session factory."""
+    sessions = database(payments_metadata)
+    with choreo_modules("payments.subscriptions") as (subscriptions,):
+        consumer = Consumer("payments", queue_name, subscriptions.HANDLERS, sessions, amqp_url)
+    in_thread(consumer)
+    wait_for(lambda: consumer.channel is not None and consumer.channel.is_open,
+             message="the consumer to subscribe")
+    return sessions
+
+
+def test_a_duplicated_delivery_changes_nothing(payments_consumer, channel, queue_name):
+    event = _order_event("order-dup")
+    for _ in range(3):  # the same message delivered three times
+        _publish(channel, queue_name, event.to_json(), event.message_id)
+    _publish(channel, queue_name, _order_event("order-sentinel").to_json())
+
+    wait_for(lambda: _count(payments_consumer, select(func.count()).select_from(payments)) == 2,
+             message="both orders charged")
+    wait_for(lambda: _count(payments_consumer, select(func.count()).select_from(outbox)) >= 2,
+             message="the events")
+    charged = _count(payments_consumer, select(func.count()).where(
+        payments.c.order_id == "order-dup"))
+    published = _count(payments_consumer, select(func.count()).where(
+        outbox.c.body.contains("order-dup")))
+    assert (charged, published) == (1, 1)
+
+
+def test_poison_messages_are_dead_lettered_with_a_reason_and_the_consumer_goes_on(
+        payments_consumer, channel, queue_name, dead_letters):
+    _publish(channel, queue_name, b"\x00 this is not JSON")
+    _publish(channel, queue_name, _order_event("order-bad", total_cents=None).to_json())
+    unknown = Envelope(type="fraud.suspected", version=1, source="test", correlation_id="x",
+                       data={"order_id": "o"})
+    _publish(channel, queue_name, unknown.to_json())
+    _publish(channel, queue_name, _order_event("order-good").to_json())
+
+    wait_for(lambda: _count(payments_consumer, select(func.count()).where(
+        payments.c.order_id == "order-good")) == 1, message="the good order after the poison")
+    letters = wait_for(lambda: (found := dead_letters()) and len(found) >= 3 and found,
+                       message="three dead letters")
+    reasons = [headers[topology.REASON_HEADER] for headers, _ in letters]
+    assert all(r.startswith("poison:") for r in reasons), reasons
+    assert "not JSON" in reasons[0] and "total_cents" in reasons[1] and "fraud" in reasons[2]
+    assert {headers[topology.ORIGIN_HEADER] for headers, _ in letters} == {queue_name}
+
+
+def _effect_consumer(database, amqp_url, queue_name, in_thread, fail_times):
+    sessions = database(effects_metadata)
+    calls = []
+
+    def handle(session, event):
+        calls.append(event.message_id)
+        if len(calls) <= fail_times:
+            raise ConnectionError(f"the database is busy (call {len(calls)})")
+        session.execute(insert(effects).values(order_id=event.data["order_id"]))
+
+    consumer = Consumer("test", queue_name, {"stock.committed": handle}, sessions, amqp_url)
+    in_thread(consumer)
+    wait_for(lambda: consumer.channel is not None, message="the consumer to subscribe")
+    return sessions, calls
+
+
+def _committed(order_id):
+    return Envelope(type="stock.committed", version=1, source="test", correlation_id=order_id,
+                    data={"order_id": order_id, "customer_id": "cust"})
+
+
+def test_a_transient_failure_is_retried_after_a_delay_and_applied_once(
+        database, amqp_url, channel, queue_name, in_thread, monkeypatch):
+    monkeypatch.setenv("RETRY_DELAY_MS", "100")
+    monkeypatch.setenv("MAX_ATTEMPTS", "5")
+    sessions, calls = _effect_consumer(database, amqp_url, queue_name, in_thread, fail_times=2)
+    _publish(channel, queue_name, _committed("order-retry").to_json())
+
+    wait_for(lambda: _count(sessions, select(func.count()).select_from(effects)) == 1,
+             message="the effect after two failures")
+    assert len(calls) == 3
+
+
+def test_a_message_that_keeps_failing_is_dead_lettered_and_can_be_replayed(
+        database, amqp_url, channel, queue_name, in_thread, monkeypatch, dead_letters):
+    monkeypatch.setenv("RETRY_DELAY_MS", "100")
+    monkeypatch.setenv("MAX_ATTEMPTS", "3")
+    sessions, calls = _effect_consumer(database, amqp_url, queue_name, in_thread, fail_times=3)
+    _publish(channel, queue_name, _committed("order-stuck").to_json())
+
+    listed = wait_for(lambda: deadletters.list_dead_letters(amqp_url), message="a dead letter")
+    assert len(calls) == 3
+    assert listed[0]["queue"] == queue_name and listed[0]["attempts"] == 3
+    assert listed[0]["reason"].startswith("failed 3 times: ConnectionError")
+    assert _count(sessions, select(func.count()).select_from(effects)) == 0
+
+    assert deadletters.replay_dead_letters(amqp_url) == 1  # the cause is gone: call 4 succeeds
+    wait_for(lambda: _count(sessions, select(func.count()).select_from(effects)) == 1,
+             message="the replayed message to be applied")
+    assert dead_letters() == []
