@@ -2,7 +2,6 @@
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
 
@@ -24,6 +23,7 @@ def up(args):
     folder = config.var_dir() / args.variant
     os.environ.update(environment(args.variant))
     programs = processes.programs(args.variant, args.replicas)
+    _check_ports_free(programs)
     broker = None
     if args.variant == "choreo":
         broker = broker_mod.Broker(config.amqp_url(), config.var_dir() / "rabbitmq")
@@ -36,31 +36,34 @@ def up(args):
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    proc = supervisor.start(supervisor.write_config(folder, programs, {}))
-    logtail.follow(folder / "logs", stop)
+    services = supervisor.Supervisor(folder, programs)
     try:
-        supervisor.wait_for_rpc(folder, proc)
+        services.start()
+        logtail.follow(folder / "logs", stop)
         urls = {p.name: f"http://127.0.0.1:{p.port}" for p in programs if p.port}
-        health.wait_healthy(urls.values(), alive=lambda: proc.poll() is None and not stop.is_set())
+        health.wait_healthy(urls.values(), alive=lambda: services.alive() and not stop.is_set())
         _print_ready(args.variant, urls, broker)
-        while not stop.wait(0.5) and proc.poll() is None:
+        while not stop.wait(0.5) and services.alive():
             pass
     finally:
         print("runner: stopping ...", flush=True)
         stop.set()
         # The services and the broker stop in parallel: together within 10 s.
         broker_stop = threading.Thread(target=broker.stop) if broker else None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
         if broker_stop:
             broker_stop.start()
-        try:
-            proc.wait(timeout=supervisor.STOP_WAIT_S + 2)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        services.stop()
         if broker_stop:
             broker_stop.join()
         print("runner: stopped", flush=True)
+
+
+def _check_ports_free(programs):
+    for program in programs:
+        if program.port and not health.port_free(program.port):
+            raise SystemExit(f"runner: port {program.port} ({program.name}) is already in use. "
+                             "Is this variant, or an earlier run of it, still running? "
+                             "Stop it first, or move the port (see the README's configuration).")
 
 
 def _print_ready(variant, urls, broker):

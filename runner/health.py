@@ -1,4 +1,5 @@
 """Wait until every HTTP service of a variant answers GET /health with 200."""
+import socket
 import time
 
 import requests
@@ -21,3 +22,14 @@ def wait_healthy(urls, timeout=120, alive=lambda: True):
             if pending and time.monotonic() > deadline:
                 raise RuntimeError(f"not healthy after {timeout}s: {', '.join(sorted(pending))}")
             time.sleep(0.3)
+
+
+def port_free(port):
+    """Return True if nothing listens on 127.0.0.1:port."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False

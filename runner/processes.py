@@ -40,7 +40,30 @@ def choreo(replicas=1):
     return programs
 
 
-VARIANTS = {"choreo": choreo}
+def orch(replicas=1):
+    """Return the orchestrated variant's programs: an API per service, one per orchestrator replica.
+
+    Each orchestrator replica is ONE gunicorn worker with many threads, so its background
+    loops (leases, recovery, archival) run once per replica; the orders API runs its handover
+    loop in each of its workers, which is harmless (POST /sagas is idempotent per order).
+    """
+    env = {"ORCH_REPLICAS": str(replicas)}
+    programs = []
+    for service in config.SERVICES:
+        port = config.port(service, "orch")
+        workers, threads = (2, 32) if service == "orders" else (1, 16)
+        programs.append(Program(f"{service}-api", gunicorn(f"{service}.api:create_app()", port,
+                                                           workers=workers, threads=threads),
+                                port=port, environment=env))
+    for replica in range(replicas):
+        port = config.orchestrator_port(replica)
+        programs.append(Program(f"orchestrator-{replica}",
+                                gunicorn("orchestrator.api:create_app()", port, threads=48),
+                                port=port, environment={**env, "ORCH_REPLICA": str(replica)}))
+    return programs
+
+
+VARIANTS = {"choreo": choreo, "orch": orch}
 
 
 def programs(variant, replicas=1):

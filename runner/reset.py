@@ -7,13 +7,13 @@ from shared import config
 from shared.db import make_engine, transaction, make_session_factory
 from shared.domain import inventory
 from shared.models import inventory as inventory_tables
-from shared.models import notifications, orders, payments, plumbing, shipping
+from shared.models import notifications, orchestrator, orders, payments, plumbing, shipping
 from runner.broker import Broker
 
 METADATA = {"orders": orders.metadata, "inventory": inventory_tables.metadata,
             "payments": payments.metadata, "shipping": shipping.metadata,
             "notifications": notifications.metadata}
-EXTRA_DATABASES = {}  # the orchestrated variant registers its orchestrator database here
+EXTRA_DATABASES = {"orch": {"orchestrator": orchestrator.metadata}}  # the orchestrator's own
 
 
 def reset(variant):

@@ -4,6 +4,7 @@ Plumbing: the runner writes a supervisord config, starts supervisord in the fore
 child, and stops, starts or lists programs through supervisor's own RPC interface.
 """
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -53,10 +54,50 @@ def _escape(value):
         .replace("%%(process_num)d", "%(process_num)d")
 
 
-def start(config_path):
-    """Start supervisord in the foreground (as our child) and return its Popen."""
-    return subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c",
-                             str(config_path)], start_new_session=True)
+class Supervisor:
+    """A supervisord we started for one variant's programs."""
+
+    def __init__(self, folder, programs):
+        self.folder, self.programs = Path(folder), programs
+        self.process = None
+
+    def start(self):
+        """Write the config, start supervisord in the foreground (our child), wait for its RPC."""
+        config_path = write_config(self.folder, self.programs, {})
+        self.process = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c",
+                                         str(config_path)], start_new_session=True)
+        wait_for_rpc(self.folder, self.process)
+
+    def alive(self):
+        """Return True while supervisord runs."""
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self):
+        """Stop every program at once, then supervisord; kill whatever is left by its pid."""
+        if not self.alive():
+            return
+        api = rpc(self.folder).supervisor
+        pids = [info["pid"] for info in api.getAllProcessInfo() if info["pid"]]
+        api.stopAllProcesses(False)  # SIGTERM to every program now, not one group at a time
+        deadline = time.monotonic() + STOP_WAIT_S + 1
+        while time.monotonic() < deadline and any(_running(pid) for pid in pids):
+            time.sleep(0.1)
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        for pid in pids:  # safety net: never leave a program behind holding its port
+            if _running(pid):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 def rpc(folder):
