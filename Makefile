@@ -6,7 +6,7 @@ VARIANT ?= choreo
 REPLICAS ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: help venv broker up-choreo demo test test-unit test-integration test-e2e reset \
+.PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e reset \
         status stop-service start-service dead-letters replay-dead-letters audit clean
 
 help:  ## list the targets
@@ -25,6 +25,12 @@ broker:  ## install rabbitmq-server if it is missing (apt, as root on Debian/Ubu
 
 up-choreo: venv broker  ## start the choreographed variant (Ctrl-C stops it); REPLICAS=2 for two workers per service
 	$(PY) -m runner up choreo --replicas $(REPLICAS)
+
+up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas
+	$(PY) -m runner up orch --replicas $(REPLICAS)
+
+archive: venv  ## archive the orchestrated variant's finished sagas older than ORCH_RETENTION_S now
+	VARIANT=orch PYTHONPATH=.:orders-orch $(PY) -m orchestrator.archive
 
 demo: venv broker  ## start the choreographed variant and place one order of each outcome
 	$(PY) -m scripts.demo

@@ -97,3 +97,87 @@ def log_level():
 def outbox_relay_enabled():
     """Return True in the first worker replica only (WORKER_REPLICA=0): one relay per service."""
     return _env("WORKER_REPLICA", "0") == "0"
+
+
+# --- The orchestrated variant (orders-orch/): replicas, shards, budgets, bounds, archival. ---
+
+def orchestrator_replicas():
+    """Return how many orchestrator replicas run (ORCH_REPLICAS); the orders service spreads over them."""
+    return int(_env("ORCH_REPLICAS", 1))
+
+
+def orchestrator_replica():
+    """Return this orchestrator process's replica number (ORCH_REPLICA, from 0)."""
+    return int(_env("ORCH_REPLICA", 0))
+
+
+def orchestrator_port(replica=0):
+    """Return replica i's port: ORCHESTRATOR_PORT (8020) for 0, then that + 4 + i (8025, 8026...)."""
+    base = port("orchestrator", "orch")
+    return base if replica == 0 else base + 4 + replica
+
+
+def orchestrator_urls():
+    """Return the base URL of every orchestrator replica."""
+    return [f"http://127.0.0.1:{orchestrator_port(i)}" for i in range(orchestrator_replicas())]
+
+
+def orch_shards():
+    """Return the fixed number of saga shards (ORCH_SHARDS); every replica must agree on it."""
+    return int(_env("ORCH_SHARDS", 8))
+
+
+def orch_sync_budget_ms():
+    """Return how long POST /sagas drives a saga before answering 202 PENDING (ORCH_SYNC_BUDGET_MS)."""
+    return int(_env("ORCH_SYNC_BUDGET_MS", 3000))
+
+
+def orch_call_timeout_ms():
+    """Return the default timeout of one orchestrator call to a service (ORCH_CALL_TIMEOUT_MS)."""
+    return int(_env("ORCH_CALL_TIMEOUT_MS", 1000))
+
+
+def orch_call_attempts():
+    """Return how often a step is tried within one drive before it is left to recovery."""
+    return int(_env("ORCH_CALL_ATTEMPTS", 4))
+
+
+def orch_backoff_ms():
+    """Return the first retry delay; each retry doubles it, with jitter (ORCH_BACKOFF_MS)."""
+    return int(_env("ORCH_BACKOFF_MS", 100))
+
+
+def orch_max_in_flight():
+    """Return the bound on sagas driven at once by one replica; above it POST /sagas is 429."""
+    return int(_env("ORCH_MAX_IN_FLIGHT", 64))
+
+
+def orch_retry_after_s():
+    """Return the Retry-After seconds sent with a 429 (ORCH_RETRY_AFTER_S)."""
+    return int(_env("ORCH_RETRY_AFTER_S", 1))
+
+
+def orch_lease_ttl_ms():
+    """Return how long a shard lease lasts unless renewed (renewed every third of it)."""
+    return int(_env("ORCH_LEASE_TTL_MS", 10_000))
+
+
+def orch_recovery_every_ms():
+    """Return how often a replica looks for unfinished sagas of its shards to resume."""
+    return int(_env("ORCH_RECOVERY_EVERY_MS", 1000))
+
+
+def orch_retention_s():
+    """Return how long a finished saga stays in the live tables before it is archived."""
+    return int(_env("ORCH_RETENTION_S", 3600))
+
+
+def orch_archive_every_s():
+    """Return how often each replica runs the archival (0: never; `make archive` still works)."""
+    return int(_env("ORCH_ARCHIVE_EVERY_S", 60))
+
+
+def orders_handover_after_ms():
+    """Return how old an order not yet handed to the orchestrator must be before the
+    orders service's handover loop retries it (longer than any POST /orders request)."""
+    return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))

@@ -9,7 +9,7 @@ from runner.broker import Broker
 from shared import config
 from tests.support import ROOT, RunningVariant, moved_ports
 
-VARIANTS = ["choreo"]
+VARIANTS = ["choreo", "orch"]
 PORT_OFFSET = 10000
 TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5673/%2F"
 

@@ -1,0 +1,1 @@
+"""The inventory service (orchestrated): reserves, releases and commits stock when told to."""

@@ -1,0 +1,24 @@
+"""Notifications' HTTP side: health, the notifications inspection API, and its command.
+
+Twin: orders-choreo/notifications/api.py (and, for COMMANDS, orders-choreo/notifications/subscriptions.py).
+"""
+from shared import inspection
+from shared.db import open_service_database
+from shared.idempotency import command_routes
+from shared.logs import setup
+from shared.models.notifications import metadata
+from shared.web import create_base_app
+
+from notifications import handlers
+
+SERVICE = "notifications"
+COMMANDS = [("/notifications", handlers.notify_customer)]
+
+
+def create_app():
+    """Return the notifications API."""
+    setup("notifications-api")
+    app = create_base_app(SERVICE, open_service_database(SERVICE, metadata))
+    app.register_blueprint(inspection.notifications_listing())
+    app.register_blueprint(command_routes(SERVICE, COMMANDS))
+    return app

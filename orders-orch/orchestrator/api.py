@@ -1,0 +1,134 @@
+"""The orchestrator's HTTP API: start a saga, and answer "where is saga X and why".
+
+POST /sagas {"order": {...}} (from the orders service):
+- the replica that owns the saga's shard stores it and drives it for up to ORCH_SYNC_BUDGET_MS,
+  then answers 201 (final) or 202 (still running: it goes on in the background);
+- another replica forwards the request to the owner, or, when the owner cannot be reached,
+  stores the saga for the owner's recovery loop and answers 202;
+- `Prefer: respond-async` (the orders service's handover loop) only stores it: 202;
+- 429 with Retry-After when this replica already drives ORCH_MAX_IN_FLIGHT sagas.
+GET /sagas?state=running|stuck|compensating|completed|cancelled, GET /sagas/<id> (with its
+log), GET /shards (who leases what).
+"""
+import time
+
+import requests
+from flask import Blueprint, abort, current_app, g, jsonify, request
+from sqlalchemy import select
+
+from shared import config
+from shared.db import open_service_database
+from shared.idempotency import require
+from shared.logs import setup
+from shared.models.orchestrator import metadata, shard_leases
+from shared.models.base import iso
+from shared.web import create_base_app, error, page_args, paginated, sessions
+from orchestrator import reads, store
+from orchestrator.replica import Replica
+from orchestrator.shards import shard_of
+from orchestrator.steps import FINAL
+
+FORWARDED = "X-Orch-Forwarded-By"
+routes = Blueprint("sagas", __name__)
+
+
+@routes.post("/sagas")
+def start_saga():
+    """Store a saga for the order and drive it within the budget (see the module docstring)."""
+    deadline = time.monotonic() + config.orch_sync_budget_ms() / 1000
+    order, replica = _order(), current_app.extensions["replica"]
+    shard = shard_of(order["order_id"], replica.leases.shards)
+    create = lambda: store.create(sessions(), order, g.correlation_id, shard)  # noqa: E731
+    if request.headers.get("Prefer") == "respond-async":
+        return _answer(create())
+    if not replica.leases.owns(shard):
+        return _forward(replica, shard) or _answer(create())
+    future = replica.drive(order["order_id"], before=create)
+    if future is None:
+        return error(429, "overloaded", f"{replica.max_in_flight} sagas in flight; retry later",
+                     headers={"Retry-After": str(config.orch_retry_after_s())})
+    # Trade-off 3: the request (and one orders thread) waits while the saga runs: the client
+    # gets the final status in one call, at the expense of concurrency and throughput (C8).
+    try:
+        future.result(timeout=max(0.0, deadline - time.monotonic()))
+    except Exception:  # out of budget, or the lease moved: the saga goes on without us
+        pass
+    return _answer(store.load(sessions(), order["order_id"]))
+
+
+@routes.get("/sagas")
+def listing():
+    """List sagas, filtered by ?state=running|stuck|compensating|completed|cancelled."""
+    which = request.args.get("state")
+    if which and which not in reads.FILTERS:
+        abort(400, f"state must be one of {', '.join(reads.FILTERS)}")
+    limit, after = page_args()
+    with sessions()() as session:
+        items, next_after = reads.listing(session, which, limit, after)
+    return paginated("sagas.listing", items, next_after, limit)
+
+
+@routes.get("/sagas/<saga_id>")
+def one(saga_id):
+    """Return one saga with its step log (also once archived)."""
+    with sessions()() as session:
+        saga = reads.one(session, saga_id)
+    if saga is None:
+        abort(404, f"no saga {saga_id}")
+    return jsonify(saga)
+
+
+@routes.get("/shards")
+def shards():
+    """Return every shard's lease: owner, owner URL, expiry, epoch."""
+    with sessions()() as session:
+        rows = session.execute(select(shard_leases).order_by(shard_leases.c.shard)).mappings()
+        items = [{**dict(r), "expires_at": iso(r["expires_at"])} for r in rows]
+    return jsonify({"replica": current_app.extensions["replica"].owner, "items": items})
+
+
+def _order():
+    if not request.is_json:
+        abort(415, "the body must be JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    order = body.get("order") if isinstance(body, dict) else None
+    if not isinstance(order, dict):
+        abort(400, "the body must be {\"order\": {...}}")
+    require(order, order_id=str, customer_id=str, items=list, total_cents=int, currency=str,
+            card_token=str, shipping_address=dict)
+    return order
+
+
+def _forward(replica, shard):
+    """Hand the request to the shard's owner; return its answer, or None if it cannot."""
+    owner_url = replica.leases.owner_url(shard)
+    if request.headers.get(FORWARDED) or owner_url in (None, replica.url):
+        return None
+    try:
+        answer = requests.post(f"{owner_url}/sagas", json=request.get_json(), timeout=(
+            config.orch_sync_budget_ms() + 1000) / 1000, headers={
+            FORWARDED: replica.owner, "X-Correlation-Id": g.correlation_id})
+    except requests.RequestException:
+        return None
+    headers = {k: v for k, v in answer.headers.items() if k in ("Retry-After", "Content-Type")}
+    return answer.content, answer.status_code, headers
+
+
+def _answer(saga):
+    status = 201 if saga["state"] in FINAL else 202
+    return jsonify(reads.summary(saga)), status
+
+
+def create_app():
+    """Return one orchestrator replica's API and start its lease, recovery and archival loops."""
+    number = config.orchestrator_replica()
+    setup(f"orchestrator-{number}")
+    session_factory = open_service_database("orchestrator", metadata)
+    replica = Replica(session_factory, number,
+                      f"http://127.0.0.1:{config.orchestrator_port(number)}")
+    app = create_base_app("orchestrator", session_factory,
+                          workers=(replica.leases.beat_name.split("@")[0],))
+    app.extensions["replica"] = replica
+    app.register_blueprint(routes)
+    replica.start_loops()
+    return app

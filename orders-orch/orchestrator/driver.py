@@ -1,0 +1,89 @@
+"""Drive one saga: call its next step, record the answer, and move on, until it is final.
+
+The state machine is next_state(): a success moves the cursor on; a business refusal turns a
+RUNNING saga to COMPENSATING (its plan becomes the compensations, in reverse, then the
+cancellation steps); a transient failure that outlived its retries leaves the saga where it
+is, with a time for the recovery loop to try again.
+"""
+import logging
+import random
+from datetime import timedelta
+
+from shared.logs import set_correlation_id
+from shared.models.base import utcnow
+from orchestrator import saga as definition
+from orchestrator import store
+from orchestrator.policy import REJECTED, SUCCEEDED
+from orchestrator.steps import CANCELLED, COMPENSATING, COMPLETED, DO, RUNNING, UNFINISHED
+
+log = logging.getLogger(__name__)
+RECOVERY_BACKOFF_MAX_S = 30
+
+
+class Driver:
+    """Runs sagas of one replica; `send(step, call, kind, state, correlation_id)` makes a call."""
+
+    def __init__(self, session_factory, owner, send, saga=None):
+        self.session_factory, self.owner, self.send = session_factory, owner, send
+        self.saga = saga or definition.saga()
+
+    def drive(self, saga_id):
+        """Run the saga's remaining steps until it is final or must wait; return the saga."""
+        saga = store.load(self.session_factory, saga_id)
+        set_correlation_id(saga["correlation_id"])
+        while saga["state"] in UNFINISHED:
+            plan = self.saga.plan(saga["state"], saga["failed_step"])
+            step, call, kind = plan[saga["cursor"]]
+            store.record(self.session_factory, saga, self.owner, step.service, call.name,
+                         "started")
+            answer = self.send(step, call, kind, state_of(saga), saga["correlation_id"])
+            changes, lines = next_state(saga, plan, answer, utcnow())
+            log.info("saga %s: %s", saga_id, "; ".join(f"{s}: {o}" for _, s, o in lines))
+            saga = store.advance(self.session_factory, saga, self.owner, changes, lines)
+            if "next_attempt_at" in changes:
+                break  # left for the recovery loop
+        return saga
+
+
+def state_of(saga):
+    """Return what payload builders may read: the order, the fields answers added, the reason."""
+    return {**saga["data"], "saga_id": saga["saga_id"], "reason": saga["reason"]}
+
+
+def next_state(saga, plan, answer, now):
+    """Return (column changes, log lines) after one step's answer: the saga's state machine."""
+    step, call, kind = plan[saga["cursor"]]
+    if answer.kind == SUCCEEDED:
+        return _succeeded(saga, plan, step, call, kind, answer, now)
+    if answer.kind == REJECTED and step.may_reject and saga["state"] == RUNNING:
+        return _rejected(saga, step, call, answer.code or "rejected")
+    return _left_for_recovery(saga, step, call, answer, now)
+
+
+def _succeeded(saga, plan, step, call, kind, answer, now):
+    added = step.on_success(answer.body) if kind == DO else {}
+    changes = {"cursor": saga["cursor"] + 1, "data": {**saga["data"], **added},
+               "retries": 0, "last_error": None}
+    lines = [(step.service, call.name, "succeeded")]
+    if changes["cursor"] == len(plan):
+        final = COMPLETED if saga["state"] == RUNNING else CANCELLED
+        changes.update(state=final, finished_at=now)
+        outcome = "completed" if final == COMPLETED else f"cancelled: {saga['reason']}"
+        lines.append(("orchestrator", "saga", outcome))
+    return changes, lines
+
+
+def _rejected(saga, step, call, reason):
+    changes = {"state": COMPENSATING, "failed_step": saga["cursor"], "cursor": 0,
+               "reason": reason, "retries": 0, "last_error": None}
+    return changes, [(step.service, call.name, f"rejected: {reason}"),
+                     ("orchestrator", "saga", f"compensating: {reason}")]
+
+
+def _left_for_recovery(saga, step, call, answer, now):
+    retries = saga["retries"] + 1
+    error = answer.error or f"HTTP {answer.status} {answer.code}"
+    delay = min(RECOVERY_BACKOFF_MAX_S, 2 ** retries) * random.uniform(0.5, 1.0)
+    changes = {"retries": retries, "next_attempt_at": now + timedelta(seconds=delay),
+               "last_error": error[:300]}
+    return changes, [(step.service, call.name, f"failed, left for recovery: {error}")]

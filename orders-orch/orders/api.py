@@ -1,0 +1,69 @@
+"""The public order API (orchestrated): store the order, hand it to the orchestrator, and
+answer with its final status when the saga ends within the time budget.
+
+201 with the final order; 202 PENDING when the orchestrator was slow or unreachable (the
+handover loop makes sure it gets the order); 429 with Retry-After, and no order kept, when
+the orchestrator sheds load. Twin: orders-choreo/orders/api.py, which always answers 202.
+"""
+from flask import Blueprint, abort, g, jsonify
+
+from shared import handover, orders_api
+from shared.db import open_service_database, transaction
+from shared.domain import orders
+from shared.idempotency import command_routes
+from shared.logs import setup
+from shared.models.orders import metadata
+from shared.orchestrator_client import fetch_saga
+from shared.web import create_base_app, error, sessions
+
+from orders import handlers
+
+SERVICE = "orders"
+COMMANDS = [("/orders/<order_id>/outcome", handlers.settle_order)]  # internal: the orchestrator
+routes = Blueprint("orders", __name__)
+
+
+@routes.post("/orders")
+def place_order():
+    """Accept an order and answer 201 (final), 202 (PENDING) or 429 (shed, nothing kept)."""
+    command, body, key = orders_api.read_order_request()
+    order, created = orders_api.store_order(
+        command, body, key, g.correlation_id,
+        on_created=lambda session, row: handlers.on_order_stored(session, row, g.correlation_id))
+    if created:
+        answer = handover.hand_over(sessions(), order["order_id"])
+        if answer is not None and answer.status_code == 429 and \
+                handover.withdraw(sessions(), order["order_id"]):
+            return error(429, "overloaded", "the orchestrator is at capacity; retry later",
+                         headers={"Retry-After": answer.headers.get("Retry-After", "1")})
+        with transaction(sessions()) as session:
+            order = orders.get(session, order["order_id"])
+    status = 202 if order["status"] == orders.PENDING else 201
+    return jsonify(order), status, {"Location": f"/orders/{order['order_id']}"}
+
+
+@routes.get("/orders/<order_id>/timeline")
+def order_timeline(order_id):
+    """Every step of this order's saga, from the orchestrator's saga log."""
+    with transaction(sessions()) as session:
+        if orders.get(session, order_id) is None:
+            abort(404, f"no order {order_id}")
+    answer = fetch_saga(order_id, g.correlation_id)
+    if answer is None:
+        return error(503, "orchestrator_unavailable", "no orchestrator replica answered")
+    status, saga = answer
+    steps = saga.get("log", []) if status == 200 else []  # 404: not handed over yet
+    return jsonify({"order_id": order_id, "steps": steps})
+
+
+def create_app():
+    """Return the public order API and start this process's handover loop."""
+    setup("orders-api")
+    session_factory = open_service_database(SERVICE, metadata)
+    app = create_base_app(SERVICE, session_factory)
+    orders_api.register_error_handlers(app)
+    app.register_blueprint(orders_api.reading_routes())
+    app.register_blueprint(routes)
+    app.register_blueprint(command_routes(SERVICE, COMMANDS))
+    handover.start_loop(session_factory)
+    return app

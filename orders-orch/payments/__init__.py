@@ -1,0 +1,1 @@
+"""The payments service (orchestrated): charges and refunds when told to."""

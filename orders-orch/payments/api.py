@@ -1,0 +1,27 @@
+"""Payments' HTTP side: health, the payments inspection API, and its commands.
+
+Twin: orders-choreo/payments/api.py (and, for COMMANDS, orders-choreo/payments/subscriptions.py).
+"""
+from shared import inspection
+from shared.db import open_service_database
+from shared.idempotency import command_routes
+from shared.logs import setup
+from shared.models.payments import metadata
+from shared.web import create_base_app
+
+from payments import handlers
+
+SERVICE = "payments"
+COMMANDS = [
+    ("/payments", handlers.charge_payment),
+    ("/payments/<order_id>/refund", handlers.refund_payment),
+]
+
+
+def create_app():
+    """Return the payments API."""
+    setup("payments-api")
+    app = create_base_app(SERVICE, open_service_database(SERVICE, metadata))
+    app.register_blueprint(inspection.payments_listing())
+    app.register_blueprint(command_routes(SERVICE, COMMANDS))
+    return app

@@ -1,0 +1,1 @@
+"""The shipping service (orchestrated): books and cancels shipments when told to."""

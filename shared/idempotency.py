@@ -1,0 +1,124 @@
+"""Idempotency keys for HTTP commands: a retried call gets the first answer, never a second effect.
+
+The orchestrator sends `Idempotency-Key: <saga_id>:<step>:<action>` with every call. A service
+runs the command and stores the key, a hash of the request and the answer in the SAME
+transaction as the effect. A retry with that key (the first answer was lost on the way back)
+gets the stored answer; the same key with a different request is a 422.
+Twin: shared/messaging/consumer.py, whose processed_messages table does the same for events.
+"""
+import functools
+import hashlib
+import json
+
+from flask import abort, jsonify, request
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from shared import faults
+from shared.db import transaction
+from shared.models.base import utcnow
+from shared.models.plumbing import idempotency_keys
+from shared.web import error, sessions
+
+MAX_KEY_LENGTH = 200
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+def rejected(code, message):
+    """Return a business refusal (409) in the API's error shape, e.g. code `out_of_stock`."""
+    return 409, {"error": {"code": code, "message": message}}
+
+
+def require(body, **fields):
+    """Abort with a 400 unless each named field of the body has the given type."""
+    problems = [f"{name} must be {kind.__name__}" for name, kind in fields.items()
+                if not isinstance(body.get(name), kind) or isinstance(body.get(name), bool)]
+    if problems:
+        abort(400, "; ".join(problems))
+
+
+def command(service):
+    """Make a route `work(session, body, **url_args) -> (status, answer)` an idempotent command."""
+    def decorate(work):
+        @functools.wraps(work)
+        def view(**url_args):
+            body, key = _json_body(), _key()
+            fingerprint = _fingerprint(body)
+            if key:
+                with sessions()() as session:  # fast path: a replay costs one read
+                    stored = _stored(session, key)
+                if stored:
+                    return _replay(stored, fingerprint)
+            try:
+                # Like the choreographed consumer: faults hit before the transaction, so a slow
+                # service never sleeps while holding its database's write lock.
+                faults.inject(service)
+            except faults.InjectedFault as exc:
+                return error(503, "injected_fault", str(exc))
+            return _run_once(work, body, key, fingerprint, url_args)
+        return view
+    return decorate
+
+
+def _run_once(work, body, key, fingerprint, url_args):
+    for attempt in range(2):  # a concurrent twin with the same key may win the insert
+        try:
+            with transaction(sessions()) as session:
+                stored = _stored(session, key) if key else None
+                if stored:
+                    return _replay(stored, fingerprint)
+                status, answer = work(session, body, **url_args)
+                if key:
+                    session.execute(insert(idempotency_keys).values(
+                        key=key, request_hash=fingerprint, status_code=status, response=answer,
+                        created_at=utcnow()))
+            return jsonify(answer), status
+        except IntegrityError:
+            if attempt or not key:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _stored(session, key):
+    return session.execute(select(idempotency_keys)
+                           .where(idempotency_keys.c.key == key)).mappings().first()
+
+
+def _replay(stored, fingerprint):
+    if stored["request_hash"] != fingerprint:
+        return error(422, "idempotency_key_reused",
+                     "this Idempotency-Key was used with a different request")
+    return jsonify(stored["response"]), stored["status_code"], {REPLAY_HEADER: "true"}
+
+
+def _json_body():
+    if not request.get_data(cache=True):
+        return {}
+    if not request.is_json:
+        abort(415, "the body must be JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "the body must be a JSON object")
+    return body
+
+
+def _key():
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
+        abort(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+def _fingerprint(body):
+    text = json.dumps([request.method, request.path, body], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def command_routes(service, commands):
+    """Return a blueprint with one idempotent POST route per (path, handler) of `commands`."""
+    from flask import Blueprint
+    blueprint = Blueprint(f"{service}_commands", __name__)
+    for path, handler in commands:
+        blueprint.add_url_rule(path, handler.__name__, command(service)(handler),
+                               methods=["POST"])
+    return blueprint

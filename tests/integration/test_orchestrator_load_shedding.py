@@ -1,0 +1,39 @@
+"""Regulation of load: above its in-flight bound the orchestrator sheds with 429 + Retry-After,
+the public API passes that on, and a shed order is not kept."""
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.integration.conftest_orch import (OrchStack, assert_order_invariants,
+                                             assert_stock_conserved, order_body, wait_until)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """A replica that drives at most two sagas at once, behind a slow shipping service."""
+    running = OrchStack("shedding", 28400, env={"ORCH_MAX_IN_FLIGHT": "2",
+                                                "SHIPPING_FAULT_LATENCY_MS": "1500",
+                                                "ORCH_CALL_TIMEOUT_MS": "2500"})
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+def test_orders_over_the_in_flight_bound_get_429_with_retry_after_and_leave_no_order(stack):
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: stack.place(order_body(), timeout=30), range(8)))
+    shed = [a for a in answers if a.status_code == 429]
+    accepted = [a for a in answers if a.status_code in (201, 202)]
+    assert shed and accepted and len(shed) + len(accepted) == len(answers)
+    for answer in shed:
+        assert int(answer.headers["Retry-After"]) >= 1
+        assert answer.json()["error"]["code"] == "overloaded"
+    order_ids = [a.json()["order_id"] for a in accepted]
+    wait_until(lambda: stack.all_final(order_ids), 60, what="the accepted orders to finish")
+    for order_id in order_ids:
+        assert_order_invariants(stack, order_id)
+    listed = {o["order_id"] for o in stack.get("orders-api", "/orders")["items"]}
+    assert listed == set(order_ids), "a shed order must not be kept"
+    assert_stock_conserved(stack)
