@@ -32,7 +32,7 @@ up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 f
 archive: venv  ## archive the orchestrated variant's finished sagas older than ORCH_RETENTION_S now
 	VARIANT=orch PYTHONPATH=.:orders-orch $(PY) -m orchestrator.archive
 
-demo: venv broker  ## start the choreographed variant and place one order of each outcome
+demo: venv broker  ## start each variant in turn and place one order of each outcome
 	$(PY) -m scripts.demo
 
 test: venv broker  ## run every test: unit, integration (real broker) and end-to-end
