@@ -50,10 +50,10 @@ def moved_ports(variant, offset):
 class RunningVariant:
     """A variant started by `python -m runner up`, exactly as `make up-<variant>` starts it."""
 
-    def __init__(self, variant, var_dir, env, replicas=1):
+    def __init__(self, variant, var_dir, env, replicas=1, db="sqlite"):
         self.variant, self.var_dir, self.env = variant, Path(var_dir), dict(os.environ, **env)
         self.env.update(VAR_DIR=str(self.var_dir), VARIANT=variant)
-        self.replicas = replicas
+        self.replicas, self.db = replicas, db
         self.output, self.process = [], None
 
     def url(self, service):
@@ -63,8 +63,11 @@ class RunningVariant:
     def start(self, timeout=180):
         """Start the runner and wait for its "is up" line."""
         shutil.rmtree(self.var_dir / self.variant, ignore_errors=True)
+        if self.db == "postgres":  # a fresh cluster, as fresh as the SQLite files above
+            shutil.rmtree(self.var_dir / "postgres", ignore_errors=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "runner", "up", self.variant, "--replicas", str(self.replicas)],
+            [sys.executable, "-m", "runner", "up", self.variant, "--replicas", str(self.replicas),
+             "--db", self.db],
             cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=self._read, daemon=True).start()
         deadline = time.monotonic() + timeout
@@ -82,6 +85,12 @@ class RunningVariant:
         """Run another runner command against this variant (e.g. stop-service)."""
         return subprocess.run([sys.executable, "-m", "runner", *args], cwd=ROOT, env=self.env,
                               capture_output=True, text=True, timeout=60, check=True)
+
+    def pids(self):
+        """Return the pid of every program the runner supervises."""
+        status = self.runner("status", self.variant).stdout
+        return [int(line.split("pid")[1]) for line in status.splitlines()
+                if "pid" in line and int(line.split("pid")[1]) > 0]
 
     def stop(self, timeout=30):
         """Send SIGTERM as Ctrl-C would, and return the seconds the runner took to exit."""

@@ -37,7 +37,7 @@ def order_timeline(order_id):
         if orders.get(session, order_id) is None:
             abort(404, f"no order {order_id}")
         rows = session.execute(select(timeline).where(timeline.c.order_id == order_id)
-                               .order_by(timeline.c.id)).mappings().all()
+                               .order_by(timeline.c.at, timeline.c.id)).mappings().all()
     steps = [{"at": iso(r["at"]), "service": r["service"], "step": r["name"],
               "outcome": r["outcome"], "correlation_id": r["correlation_id"]} for r in rows]
     return jsonify({"order_id": order_id, "steps": steps})

@@ -4,6 +4,8 @@ An order is CANCELLED only once its compensations are done (the stock.released e
 after the refund, if any), and COMPLETED once its stock is committed.
 Twin: orders-orch/orders/handlers.py, where the orchestrator tells orders the outcome.
 """
+from datetime import datetime
+
 from sqlalchemy import insert, select
 
 from shared import rules
@@ -50,9 +52,18 @@ def record_in_timeline(session, event):
         return
     reason = event.data.get("reason")
     session.execute(insert(timeline).values(
-        order_id=order_id, message_id=event.message_id, at=utcnow(), service=event.source,
+        order_id=order_id, message_id=event.message_id, at=_occurred_at(event),
+        service=event.source,
         name=event.type, outcome=f"{event.type.split('.')[-1]}" + (f": {reason}" if reason else ""),
         correlation_id=event.correlation_id))
+
+
+def _occurred_at(event):
+    """When the event happened, by its sender's clock (arrival order can differ)."""
+    try:
+        return datetime.fromisoformat(event.occurred_at)
+    except (TypeError, ValueError):
+        return utcnow()
 
 
 def _cancel(session, event, reason):

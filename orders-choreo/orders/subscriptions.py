@@ -14,4 +14,7 @@ HANDLERS = {
     "stock.committed": handlers.on_stock_committed,
 }
 
+# Trade-off 8: no process holds the saga, so to answer "where is order X" someone must listen
+# to every event ("#") and keep its own copy of the story; it is only as complete as the
+# events services chose to publish (C4).
 TRACKER_HANDLERS = {"#": handlers.record_in_timeline}

@@ -2,6 +2,8 @@
 
 The scenarios are written once and parametrized over VARIANTS.
 """
+import os
+
 import pytest
 import requests
 
@@ -12,6 +14,8 @@ from tests.support import ROOT, RunningVariant, moved_ports
 VARIANTS = ["choreo", "orch"]
 PORT_OFFSET = 10000
 TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5673/%2F"
+E2E_DB = os.environ.get("E2E_DB") or "sqlite"  # `make test-e2e DB=postgres` sets postgres
+TEST_POSTGRES_PORT = "15433"
 
 
 @pytest.fixture(scope="session")
@@ -32,11 +36,23 @@ def system(request):
     if variant == "choreo":
         env["AMQP_URL"] = TEST_AMQP_URL
         request.getfixturevalue("test_broker")
-    running = RunningVariant(variant, ROOT / "var" / f"test-e2e-{variant}", env)
+    env["POSTGRES_PORT"] = TEST_POSTGRES_PORT
+    running = RunningVariant(variant, ROOT / "var" / f"test-e2e-{variant}", env, db=E2E_DB)
     running.start()
     yield running
+    supervised = running.pids()
     took = running.stop()
     print(f"\nrunner for {variant} stopped in {took:.1f}s")
+    assert supervised and not [pid for pid in supervised if _alive(pid)], \
+        "the runner left processes behind"
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
 
 
 @pytest.fixture
