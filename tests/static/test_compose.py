@@ -1,0 +1,150 @@
+"""docker-compose.yml is valid, complete, and starts every program as the native runner does.
+
+The project's CI cannot run containers, so these checks stand in for `docker compose up`:
+the file validates against the Compose specification's JSON schema, every file it names
+exists, and each container's command and environment are the runner's (runner/processes.py)
+up to the interpreter (`python`) and the bind address (0.0.0.0). compose_spec.json beside
+this file is vendored unchanged from compose/config/compose_spec.json of the docker-compose
+1.29.2 package on PyPI (Apache-2.0), the Compose specification's schema of that release.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+from urllib.parse import urlparse
+
+import jsonschema
+import pytest
+
+from runner import postgres, processes
+from runner.__main__ import environment
+from tests.support import ROOT
+
+HERE = ROOT / "tests" / "static"
+APP = "/app"  # the image's WORKDIR, where the checkout is copied
+
+
+def runner_command(program):
+    """Return a program's command as a container runs it: `python`, bound to 0.0.0.0."""
+    return ["python"] + [part.replace("127.0.0.1:", "0.0.0.0:")
+                         for part in program.command[1:]]
+
+
+def programs_with_services(variant):
+    """Yield (program, compose service name) for each program of a variant."""
+    for program in processes.programs(variant):
+        yield program, f"{variant}-{program.name}"
+
+
+def test_the_compose_file_validates_against_the_compose_spec_schema(compose):
+    schema = json.loads((HERE / "compose_spec.json").read_text())
+    jsonschema.Draft201909Validator(schema).validate(compose)
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None,
+                    reason="docker-compose (Debian's package) is not installed")
+def test_docker_compose_itself_accepts_the_file_for_both_profiles():
+    for profile in ("choreo", "orch"):
+        subprocess.run(["docker-compose", "--env-file", ".env.example", "--profile", profile,
+                        "config", "-q"], cwd=ROOT, check=True, capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
+def test_each_program_of_the_runner_has_a_container_in_its_profile(compose, variant):
+    for program, name in programs_with_services(variant):
+        assert name in compose["services"], f"{name} is missing from docker-compose.yml"
+        assert compose["services"][name]["profiles"] == [variant]
+
+
+@pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
+def test_each_container_runs_the_runners_command(compose, variant):
+    for program, name in programs_with_services(variant):
+        assert compose["services"][name]["command"] == runner_command(program), name
+
+
+@pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
+def test_each_container_gets_the_runners_environment(compose, variant):
+    root = str(ROOT)
+    common = environment(variant)
+    expected = {"VARIANT": common["VARIANT"], "PYTHONUNBUFFERED": common["PYTHONUNBUFFERED"],
+                "PYTHONPATH": common["PYTHONPATH"].replace(root, APP).replace(os.pathsep, ":")}
+    for program, name in programs_with_services(variant):
+        own = {k: v.replace("%(process_num)d", "0") for k, v in program.environment.items()}
+        env = compose["services"][name]["environment"]
+        for key, value in {**expected, **own}.items():
+            assert env.get(key) == value, (name, key)
+
+
+@pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
+def test_each_service_has_its_own_database_named_as_the_runner_names_it(compose, variant):
+    wanted = {k: urlparse(v).path for k, v in postgres.database_urls(variant, 5433).items()}
+    for _, name in programs_with_services(variant):
+        env = compose["services"][name]["environment"]
+        got = {k: urlparse(v).path for k, v in env.items() if k.endswith("_DATABASE_URL")}
+        assert got == wanted, name
+        assert all(v.startswith("postgresql+psycopg://") and "@postgres:5432/" in v
+                   for k, v in env.items() if k.endswith("_DATABASE_URL")), name
+
+
+def test_the_postgres_init_script_creates_every_database_of_both_variants():
+    script = (ROOT / "deploy" / "postgres" / "init.sh").read_text()
+    created = set(re.findall(r"\b((?:choreo|orch)_[a-z]+)\b", script))
+    assert created == {f"{v}_{s}" for v in processes.VARIANTS for s in postgres.services(v)}
+
+
+def test_every_file_the_compose_file_names_exists(compose):
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert (ROOT / service["build"] / "Dockerfile").is_file(), name
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), (name, source)
+        command = service.get("command") or []
+        if "-f" in command:
+            assert (ROOT / command[command.index("-f") + 1]).is_file(), name
+        if "-m" in command and command[command.index("-m") + 1].endswith(".worker"):
+            module = command[command.index("-m") + 1].replace(".", "/") + ".py"
+            assert (ROOT / f"orders-{name.split('-')[0]}" / module).is_file(), name
+
+
+def test_every_dependency_is_awaited_until_healthy(compose):
+    services = compose["services"]
+    for name, service in services.items():
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services, (name, dependency)
+            wanted = "service_started" if dependency == "orch-network" else "service_healthy"
+            assert condition == {"condition": wanted}, (name, dependency)
+    assert "healthcheck" in services["postgres"] and "healthcheck" in services["rabbitmq"]
+
+
+def test_api_containers_check_their_own_health_and_workers_their_apis(compose):
+    for variant in processes.VARIANTS:
+        for program, name in programs_with_services(variant):
+            url = compose["services"][name]["environment"]["HEALTHCHECK_URL"]
+            assert url.endswith("/health"), name
+            if program.port:
+                assert url == f"http://127.0.0.1:{urlparse(url).port}/health", name
+
+
+def test_credentials_come_from_the_environment_and_env_example_names_them_all():
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert "guest" not in text
+    used = set(re.findall(r"\$\{([A-Z_]+)", text))
+    example = (ROOT / ".env.example").read_text()
+    defined = set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
+    assert used and used <= defined
+
+
+def test_only_the_public_apis_and_uis_are_published_on_every_interface(compose):
+    public = {"8001", "8002", "8089", "8090"}
+    for name, service in compose["services"].items():
+        for mapping in service.get("ports", []):
+            host_side = mapping.rsplit(":", 1)[0]
+            assert host_side in public or host_side.startswith("127.0.0.1:"), (name, mapping)
+
+
+def test_the_locust_services_aim_at_their_variants_public_api(compose):
+    assert compose["services"]["choreo-locust"]["command"][-1] == "http://choreo-orders-api:8001"
+    assert compose["services"]["orch-locust"]["command"][-1] == "http://orch-network:8002"
