@@ -1,0 +1,141 @@
+"""Command line of the load harness.
+
+    python -m load demo [--scale 0.5 | --seconds 20] [--scenario steady] [--variant orch]
+    python -m load floor
+    python -m load report --out reports/<timestamp>     (write an earlier run's report again)
+
+`demo` (what `make demo` runs) starts each variant in turn through the runner, runs every
+scenario (load/scenarios.py), audits after each run and writes reports/<timestamp>/. The run
+length scales with DEMO_SCALE (default 1: about 10 minutes on 2 cores) or --scale / --seconds.
+"""
+import argparse
+import datetime
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from load import floor, report, results, run, scenarios
+from load.variant import ROOT
+from runner.broker import Broker
+from shared import config
+
+VARIANTS = ("choreo", "orch")
+
+
+def parse(argv):
+    """Return the parsed command line."""
+    parser = argparse.ArgumentParser(prog="python -m load")
+    parser.add_argument("command", choices=("demo", "floor", "report"))
+    parser.add_argument("--scale", type=float, default=float(os.environ.get("DEMO_SCALE", 1)))
+    parser.add_argument("--seconds", type=float, help="every scenario this long (outage scaled)")
+    parser.add_argument("--scenario", action="append", help="only these scenarios")
+    parser.add_argument("--variant", action="append", choices=VARIANTS, help="only these variants")
+    parser.add_argument("--port-offset", type=int, default=0, help="move every port (tests)")
+    parser.add_argument("--amqp-url", default=config.amqp_url())
+    parser.add_argument("--out", type=Path, help="report folder (default reports/<timestamp>)")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor benchmark")
+    return parser.parse_args(argv)
+
+
+def log(line):
+    """Print a progress line at once."""
+    print(line, flush=True)
+
+
+def demo(args):
+    """Run every chosen scenario on every chosen variant; write the report; return an exit code."""
+    chosen = scenarios.chosen(args.scenario, args.scale)
+    if args.seconds:
+        chosen = [scenarios.scaled(s, args.seconds / s.seconds) for s in chosen]
+    out = args.out or ROOT / "reports" / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    machine_line, variants = report.machine(), args.variant or VARIANTS
+    log(f"load demo: {len(chosen)} scenario(s) x {len(variants)} variant(s), "
+        f"{sum(s.seconds for s in chosen) * len(variants):.0f} s of load; report in {out}")
+    floor_numbers, runs, folders, failed = None, {}, {}, []
+    started = time.monotonic()
+    with _broker(args.amqp_url):
+        if not args.no_floor:
+            log("== floor: bare transports ...")
+            floor_numbers = floor.measure(args.amqp_url)
+            log(f"   {json.dumps(floor_numbers)}")
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "floor.json").write_text(json.dumps(floor_numbers))
+        for i, (scenario, variant) in enumerate([(s, v) for s in chosen for v in variants], 1):
+            log(f"== [{i}/{len(chosen) * len(variants)}] {scenario.name} on {variant} "
+                f"({time.monotonic() - started:.0f} s so far)")
+            folder = out / scenario.name / variant
+            try:
+                run.run(scenario, variant, folder, args.port_offset,
+                        args.amqp_url if variant == "choreo" else None, log)
+                runs[(scenario.name, variant)] = results.summary(folder)
+                folders[(scenario.name, variant)] = folder
+            except Exception:  # one broken run must not lose the others' numbers
+                failed.append(f"{scenario.name} on {variant}")
+                log(traceback.format_exc())
+    return _write_report(out, runs, folders, floor_numbers, machine_line, failed, started)
+
+
+def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), started=None):
+    out.mkdir(parents=True, exist_ok=True)
+    summaries = report.write(out, runs, folders, floor_numbers, machine_line)
+    (out / "summary.json").write_text(json.dumps(summaries, indent=1, default=str))
+    table = report.console_table(summaries, machine_line)
+    (out / "summary.txt").write_text(table + "\n")
+    took = f" ({time.monotonic() - started:.0f} s)" if started else ""
+    log(f"\n{table}\n\nreport: {out / 'report.md'} and {out / 'report.html'}{took}")
+    if failed:
+        log(f"runs that failed: {', '.join(failed)}")
+    return 1 if failed or not all(s["audit_ok"] for s in summaries) else 0
+
+
+class _broker:
+    """Start a RabbitMQ node for the whole demo when none answers (so it starts once); stop it."""
+
+    def __init__(self, amqp_url):
+        self.node = Broker(amqp_url, config.var_dir() / "rabbitmq")
+        self.started = False
+
+    def __enter__(self):
+        if not self.node.answers():
+            log(f"== starting RabbitMQ on port {self.node.port} ...")
+            self.node.start()
+            self.started = True
+        return self.node
+
+    def __exit__(self, *exc):
+        if self.started:
+            self.node.stop()
+
+
+def rewrite(folder):
+    """Write the report of an earlier demo again from its files (after a change to load/report.py)."""
+    runs, folders = {}, {}
+    for run_json in sorted(folder.glob("*/*/run.json")):
+        facts = json.loads(run_json.read_text())
+        runs[(facts["scenario"], facts["variant"])] = results.summary(run_json.parent)
+        folders[(facts["scenario"], facts["variant"])] = run_json.parent
+    order = [s.name for s in scenarios.SCENARIOS]
+    runs = dict(sorted(runs.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1])))
+    floor_file = folder / "floor.json"
+    floor_numbers = json.loads(floor_file.read_text()) if floor_file.exists() else None
+    machine_line = (folder / "summary.txt").read_text().splitlines()[0].split(": ", 1)[1]
+    return _write_report(folder, runs, folders, floor_numbers, machine_line)
+
+
+def main(argv=None):
+    """Run the command."""
+    args = parse(argv)
+    if args.command == "report":
+        return rewrite(args.out)
+    if args.command == "floor":
+        with _broker(args.amqp_url):
+            print(json.dumps(floor.measure(args.amqp_url), indent=1))
+        return 0
+    return demo(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""One Locust user for both variants: place an order, then poll it until it is final.
+
+    locust -f load/locustfile.py --host http://127.0.0.1:8001     (choreographed, `make load-choreo`)
+    locust -f load/locustfile.py --host http://127.0.0.1:8002     (orchestrated, `make load-orch`)
+
+The variant is chosen by --host only. Two latencies are recorded as separate Locust entries,
+so the choreographed `202` is never compared with the orchestrated `201`:
+
+- `POST /orders`: the time until the order is accepted (202) or, in orch, often already final (201);
+- `order final` (type SAGA): from the POST until the order is COMPLETED or CANCELLED, fired with
+  `events.request.fire`; for a 201 the saga is final in the answer, so it equals the POST time.
+
+A `429` (the orchestrator sheds load) is recorded as `POST /orders [429 shed]`, not as an error.
+Two shapes, chosen by LOAD_PACING_S:
+- unset or 0 (closed loop): each user places its next order when the last one is final, so the
+  throughput shows what the system sustains (the steady ramp, the slow dependency);
+- N > 0 (open loop): each user places an order every N seconds and waits for its outcome in a
+  greenlet of its own, so orders keep arriving whatever happens to the ones before (the outage:
+  new customers do not wait for a broken payment service).
+
+The outcome mix comes from LOAD_MIX, e.g. `completed=7,out_of_stock=1,payment_declined=1,
+shipping_unavailable=1` (weights, the default). Traffic only ever goes to --host.
+"""
+import os
+import random
+import time
+
+import gevent
+from locust import HttpUser, constant, constant_pacing, events, task
+
+ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postcode": "10115",
+           "country": "DE"}
+# One order body per outcome of DOMAIN.md (as tests/support.py OUTCOMES), with its final status.
+# LAMP-LIMITED has 25 units: asking 100 is always out of stock and never drains it.
+OUTCOMES = {
+    "completed": (("MUG-RED", 2, "tok_visa", "DE"), "COMPLETED"),
+    "out_of_stock": (("LAMP-LIMITED", 100, "tok_visa", "DE"), "CANCELLED"),
+    "payment_declined": (("MUG-BLUE", 1, "tok_declined", "DE"), "CANCELLED"),
+    "shipping_unavailable": (("TEE-BLACK", 3, "tok_visa", "AQ"), "CANCELLED"),
+}
+DEFAULT_MIX = "completed=7,out_of_stock=1,payment_declined=1,shipping_unavailable=1"
+# Polling starts at 0.1 s and backs off by a quarter up to 0.5 s: the completion time is late by at
+# most a fifth of itself (0.5 s at most), and a slow saga is not polled 10 times a second.
+POLL_FIRST_S, POLL_MAX_S = 0.1, float(os.environ.get("LOAD_POLL_MAX_S", "0.5"))
+FINAL_WITHIN_S = float(os.environ.get("LOAD_FINAL_WITHIN_S", "120"))
+PACING_S = float(os.environ.get("LOAD_PACING_S", "0") or 0)
+
+
+def order_body(outcome, user_id):
+    """Return the POST /orders body that ends in `outcome`."""
+    (sku, quantity, card, country), _ = OUTCOMES[outcome]
+    return {"customer_id": f"load-{user_id}", "items": [{"sku": sku, "quantity": quantity}],
+            "payment": {"card_token": card}, "shipping_address": dict(ADDRESS, country=country)}
+
+
+def parse_mix(text):
+    """Return (outcomes, weights) from `completed=7,out_of_stock=1,...`."""
+    pairs = [item.split("=") for item in text.replace(" ", "").split(",") if item]
+    unknown = [name for name, _ in pairs if name not in OUTCOMES]
+    if unknown:
+        raise ValueError(f"LOAD_MIX: unknown outcome(s) {unknown}; choose from {list(OUTCOMES)}")
+    return [name for name, _ in pairs], [float(weight) for _, weight in pairs]
+
+
+class OrderUser(HttpUser):
+    """A customer who places an order and waits for its outcome, again and again."""
+
+    wait_time = constant_pacing(PACING_S) if PACING_S else constant(0)
+
+    @task
+    def place_order_and_wait(self):
+        """POST an order of the mix, then poll GET /orders/<id> until it is final."""
+        outcome = random.choices(self.outcomes, self.weights)[0]
+        started = time.perf_counter()
+        order = self._post(order_body(outcome, self.user_id))
+        if order is None:
+            return
+        if PACING_S:  # open loop: the next order does not wait for this one
+            gevent.spawn(self._wait_final, order, started, OUTCOMES[outcome][1])
+        else:
+            self._wait_final(order, started, OUTCOMES[outcome][1])
+
+    def _wait_final(self, order, started, expected):
+        if order["status"] == "PENDING":
+            order = self._poll(order["order_id"], started)
+        if order is not None:
+            self._fire_final(started, order, expected)
+
+    def _post(self, body):
+        with self.client.post("/orders", json=body, name="POST /orders",
+                              catch_response=True) as response:
+            if response.status_code == 429:
+                response.request_meta["name"] = "POST /orders [429 shed]"
+                response.success()
+                time.sleep(float(response.headers.get("Retry-After", "1")))
+                return None
+            if response.status_code not in (201, 202):
+                response.failure(f"POST /orders answered {response.status_code}")
+                return None
+            return response.json()
+
+    def _poll(self, order_id, started):
+        pause = POLL_FIRST_S
+        while time.perf_counter() - started < FINAL_WITHIN_S:
+            time.sleep(pause)
+            pause = min(pause * 1.25, POLL_MAX_S)
+            with self.client.get(f"/orders/{order_id}", name="GET /orders/[id]",
+                                 catch_response=True) as response:
+                if response.status_code != 200:
+                    response.failure(f"GET /orders/[id] answered {response.status_code}")
+                    continue
+                if response.json()["status"] != "PENDING":
+                    return response.json()
+        self._fire_final(started, None, "final", f"still PENDING after {FINAL_WITHIN_S:.0f}s")
+        return None
+
+    def _fire_final(self, started, order, expected, error=None):
+        if error is None and order["status"] != expected:
+            error = f"ended {order['status']} ({order['reason']}), expected {expected}"
+        events.request.fire(request_type="SAGA", name="order final",
+                            response_time=(time.perf_counter() - started) * 1000,
+                            response_length=0, context={},
+                            exception=AssertionError(error) if error else None)
+
+    def on_start(self):
+        """Read the outcome mix and pick a customer id."""
+        self.outcomes, self.weights = parse_mix(os.environ.get("LOAD_MIX", DEFAULT_MIX))
+        self.user_id = random.randrange(10**6)

@@ -1,0 +1,56 @@
+"""The choreographed variant's queues, read from outside: depths (passive declare) and purge.
+
+The names are the `QUEUE` constants of orders-choreo/*/subscriptions.py, each with its retry
+queue, and the shared dead-letter queue. A queue that does not exist yet counts as empty.
+"""
+import pika
+
+CONSUMER_QUEUES = ("inventory.events", "payments.events", "shipping.events",
+                   "notifications.events", "orders.outcomes", "orders.tracker")
+QUEUES = CONSUMER_QUEUES + tuple(f"{q}.retry" for q in CONSUMER_QUEUES) + ("dead-letters",)
+
+
+class QueueWatch:
+    """A broker connection of its own that reads queue depths (one thread only, as pika asks)."""
+
+    def __init__(self, amqp_url):
+        self.amqp_url, self.connection = amqp_url, None
+
+    def depths(self):
+        """Return {queue: messages ready} for every known queue (None when the broker is away)."""
+        return {name: self._depth(name) for name in QUEUES}
+
+    def _depth(self, name):
+        try:
+            channel = self._channel()
+            try:
+                # message_count counts ready messages only; unacked ones sit with the consumer.
+                return channel.queue_declare(name, passive=True).method.message_count
+            finally:
+                if channel.is_open:
+                    channel.close()
+        except pika.exceptions.ChannelClosedByBroker:  # 404: not declared yet
+            return 0
+        except pika.exceptions.AMQPError:
+            self.connection = None
+            return None
+
+    def purge(self):
+        """Empty every known queue (before a run, so no run sees another's leftovers)."""
+        for name in QUEUES:
+            try:
+                channel = self._channel()
+                channel.queue_purge(name)
+                channel.close()
+            except pika.exceptions.ChannelClosedByBroker:
+                pass
+
+    def _channel(self):
+        if self.connection is None or self.connection.is_closed:
+            self.connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
+        return self.connection.channel()
+
+    def close(self):
+        """Close the connection."""
+        if self.connection is not None and self.connection.is_open:
+            self.connection.close()

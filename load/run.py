@@ -1,0 +1,166 @@
+"""Run one scenario against one variant: start it, load it with Locust, sample it, audit it.
+
+    start the variant (fresh data) -> start Locust headless and the sampler -> (outage: stop and
+    start payments on time) -> Locust stops by itself -> wait until quiet -> audit -> stop
+
+Everything a run leaves is in its folder: Locust's CSV and HTML, the samples, runner.log, run.json.
+"""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+
+import requests
+
+from audit import __main__ as audit_cli
+from load.queues import QueueWatch
+from load.sampler import Sampler, listener_pid
+from load.scenarios import PAYMENTS_PROGRAM
+from load.variant import ROOT, Variant
+from runner.broker import Broker
+from shared import config
+
+
+def run(scenario, variant_name, folder, port_offset=0, amqp_url=None, log=print):
+    """Run `scenario` on one variant; return the run's facts (also written to run.json)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    variant = Variant(variant_name, config.var_dir(), folder / "runner.log", port_offset,
+                      amqp_url, scenario.replicas, scenario.env)
+    log(f"  starting {variant_name} ({scenario.replicas} replica(s), {scenario.env or 'no faults'})")
+    started = time.monotonic()
+    variant.start()
+    log(f"  up in {time.monotonic() - started:.0f} s; {scenario.users} users for {scenario.seconds} s")
+    try:
+        facts = _load_and_audit(scenario, variant, folder, amqp_url, log)
+    finally:
+        started = time.monotonic()
+        variant.stop()
+        log(f"  stopped in {time.monotonic() - started:.0f} s")
+    (folder / "run.json").write_text(json.dumps(facts, indent=1))
+    return facts
+
+
+def _load_and_audit(scenario, variant, folder, amqp_url, log):
+    choreo = variant.name == "choreo"
+    pids = {"broker": listener_pid(Broker(amqp_url, folder).port)} if choreo else {}
+    locust = _start_locust(scenario, variant, folder)
+    sampler = Sampler(variant, amqp_url if choreo else None,
+                      {**{k: v for k, v in pids.items() if v}, "locust": locust.pid})
+    sampler.start()
+    events = _drive(scenario, variant, locust, sampler, folder, log)
+    drained_s = _wait_quiet(variant, amqp_url if choreo else None,
+                            timeout=max(60.0, 2 * scenario.seconds))
+    load_cpu = sampler.cpu_seconds()
+    sampler.stop()
+    log(f"  quiet {drained_s:.1f}s after the load stopped; auditing ...")
+    verdict, text, orders = _audit(variant)
+    log("    " + text.strip().replace("\n", "\n    "))
+    _write_samples(folder, sampler)
+    return {"scenario": scenario.name, "variant": variant.name, "seconds": scenario.seconds,
+            "users": scenario.users, "pacing": scenario.pacing, "replicas": scenario.replicas, "env": scenario.env,
+            "outage": scenario.outage, "t0": sampler.started_wall, "events": events, "drained_s": drained_s,
+            "cpu_s": load_cpu, "orders": orders, "audit_ok": verdict, "audit": text}
+
+
+def _start_locust(scenario, variant, folder):
+    command = [sys.executable, "-m", "locust", "-f", str(ROOT / "load" / "locustfile.py"),
+               "--headless", "-u", str(scenario.users), "-r", f"{scenario.spawn_rate():.3f}",
+               "-t", f"{max(round(scenario.seconds), 1)}s", "--host", variant.url("orders"),
+               "--csv", str(folder / "locust"), "--csv-full-history",
+               "--html", str(folder / "locust.html"), "--only-summary"]
+    env = dict(os.environ, LOAD_PACING_S=str(scenario.pacing))
+    with open(folder / "locust.log", "w") as out:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _drive(scenario, variant, locust, sampler, folder, log):
+    """Wait for Locust to finish; stop and start payments on time; print progress every 5 s.
+
+    The outage is timed from the moment Locust starts its load (its stats history appears),
+    not from its process start, which takes a few seconds of imports."""
+    history, load_at, todo, events = folder / "locust_stats_history.csv", None, [], []
+    if scenario.outage:
+        program = PAYMENTS_PROGRAM[variant.name]
+        todo = [(scenario.outage[0], "stop", program), (scenario.outage[1], "start", program)]
+    next_progress = 5.0
+    while locust.poll() is None:
+        if load_at is None and history.exists():
+            load_at = sampler.now()
+        if load_at is not None and todo and sampler.now() - load_at >= todo[0][0]:
+            events.append(_control(variant, sampler, *todo.pop(0)[1:], log))
+        if load_at is not None and sampler.now() - load_at >= next_progress:
+            log(f"    t={sampler.now() - load_at:5.1f}s {_progress(history)}")
+            next_progress += 5.0
+        if sampler.now() > scenario.seconds + 60:
+            locust.kill()
+        time.sleep(0.1)
+    for _, action, program in todo:  # a run shorter than its outage still heals
+        events.append(_control(variant, sampler, action, program, log))
+    return events
+
+
+def _control(variant, sampler, action, program, log):
+    at = round(sampler.now(), 1)
+    variant.control(action, program)
+    log(f"    {action} {program} (took {sampler.now() - at:.1f}s)")
+    return at, action, program
+
+
+def _progress(history):
+    """Return one line from the latest rows of Locust's stats history."""
+    latest = {}
+    try:
+        with open(history) as handle:
+            for row in csv.DictReader(handle):
+                latest[row["Name"]] = row
+    except OSError:
+        return "starting"
+    final, post = latest.get("order final", {}), latest.get("POST /orders", {})
+    failures = latest.get("Aggregated", {}).get("Total Failure Count", "0")
+    return (f"users {post.get('User Count', '0'):>3}  orders final {final.get('Total Request Count', 0):>5}"
+            f"  errors {failures}  p95 POST {post.get('95%', '-')} ms, final "
+            f"{final.get('95%', '-')} ms")
+
+
+def _wait_quiet(variant, amqp_url, timeout):
+    """Wait until no order is PENDING (and, choreo, every queue is empty); return the seconds."""
+    started, queues = time.monotonic(), QueueWatch(amqp_url) if amqp_url else None
+    with requests.Session() as http:
+        while time.monotonic() - started < timeout:
+            pending = http.get(f"{variant.url('orders')}/orders?status=PENDING&limit=1",
+                               timeout=10).json()["items"]
+            depths = queues.depths().values() if queues else []
+            if not pending and not any(depths):
+                break
+            time.sleep(0.5)
+    if queues:
+        queues.close()
+    return time.monotonic() - started
+
+
+def _audit(variant):
+    """Check DOMAIN.md's invariants through the inspection API.
+
+    Return (ok, the printed verdict, {status: orders}) (the first check counts the orders)."""
+    urls = {s: variant.url(s) for s in config.SERVICES}
+    if hasattr(audit_cli, "variant_audit_when_quiet"):  # with dead letters / stuck sagas
+        where = ({"amqp_url": variant.env.get("AMQP_URL", config.amqp_url())}
+                 if variant.name == "choreo" else {"orchestrator_url": variant.url("orchestrator")})
+        results, _ = audit_cli.variant_audit_when_quiet(variant.name, urls, 30, **where)
+    else:
+        results = audit_cli.audit_when_quiet(urls, 30)
+    out = io.StringIO()
+    return audit_cli.report(results, out), out.getvalue(), results[0][1]
+
+
+def _write_samples(folder, sampler):
+    for name, header, rows in (("cpu", ("t", "who", "cpu_s", "rss_mb"), sampler.cpu_rows),
+                               ("queues", ("t", "queue", "depth"), sampler.depth_rows),
+                               ("pending", ("t", "pending"), sampler.pending_rows)):
+        with open(folder / f"samples_{name}.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)

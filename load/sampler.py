@@ -1,0 +1,113 @@
+"""Sample, once a second during a run, CPU and memory per process and the system's backlog.
+
+- CPU seconds and RSS of every program of the runner's supervisord (with its children, e.g.
+  gunicorn's workers), of the broker's beam.smp and of Locust;
+- for the choreographed variant, the depth of every queue (load/queues.py);
+- for both, how many orders are PENDING (the inspection API of the orders service).
+
+CPU is cumulative per pid, so a program stopped in the middle of a run keeps what it used.
+"""
+import threading
+import time
+
+import psutil
+import requests
+
+from load.queues import QueueWatch
+
+
+def program_service(program):
+    """Return the service a program belongs to: `payments-worker-1` -> `payments`."""
+    if program.startswith("orchestrator"):
+        return "orchestrator"
+    return program.split("-")[0]
+
+
+def listener_pid(port):
+    """Return the pid listening on TCP `port` (the broker's beam.smp for its AMQP port), or None."""
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return conn.pid
+    return None
+
+
+class Sampler:
+    """A thread that samples a running variant until stop() is called."""
+
+    def __init__(self, variant, amqp_url=None, extra_pids=None, every=1.0):
+        self.variant, self.every = variant, every
+        self.extra_pids = dict(extra_pids or {})       # name -> pid (broker, locust)
+        self.queues = QueueWatch(amqp_url) if amqp_url else None
+        self.cpu_rows, self.depth_rows, self.pending_rows = [], [], []
+        self._seen = {}                                # pid -> (who, cpu seconds so far)
+        self._stop, self._thread, self.started = threading.Event(), None, None
+        self.started_wall = None                       # time.time() at the start (Locust's clock)
+
+    def start(self):
+        """Start sampling in a thread."""
+        self.started, self.started_wall = time.monotonic(), time.time()
+        self._thread = threading.Thread(target=self._loop, name="sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        """Stop sampling and wait for the last sample."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+        if self.queues:
+            self.queues.close()
+
+    def now(self):
+        """Return the seconds since sampling started."""
+        return time.monotonic() - self.started
+
+    def cpu_seconds(self):
+        """Return {who: CPU seconds used since the start} (who: a program, broker or locust)."""
+        totals = {}
+        for who, seconds in self._seen.values():
+            totals[who] = totals.get(who, 0.0) + seconds
+        return totals
+
+    def _loop(self):
+        with requests.Session() as http:
+            while not self._stop.is_set():
+                t = round(self.now(), 1)
+                self._sample_processes(t)
+                self._sample_backlog(t, http)
+                self._stop.wait(self.every)
+
+    def _sample_processes(self, t):
+        pids = dict(self.extra_pids)
+        try:
+            pids.update(self.variant.programs())
+        except OSError:
+            pass
+        for who, pid in pids.items():
+            rss = 0
+            for proc in _with_children(pid):
+                try:
+                    times = proc.cpu_times()
+                    rss += proc.memory_info().rss
+                    self._seen[proc.pid] = (who, times.user + times.system)
+                except psutil.Error:
+                    continue
+            self.cpu_rows.append((t, who, round(self.cpu_seconds().get(who, 0.0), 3),
+                                  round(rss / 2**20, 1)))
+
+    def _sample_backlog(self, t, http):
+        if self.queues:
+            for queue, depth in self.queues.depths().items():
+                self.depth_rows.append((t, queue, depth))
+        try:
+            answer = http.get(f"{self.variant.url('orders')}/orders?status=PENDING&limit=1000",
+                              timeout=5)
+            self.pending_rows.append((t, len(answer.json()["items"])))
+        except (requests.RequestException, ValueError, KeyError):
+            self.pending_rows.append((t, None))
+
+
+def _with_children(pid):
+    try:
+        proc = psutil.Process(pid)
+        return [proc] + proc.children(recursive=True)
+    except psutil.Error:
+        return []

@@ -1,0 +1,61 @@
+"""The four scenarios of issue 4, as data: each runs against both variants, one at a time.
+
+Every length is in seconds at DEMO_SCALE 1 (about 10 minutes for all eight runs on 2 cores);
+`scaled()` multiplies them, so the smoke test runs the same scenarios in seconds.
+
+- steady: a ramp of users from 1 to `users` over 80% of the run, to find each variant's
+  saturation (the throughput stops growing while the latency does);
+- slow-dependency: payments answers 200 ms slower (PAYMENTS_FAULT_LATENCY_MS=200), constant users;
+- outage: payments is stopped from 10 s to 30 s, then started again (choreo: the
+  `payments-worker` program; orch: the `payments-api` program); open loop, 16 users ordering
+  every 4 s (4 orders/s, below both variants' saturation): customers keep arriving;
+- scale-out: the steady ramp with `--replicas 2` (orch: two orchestrator replicas; choreo:
+  two worker processes, i.e. two consumers, per queue).
+"""
+from dataclasses import dataclass, field, replace
+
+# Which program the outage stops, per variant: the one that takes payments' work.
+PAYMENTS_PROGRAM = {"choreo": "payments-worker", "orch": "payments-api"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    claims: tuple                    # the claims of CLAIMS.md it measures
+    seconds: float
+    users: int
+    ramp: bool = False               # True: spawn over 80% of the run; False: within 2 s
+    replicas: int = 1
+    env: dict = field(default_factory=dict)
+    outage: tuple | None = None      # (from, to) seconds after the start of the load
+    pacing: float = 0                # 0: closed loop; N: each user orders every N s (open loop)
+
+    def spawn_rate(self):
+        """Return Locust's users per second for this scenario's shape (an open loop spreads
+        its users over one pacing period, so the orders arrive evenly)."""
+        spread = 0.8 * self.seconds if self.ramp else (self.pacing or 2.0)
+        return max(self.users / max(spread, 0.5), 0.1)
+
+
+SCENARIOS = (
+    Scenario("steady", ("C9",), seconds=40, users=80, ramp=True),
+    Scenario("slow-dependency", ("C8",), seconds=25, users=24,
+             env={"PAYMENTS_FAULT_LATENCY_MS": "200"}),
+    Scenario("outage", ("C5",), seconds=40, users=16, outage=(10, 30), pacing=4),
+    Scenario("scale-out", ("C10",), seconds=40, users=80, ramp=True, replicas=2),
+)
+
+
+def scaled(scenario, scale):
+    """Return the scenario with every length (run, outage) multiplied by `scale`."""
+    outage = tuple(round(t * scale, 1) for t in scenario.outage) if scenario.outage else None
+    return replace(scenario, seconds=max(round(scenario.seconds * scale), 3), outage=outage)
+
+
+def chosen(names=None, scale=1.0):
+    """Return the scenarios named (all when None), scaled."""
+    unknown = set(names or ()) - {s.name for s in SCENARIOS}
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {sorted(unknown)}; "
+                         f"choose from {[s.name for s in SCENARIOS]}")
+    return [scaled(s, scale) for s in SCENARIOS if not names or s.name in names]

@@ -1,0 +1,41 @@
+"""A smoke run of the load harness: one short scenario on each variant, on moved ports.
+
+The same `python -m load demo` as `make demo`, with seconds instead of minutes, so a broken
+harness (locustfile, sampler, audit, report) is found by `make test`, not by the next demo.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+PORT_OFFSET = 21000
+LOAD_AMQP_URL = "amqp://guest:guest@127.0.0.1:5675/%2F"
+
+
+@pytest.mark.broker
+@pytest.mark.timeout(240)
+def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_audit(tmp_path):
+    out = tmp_path / "report"
+    env = dict(os.environ, VAR_DIR=str(ROOT / "var" / "load-smoke"), PYTHONPATH=str(ROOT))
+    finished = subprocess.run(
+        [sys.executable, "-m", "load", "demo", "--seconds", "5", "--scenario", "outage",
+         "--no-floor", "--port-offset", str(PORT_OFFSET), "--amqp-url", LOAD_AMQP_URL,
+         "--out", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=230)
+    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-2000:]
+
+    for name in ("report.md", "report.html", "summary.txt", "charts/summary.png",
+                 "charts/outage.png"):
+        assert (out / name).is_file(), name
+    summaries = json.loads((out / "summary.json").read_text())
+    assert {s["variant"] for s in summaries} == {"choreo", "orch"}
+    for summary in summaries:
+        folder = out / "outage" / summary["variant"]
+        assert (folder / "locust_stats.csv").is_file() and (folder / "locust.html").is_file()
+        assert summary["audit_ok"] is True and "every order final" in summary["audit"]
+        assert [action for _, action, _ in summary["events"]] == ["stop", "start"]
+    assert "| pass |" in (out / "report.md").read_text()
