@@ -4,10 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VARIANT ?= choreo
 REPLICAS ?= 1
+DB ?= sqlite
 PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e reset \
-        status stop-service start-service dead-letters replay-dead-letters audit clean
+        status stop-service start-service dead-letters replay-dead-letters audit clean \
+        chaos fuzz
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -23,20 +25,34 @@ venv: $(VENV)/.installed  ## create .venv with the pinned packages
 broker:  ## install rabbitmq-server if it is missing (apt, as root on Debian/Ubuntu)
 	@scripts/ensure-rabbitmq.sh
 
-up-choreo: venv broker  ## start the choreographed variant (Ctrl-C stops it); REPLICAS=2 for two workers per service
-	$(PY) -m runner up choreo --replicas $(REPLICAS)
+up-choreo: venv broker  ## start the choreographed variant (Ctrl-C stops it); REPLICAS=2 for two workers per service; DB=postgres for PostgreSQL
+	$(PY) -m runner up choreo --replicas $(REPLICAS) --db $(DB)
 
-up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas
-	$(PY) -m runner up orch --replicas $(REPLICAS)
+up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas; DB=postgres for PostgreSQL
+	$(PY) -m runner up orch --replicas $(REPLICAS) --db $(DB)
 
 archive: venv  ## archive the orchestrated variant's finished sagas older than ORCH_RETENTION_S now
 	VARIANT=orch PYTHONPATH=.:orders-orch $(PY) -m orchestrator.archive
 
-demo: venv broker  ## start each variant in turn and place one order of each outcome
+demo: venv broker  ## load-test both variants in every scenario and write reports/<timestamp>/ (DEMO_SCALE=0.5 for half)
+	$(PY) -m load demo
+
+.PHONY: demo-quick load-choreo load-orch bench-floor
+
+demo-quick: venv broker  ## start each variant in turn and place one order of each outcome
 	$(PY) -m scripts.demo
 
+load-choreo: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `make up-choreo`
+	$(VENV)/bin/locust -f load/locustfile.py --host http://127.0.0.1:8001 --web-host 127.0.0.1
+
+load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `make up-orch`
+	$(VENV)/bin/locust -f load/locustfile.py --host http://127.0.0.1:8002 --web-host 127.0.0.1
+
+bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine
+	$(PY) -m load floor
+
 test: venv broker  ## run every test: unit, integration (real broker) and end-to-end
-	$(PY) -m pytest tests/unit tests/integration tests/e2e $(PYTEST_ARGS)
+	$(PY) -m pytest tests/static tests/unit tests/integration tests/e2e $(PYTEST_ARGS)
 
 test-unit: venv  ## unit tests only (no broker, no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -44,11 +60,11 @@ test-unit: venv  ## unit tests only (no broker, no servers)
 test-integration: venv broker  ## integration tests against a real RabbitMQ and database
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-test-e2e: venv broker  ## end-to-end scenarios through the runner, over HTTP
-	$(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+test-e2e: venv broker  ## end-to-end scenarios through the runner, over HTTP (DB=postgres: on PostgreSQL)
+	E2E_DB=$(DB) $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
 
 reset: venv  ## empty a variant's databases and queues and restock the catalog (VARIANT=choreo)
-	$(PY) -m runner reset $(VARIANT)
+	$(PY) -m runner reset $(VARIANT) --db $(DB)
 
 status: venv  ## list the processes of a running variant (VARIANT=choreo)
 	$(PY) -m runner status $(VARIANT)
@@ -68,5 +84,13 @@ replay-dead-letters: venv  ## send every dead letter back to the queue it came f
 clean:  ## remove var/ (databases, logs, broker data) and reports/
 	rm -rf var reports
 
-audit: venv  ## check DOMAIN.md's invariants of a running variant through its inspection API (VARIANT=choreo)
+audit: venv  ## check DOMAIN.md's invariants of a running variant through its inspection API (VARIANT=choreo); lists dead letters (choreo) or stuck sagas (orch)
 	$(PY) -m audit --variant $(VARIANT)
+
+# `make chaos` runs every scenario in both variants; SCENARIO=kill-payments VARIANT=orch runs one;
+# TEACH=TEACH_DISABLE_DEDUP runs a teaching switch's scenario, whose audit must then fail.
+chaos: venv broker  ## the fault catalogue under load, then the audit (SCENARIO=, VARIANT=, TEACH=); see docs/faults.md
+	$(PY) -m chaos $(if $(TEACH),--teach $(TEACH),$(if $(SCENARIO),--scenario $(SCENARIO) --variant $(VARIANT),--variant both))
+
+fuzz: venv broker  ## 1,000 generated bad requests per variant against the public API: no 5xx, no order created
+	$(PY) -m chaos --fuzz-only --requests 1000 --variant both

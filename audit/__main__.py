@@ -3,7 +3,11 @@ import argparse
 import sys
 import time
 
+import requests
+from pika.exceptions import AMQPError
+
 from shared import config
+from audit import extras
 from audit.fetch import snapshot
 from audit.invariants import audit
 
@@ -26,6 +30,40 @@ def audit_when_quiet(urls, timeout_s):
         time.sleep(0.5)
 
 
+def variant_audit(variant, urls, amqp_url=None, orchestrator_url=None):
+    """Return (results, listings): the invariants, plus dead letters (choreo) or stuck sagas
+    (orch) as one more result each, and what to list about them."""
+    results = audit(snapshot(urls))
+    if variant == "choreo":
+        *result, listing = extras.dead_letters(amqp_url or config.amqp_url())
+    else:
+        *result, listing = extras.stuck_sagas(orchestrator_url or config.orchestrator_urls()[0])
+    return results + [tuple(result)], {result[0]: listing}
+
+
+def variant_audit_when_quiet(variant, urls, timeout_s, **where):
+    """Like audit_when_quiet, with the dead letters or stuck sagas of variant_audit."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            results, listings = variant_audit(variant, urls, **where)
+        except (requests.RequestException, AMQPError) as exc:  # a service still restarting
+            if time.monotonic() > deadline:
+                raise
+            results, listings = [("every service answers", {}, [repr(exc)])], {}
+        if all(not violations for _, _, violations in results) or time.monotonic() > deadline:
+            return results, listings
+        time.sleep(0.5)
+
+
+def report_listings(listings, out=sys.stdout):
+    """Print the dead letters or stuck sagas found (up to 20 of each)."""
+    for name, lines in listings.items():
+        out.write(f"listed for {name!r}: {len(lines)}\n")
+        for line in lines[:20]:
+            out.write(f"    * {line}\n")
+
+
 def report(results, out=sys.stdout):
     """Print each invariant with its counts and violations; return True when all hold."""
     ok = True
@@ -45,7 +83,10 @@ def main(argv=None):
     parser.add_argument("--wait", type=float, default=30,
                         help="seconds to let the system settle before a violation counts")
     args = parser.parse_args(argv)
-    return 0 if report(audit_when_quiet(service_urls(args.variant), args.wait)) else 1
+    results, listings = variant_audit_when_quiet(args.variant, service_urls(args.variant),
+                                                 args.wait)
+    report_listings(listings)
+    return 0 if report(results) else 1
 
 
 if __name__ == "__main__":

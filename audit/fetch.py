@@ -4,9 +4,9 @@ import requests
 TIMEOUT_S = 10
 
 
-def all_items(session, base_url, path):
+def all_items(session, base_url, path, query=""):
     """Return every item of a paginated listing, following its `next` links."""
-    items, url = [], f"{base_url}{path}?limit=1000"
+    items, url = [], f"{base_url}{path}?limit=1000" + (f"&{query}" if query else "")
     while url:
         response = session.get(url, timeout=TIMEOUT_S)
         response.raise_for_status()

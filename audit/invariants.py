@@ -87,7 +87,17 @@ def notified_once(snap):
     return "notified once", {"notifications": len(snap["notifications"])}, bad
 
 
-CHECKS = (no_pending, stock_conserved, charged_correctly, shipped_correctly, notified_once)
+def no_orphan_effects(snap):
+    """3-5, the other way round: no payment, shipment or notification for an unknown order."""
+    known = {o["order_id"] for o in snap["orders"]}
+    bad = [f"{kind[:-1]} for unknown order {item['order_id']}"
+           for kind in ("payments", "shipments", "notifications") for item in snap[kind]
+           if item["order_id"] not in known]
+    return "no effect without its order", {"orders": len(known)}, bad
+
+
+CHECKS = (no_pending, stock_conserved, charged_correctly, shipped_correctly, notified_once,
+          no_orphan_effects)
 
 
 def audit(snap):

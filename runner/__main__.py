@@ -7,7 +7,11 @@ import threading
 
 from shared import config
 from runner import broker as broker_mod
-from runner import health, logtail, processes, reset, supervisor
+from runner import postgres as postgres_mod
+from runner import chaos_control, health, logtail, processes, reset, supervisor
+
+
+DATABASES = ("sqlite", "postgres")
 
 
 def environment(variant):
@@ -33,6 +37,7 @@ def up(args):
         else:
             print(f"runner: starting RabbitMQ on {broker.host}:{broker.port} ...", flush=True)
             broker.start()
+    database = postgres_mod.prepare(args.variant) if args.db == "postgres" else None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -53,6 +58,8 @@ def up(args):
         if broker_stop:
             broker_stop.start()
         services.stop()
+        if database:  # after the services, which hold connections to it
+            database.stop()
         if broker_stop:
             broker_stop.join()
         print("runner: stopped", flush=True)
@@ -98,14 +105,26 @@ def main(argv=None):
     p_up = sub.add_parser("up", help="start a variant and supervise it until Ctrl-C")
     p_up.add_argument("variant", choices=sorted(processes.VARIANTS))
     p_up.add_argument("--replicas", type=int, default=1)
+    p_up.add_argument("--db", choices=DATABASES, default="sqlite",
+                      help="postgres: a local PostgreSQL under var/postgres (see docs/deploy.md)")
     for name in ("stop-service", "start-service"):
         p = sub.add_parser(name, help=f"{name.split('-')[0]} one program of a running variant")
         p.add_argument("variant", choices=sorted(processes.VARIANTS))
         p.add_argument("program", help="e.g. payments-worker")
     p_status = sub.add_parser("status", help="list the programs of a running variant")
     p_status.add_argument("variant", choices=sorted(processes.VARIANTS))
+    p_kill = sub.add_parser("kill", help="kill -9 one program of a running variant")
+    p_kill.add_argument("variant", choices=sorted(processes.VARIANTS))
+    p_kill.add_argument("program", help="e.g. payments-worker or orchestrator-0")
+    p_kill.add_argument("--restart-after", type=float, default=0.0,
+                        help="seconds before it starts again (0: supervisord restarts it at once)")
+    p_with = sub.add_parser("restart-with", help="restart one program with extra settings")
+    p_with.add_argument("variant", choices=sorted(processes.VARIANTS))
+    p_with.add_argument("program", help="e.g. inventory-api")
+    p_with.add_argument("settings", nargs="*", help="NAME=VALUE, e.g. INVENTORY_FAULT_LATENCY_MS=500")
     p_reset = sub.add_parser("reset", help="restore catalog stock and clear a variant's data")
     p_reset.add_argument("variant", choices=sorted(processes.VARIANTS))
+    p_reset.add_argument("--db", choices=DATABASES, default="sqlite")
     args = parser.parse_args(argv)
     if args.command == "up":
         up(args)
@@ -115,9 +134,16 @@ def main(argv=None):
         control(args, "start")
     elif args.command == "status":
         status(args)
+    elif args.command in ("kill", "restart-with"):
+        chaos_control.main(args, config.var_dir() / args.variant)
     else:
         os.environ.update(environment(args.variant))
-        reset.reset(args.variant)
+        database = postgres_mod.prepare(args.variant) if args.db == "postgres" else None
+        try:
+            reset.reset(args.variant)
+        finally:
+            if database:
+                database.stop()
 
 
 if __name__ == "__main__":

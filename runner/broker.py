@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 INSTALL_HINT = ("rabbitmq-server is not installed. On Debian or Ubuntu run, as root: "
-                "apt-get update && apt-get install -y rabbitmq-server (or `make broker-install`). "
+                "apt-get update && apt-get install -y rabbitmq-server (or `make broker`). "
                 "Elsewhere install RabbitMQ 3.x from your package manager, or point AMQP_URL at "
                 "a running broker.")
 

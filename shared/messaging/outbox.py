@@ -3,11 +3,15 @@ caused it, so either both happen or neither does. The relay publishes it afterwa
 
 Publishing straight to the broker from a handler would lose the event when the process dies
 between the database commit and the publish (or publish an event for a change that was then
-rolled back). The teaching switch TEACH_DISABLE_OUTBOX shows that loss.
+rolled back). The teaching switch TEACH_DISABLE_OUTBOX shows that loss: with it set to 1,
+add() publishes straight to the broker right after the commit instead, and an event whose
+publish fails (broker down, process killed in between) is gone for good.
 """
-from sqlalchemy import insert
+import logging
 
-from shared import contracts
+from sqlalchemy import event, insert
+
+from shared import config, contracts
 from shared.envelope import caused_by
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
@@ -16,6 +20,12 @@ from shared.models.plumbing import outbox
 def add(session, envelope):
     """Queue an event for publishing as part of the session's transaction."""
     contracts.check(envelope)  # never let a producer publish an event that breaks its contract
+    # Trade-off 1: the event is a row written by the business transaction itself, so a change
+    # and its event commit together or not at all. The price: an extra table, a relay process,
+    # and events that leave a little after the commit instead of at once.
+    if config.teaching_switch("TEACH_DISABLE_OUTBOX"):
+        _publish_after_commit(session, envelope)
+        return
     session.execute(insert(outbox).values(
         message_id=envelope.message_id, routing_key=envelope.type, body=envelope.to_json(),
         created_at=utcnow(), sent_at=None))
@@ -25,3 +35,33 @@ def emit(session, cause, source, event_type, data):
     """Queue an event caused by the message `cause`, with the current contract version."""
     add(session, caused_by(cause, event_type, contracts.CONTRACTS[event_type].version, source,
                            data))
+
+
+# --- TEACH_DISABLE_OUTBOX only: what the outbox protects against. Never on by default. ---
+log = logging.getLogger(__name__)
+
+
+def _publish_after_commit(session, envelope):
+    pending = session.info.setdefault("teach_publish_after_commit", [])
+    if not pending:
+        event.listen(session, "after_commit", _publish_pending, once=True)
+        event.listen(session, "after_rollback", lambda s: pending.clear(), once=True)
+    pending.append(envelope)
+
+
+def _publish_pending(session):
+    from shared.messaging.connection import connect
+    from shared.messaging.topology import EXCHANGE, persistent
+    envelopes = session.info.pop("teach_publish_after_commit", [])
+    try:
+        connection = connect(config.amqp_url())
+        try:
+            channel = connection.channel()
+            channel.confirm_delivery()
+            for item in envelopes:
+                channel.basic_publish(EXCHANGE, item.type, item.to_json(),
+                                      properties=persistent(item.type, item.message_id, None))
+        finally:
+            connection.close()
+    except Exception as exc:  # the change is committed, the event is not: it is LOST
+        log.error("TEACH_DISABLE_OUTBOX: %d event(s) lost after commit: %r", len(envelopes), exc)

@@ -1,0 +1,64 @@
+"""Run one scenario against a running System: load, fault, heal, wait for quiet, audit, measure.
+
+Time to drain: from the end of the load (faults healed) until every invariant holds.
+"""
+import io
+import threading
+import time
+from datetime import datetime, timezone
+
+from audit.__main__ import report, report_listings
+from chaos.load import Load
+from chaos.measure import Row, measure
+from chaos.scenarios import SCENARIOS
+
+FULL = {"total": 100, "rate": 8.0, "down_s": 10.0, "audit_s": 180.0}
+SHORT = {"total": 30, "rate": 8.0, "down_s": 3.0, "audit_s": 90.0}
+
+
+class Context:
+    """What a scenario function gets: the system, its load, and its knobs."""
+
+    def __init__(self, system, name, short):
+        knobs = SHORT if short else FULL
+        self.system, self.short, self.amqp_url = system, short, system.amqp_url
+        self.tag = f"{name}-{datetime.now(timezone.utc):%H%M%S}"
+        self.total, self.rate, self.down_s = knobs["total"], knobs["rate"], knobs["down_s"]
+        self.load, self.extra_accepted, self.failures = None, [], []
+
+    def under_load(self, action, at_fraction=0.3):
+        """Run the load; `action` (if any) starts in the middle of it. Wait for both."""
+        self.load = Load(self.system.urls["orders"], self.tag, total=self.total, rate=self.rate,
+                         seconds=self.total / self.rate + 60).start()
+        done = threading.Thread(target=action, daemon=True) if action else None
+        if done:
+            time.sleep(at_fraction * self.total / self.rate)
+            done.start()
+        self.load.join()
+        if done:
+            done.join()
+
+    def check(self, condition, failure):
+        """Record a scenario-specific failure (the row then fails)."""
+        if not condition:
+            self.failures.append(failure)
+
+
+def run_scenario(system, name, short=False, audit_s=None, out=None):
+    """Run one scenario; print its audit to `out`; return its Row (passed or not)."""
+    out = out or io.StringIO()
+    function, _variants = SCENARIOS[name]
+    ctx = Context(system, name, short)
+    notes = function(ctx)
+    healed = time.monotonic()
+    results, listings = system.audit(audit_s or (SHORT if short else FULL)["audit_s"])
+    row = Row(name, system.variant, drain_s=round(time.monotonic() - healed, 1), notes=notes)
+    out.write(f"--- {name} ({system.variant}): {'; '.join(notes)}\n")
+    report_listings(listings, out)
+    audit_ok = report(results, out)
+    accepted = (ctx.load.accepted if ctx.load else []) + ctx.extra_accepted
+    measure(row, system.urls, accepted)
+    row.sent = (ctx.load.sent if ctx.load else 0) + len(ctx.extra_accepted)
+    row.notes += ctx.failures + [f"HTTP {dict(ctx.load.statuses)}"]
+    row.passed = audit_ok and not ctx.failures and row.lost == 0 and row.doubled == 0
+    return row

@@ -1,0 +1,162 @@
+"""The fault catalogue: one short function per fault, each run under load against a running
+variant. The harness (run.py) heals, waits for quiet, audits and measures after each.
+
+Each function gets a Context and returns notes for the results table. `ctx.short` makes the
+test suite's version: fewer orders, shorter outages, the same fault.
+"""
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from chaos import broker_faults
+from chaos.load import order_body
+from shared.messaging.deadletters import list_dead_letters, replay_dead_letters
+from shared.config import SERVICES
+
+SCENARIOS = {}
+BOTH = ("choreo", "orch")
+SLOW_MS = {"choreo": 200, "orch": 1200}  # orch: above ORCH_CALL_TIMEOUT_MS, answers get lost
+FLAKY_RATE = 0.25
+
+
+def scenario(name, variants=BOTH):
+    """Register a scenario function under `name` for the given variants."""
+    def register(function):
+        SCENARIOS[name] = (function, variants)
+        return function
+    return register
+
+
+def _kill_service(service):
+    def run(ctx):
+        ctx.under_load(lambda: ctx.system.crash(ctx.system.programs(service), ctx.down_s))
+        return [f"kill -9 {', '.join(ctx.system.programs(service))}, up {ctx.down_s:g}s later"]
+    return run
+
+
+def _faulty(service, setting):
+    def run(ctx):
+        name = f"{service.upper()}_FAULT_{setting}"
+        value = SLOW_MS[ctx.system.variant] if setting == "LATENCY_MS" else FLAKY_RATE
+        programs = ctx.system.workers(service)
+        ctx.system.restart_with(programs, {name: str(value)})
+        ctx.under_load(None)
+        ctx.system.restart_with(programs, {name: ""})  # heal
+        notes = [f"{name}={value} on {', '.join(programs)}"]
+        if ctx.system.variant == "choreo" and setting == "FAILURE_RATE":
+            notes.append(_replay_given_up(ctx))
+        return notes
+    return run
+
+
+def _replay_given_up(ctx):
+    """Healing, the operator's part: replay events given up after MAX_ATTEMPTS failures."""
+    time.sleep(2)  # let the last retries land
+    given_up = [d for d in list_dead_letters(ctx.amqp_url)
+                if not str(d["reason"]).startswith("poison")]
+    if given_up:
+        replay_dead_letters(ctx.amqp_url)
+    return f"{len(given_up)} dead letter(s) replayed"
+
+
+for _service in SERVICES:
+    scenario(f"kill-{_service}")(_kill_service(_service))
+for _service in SERVICES:
+    scenario(f"slow-{_service}")(_faulty(_service, "LATENCY_MS"))
+for _service in SERVICES:
+    scenario(f"flaky-{_service}")(_faulty(_service, "FAILURE_RATE"))
+
+
+@scenario("kill-orchestrator", ("orch",))
+def kill_orchestrator(ctx):
+    """Every orchestrator replica dies in the middle of sagas."""
+    return _kill_service("orchestrator")(ctx)
+
+
+@scenario("kill-replica")
+def kill_replica(ctx):
+    """With two replicas, one dies; the other carries on (takes over its shards or messages)."""
+    system = ctx.system
+    if system.variant == "orch":
+        victims = ["orchestrator-1"]
+    else:
+        victims = [f"{s}-worker:{s}-worker-1" for s in SERVICES]
+    ctx.under_load(lambda: system.crash(victims, ctx.down_s))
+    return [f"kill -9 {', '.join(victims)}, up {ctx.down_s:g}s later"]
+
+
+@scenario("broker-restart", ("choreo",))
+def broker_restart(ctx):
+    """RabbitMQ stops and starts again in the middle of the load."""
+    ctx.under_load(ctx.system.broker.restart)
+    return ["rabbitmqctl stop, then start"]
+
+
+@scenario("duplicates", ("choreo",))
+def duplicates(ctx):
+    """Every event arrives three times, and a killed worker's unacked events are redelivered."""
+    broker_faults.open_tap(ctx.amqp_url)
+    from runner import chaos_control
+    ctx.under_load(lambda: chaos_control.kill(ctx.system.folder, "inventory-worker"))
+    copies = broker_faults.republish_tapped(ctx.amqp_url, copies=2)
+    return [f"{copies} duplicate events published; inventory-worker killed (redeliveries)"]
+
+
+@scenario("poison", ("choreo",))
+def poison(ctx):
+    """A poison message on every queue: dead-lettered, and the consumers go on."""
+    sent = []
+    ctx.under_load(lambda: sent.extend(broker_faults.publish_poison(ctx.amqp_url, ctx.tag)))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        dead = {d["message_id"] for d in list_dead_letters(ctx.amqp_url)}
+        missing = [m for _, m in sent if m not in dead]
+        if not missing:
+            break
+        time.sleep(1)
+    ctx.check(not missing, f"poison not dead-lettered: {missing[:5]}")
+    return [f"{len(sent) - len(missing)}/{len(sent)} poison messages dead-lettered"]
+
+
+@scenario("idempotency")
+def idempotency(ctx):
+    """Concurrent POSTs with the same Idempotency-Key, during the load: one order per key."""
+    keys, racers, answers = (5 if ctx.short else 20), 8, []
+    ctx.under_load(lambda: answers.extend(_race(ctx, keys, racers)))
+    ids_per_key = {}
+    for key, order_id in answers:
+        ids_per_key.setdefault(key, set()).add(order_id)
+    ctx.check(all(len(ids) == 1 for ids in ids_per_key.values()),
+              f"a key gave two orders: {ids_per_key}")
+    found = _orders_of(ctx, f"{ctx.tag}-race")
+    ctx.check(len(found) == keys, f"{len(found)} orders stored for {keys} keys")
+    ctx.extra_accepted += [i for ids in ids_per_key.values() for i in ids]
+    return [f"{keys} keys x {racers} racing POSTs -> {len(found)} orders (invariant 6)"]
+
+
+def _race(ctx, keys, racers):
+    def post(job):
+        key, body = job
+        with requests.Session() as session:
+            answer = session.post(f"{ctx.system.urls['orders']}/orders", json=body,
+                                  headers={"Idempotency-Key": key}, timeout=30)
+        return key, answer.json().get("order_id") if answer.status_code < 300 else None
+
+    jobs = [(f"{ctx.tag}-race-{k}", order_body(0, f"{ctx.tag}-race-{k}")) for k in range(keys)]
+    with ThreadPoolExecutor(max_workers=racers) as pool:
+        found = list(pool.map(post, [job for job in jobs for _ in range(racers)]))
+    return [(key, order_id) for key, order_id in found if order_id]
+
+
+def _orders_of(ctx, prefix):
+    from audit.fetch import all_items
+    with requests.Session() as session:
+        orders = all_items(session, ctx.system.urls["orders"], "/orders")
+    return [o for o in orders if o["customer_id"].startswith(prefix)]
+
+
+def names(variant):
+    """Return the scenario names that apply to a variant, in catalogue order."""
+    return [name for name, (_, variants) in SCENARIOS.items() if variant in variants]
+

@@ -1,0 +1,117 @@
+"""A variant under test: started by `python -m runner up` exactly as `make up-<variant>` starts
+it, on ports moved by PORT_OFFSET, with its own broker (choreographed) and var folder.
+
+Plumbing for the catalogue. Faults go through the runner's own controls (runner/chaos_control.py):
+kill -9 of one program and restart with other settings, while the rest keeps running.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+from audit.__main__ import variant_audit_when_quiet
+from runner import chaos_control
+from runner.broker import Broker
+from runner.health import wait_healthy
+from shared import config
+
+ROOT = config.repo_root()
+PORT_OFFSET = 24000
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5676/%2F"
+SERVICES = config.SERVICES
+
+
+def moved_ports(variant, offset):
+    """Return the environment that moves every port of a variant by `offset`."""
+    return {f"{s.upper()}_PORT": str(p + offset) for s, p in config.DEFAULT_PORTS[variant].items()}
+
+
+class System:
+    """One variant, running under its runner, that scenarios put faults into."""
+
+    def __init__(self, variant, name="chaos", replicas=2, env=None, offset=PORT_OFFSET,
+                 amqp_url=AMQP_URL):
+        self.variant, self.replicas = variant, replicas
+        self.var_dir = ROOT / "var" / f"{name}-{variant}"
+        self.env = dict(os.environ, **moved_ports(variant, offset), VAR_DIR=str(self.var_dir),
+                        VARIANT=variant, AMQP_URL=amqp_url, **(env or {}))
+        self.amqp_url = amqp_url
+        self.folder = self.var_dir / variant  # the runner's supervisord socket and logs
+        self.urls = {s: f"http://127.0.0.1:{self.env[f'{s.upper()}_PORT']}" for s in SERVICES}
+        base = int(self.env["ORCHESTRATOR_PORT"]) if variant == "orch" else None
+        self.orchestrator_url = f"http://127.0.0.1:{base}" if base else None
+        self.broker = Broker(amqp_url, ROOT / "var" / f"{name}-broker")
+        self.process, self.output = None, []
+
+    def programs(self, service):
+        """Return the supervisord programs of one service (choreo: its API and its worker)."""
+        if service == "orchestrator":
+            return [f"orchestrator-{i}" for i in range(self.replicas)]
+        return [f"{service}-api"] + ([f"{service}-worker"] if self.variant == "choreo" else [])
+
+    def workers(self, service):
+        """Return the programs that do a service's saga work (where fault settings apply)."""
+        return [f"{service}-worker" if self.variant == "choreo" else f"{service}-api"]
+
+    def start(self, timeout=180):
+        """Start the broker (choreo) and the runner; return when the runner says it is up."""
+        if self.variant == "choreo" and self.broker.process is None:
+            if self.broker.answers():  # a node left over from an interrupted run of ours
+                subprocess.run(["rabbitmqctl", "-n", self.broker.node, "stop"],
+                               env=self.broker.env(), capture_output=True, timeout=30)
+            shutil.rmtree(self.broker.base, ignore_errors=True)  # no events of an earlier run
+            self.broker.start()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.var_dir / "runner.log", "w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "runner", "up", self.variant, "--replicas", str(self.replicas)],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while " is up" not in (self.var_dir / "runner.log").read_text():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the runner did not come up; see {self.var_dir}/runner.log")
+            time.sleep(0.3)
+
+    def stop(self):
+        """Stop the runner as Ctrl-C would, then the broker we started."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.broker.stop()
+
+    def crash(self, programs, down_s):
+        """kill -9 the programs together; start them again `down_s` seconds later."""
+        killed = {p: chaos_control.kill(self.folder, p) for p in programs}
+        for program, pids in killed.items():
+            chaos_control.hold_down(self.folder, program, pids)
+        time.sleep(down_s)
+        for program in programs:
+            chaos_control.start(self.folder, program)
+        self.wait_healthy()
+
+    def restart_with(self, programs, settings):
+        """Restart programs with extra environment settings; wait until all is healthy again."""
+        for program in programs:
+            chaos_control.restart_with(self.folder, program, settings)
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout=120):
+        """Wait until every HTTP program answers /health with 200."""
+        urls = list(self.urls.values())
+        if self.variant == "orch":
+            port = int(self.env["ORCHESTRATOR_PORT"])
+            urls += [f"http://127.0.0.1:{port if i == 0 else port + 4 + i}"
+                     for i in range(self.replicas)]
+        wait_healthy(urls, timeout=timeout)
+
+    def audit(self, timeout_s):
+        """Audit until quiet (or timeout): (results, listings) as audit.__main__ returns them."""
+        return variant_audit_when_quiet(self.variant, self.urls, timeout_s, amqp_url=self.amqp_url,
+                                        orchestrator_url=self.orchestrator_url)
