@@ -80,7 +80,7 @@ def _loop(session_factory):
 
 
 def _due(session_factory):
-    # Trade-off 1: only rows older than ORDERS_HANDOVER_AFTER_MS, so the loop never races the
+    # Trade-off 12: only rows older than ORDERS_HANDOVER_AFTER_MS, so the loop never races the
     # request that is still handing its order over (and may withdraw it on a 429).
     cutoff = utcnow() - timedelta(milliseconds=config.orders_handover_after_ms())
     with session_factory() as session:

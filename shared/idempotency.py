@@ -68,6 +68,8 @@ def _run_once(work, body, key, fingerprint, url_args):
                 if stored:
                     return _replay(stored, fingerprint)
                 status, answer = work(session, body, **url_args)
+                # Trade-off 16: the key and the answer are stored in the transaction of the effect
+                # (the twin of Trade-off 3), so a retry after a lost answer replays, never repeats.
                 if key:
                     session.execute(insert(idempotency_keys).values(
                         key=key, request_hash=fingerprint, status_code=status, response=answer,

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import Flask, g, jsonify, request, url_for
 from sqlalchemy import select, text
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from shared import logs
 from shared.models.base import utcnow
@@ -87,8 +87,7 @@ def _health(session_factory, workers):
 def page_args():
     """Return (limit, after) from the query string, or raise a 400 for a bad limit."""
     limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
-        from werkzeug.exceptions import BadRequest
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 1000:  # not "³"
         raise BadRequest("limit must be an integer from 1 to 1000")
     return int(limit), request.args.get("after") or None
 

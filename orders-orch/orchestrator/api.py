@@ -47,7 +47,7 @@ def start_saga():
     if future is None:
         return error(429, "overloaded", f"{replica.max_in_flight} sagas in flight; retry later",
                      headers={"Retry-After": str(config.orch_retry_after_s())})
-    # Trade-off 3: the request (and one orders thread) waits while the saga runs: the client
+    # Trade-off 10: the request (and one orders thread) waits while the saga runs: the client
     # gets the final status in one call, at the expense of concurrency and throughput (C8).
     try:
         future.result(timeout=max(0.0, deadline - time.monotonic()))

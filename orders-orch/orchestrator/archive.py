@@ -27,6 +27,8 @@ def archive_once(session_factory, retention_s, now=None):
         ids = list(session.execute(select(sagas.c.saga_id).where(
             sagas.c.state.in_(FINAL), sagas.c.finished_at <= cutoff).limit(BATCH)).scalars())
         if ids:
+            # Trade-off 15: copy and delete in ONE transaction (C13): a saga is never gone
+            # unless archived, at the price of a batch-sized write on the live tables.
             _move(session, sagas, sagas_archive, sagas.c.saga_id.in_(ids))
             _move(session, saga_log, saga_log_archive, saga_log.c.saga_id.in_(ids))
     return len(ids)

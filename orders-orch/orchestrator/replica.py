@@ -40,7 +40,7 @@ class Replica:
         with self.lock:
             if saga_id in self.active:
                 return self.active[saga_id]
-            # Trade-off 2: a bounded number of sagas in flight. Above it the replica says 429
+            # Trade-off 11: a bounded number of sagas in flight. Above it the replica says 429
             # at once instead of queueing work it could not finish in anyone's time budget.
             if len(self.active) >= self.max_in_flight:
                 return None

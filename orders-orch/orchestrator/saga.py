@@ -11,6 +11,8 @@ from orchestrator.steps import Call, Retry, Saga, Step
 PATIENT = Retry(attempts=6, timeout_ms=2000)  # past the point of no return: settle, do not give up soon
 
 
+# Trade-off 9: the whole process is this one definition (C6): easy to read and to change, but
+# every new step is an edit here and a redeploy of the orchestrator, which every saga needs.
 def saga():
     """Return the order saga's definition."""
     return Saga(

@@ -33,6 +33,9 @@ def shard_of(order_id, shards):
 
 def fence(session, shard, owner):
     """Raise LeaseLost unless `owner` holds the shard's lease now (call inside the write)."""
+    # Trade-off 14: the lease is checked inside the same transaction as the saga write (C12),
+    # so a replica that stalled past its lease cannot overwrite the new owner. Every write
+    # pays one locked read of the lease row for it.
     row = session.execute(select(shard_leases.c.owner, shard_leases.c.expires_at)
                           .where(shard_leases.c.shard == shard).with_for_update()).first()
     if row is None or row.owner != owner or row.expires_at <= utcnow():

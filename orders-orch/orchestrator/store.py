@@ -45,6 +45,9 @@ def record(session_factory, saga, owner, service, step, outcome):
 
 def advance(session_factory, saga, owner, changes, lines):
     """Apply a step's changes and log lines (fenced and compare-and-set); return the saga."""
+    # Trade-off 13: every answer is committed before the next call is made (C11), so any
+    # replica can resume any saga and none keeps state in memory; it costs two database
+    # writes per step on the orchestrator's one database.
     with transaction(session_factory) as session:
         fence(session, saga["shard"], owner)
         moved = session.execute(

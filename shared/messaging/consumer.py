@@ -53,7 +53,7 @@ class Consumer:
             self.channel = self.connection.channel()
             self.channel.confirm_delivery()  # retries and dead letters must not be lost either
             topology.declare_consumer_queue(self.channel, self.queue, self.handlers)
-            # Trade-off: prefetch bounds the unacked messages in flight on this consumer. One
+            # Trade-off 5: prefetch bounds the unacked messages in flight on this consumer. One
             # at a time would idle the consumer during every network round trip; a large
             # window piles redeliveries onto one consumer when it dies. See PREFETCH_COUNT.
             self.channel.basic_qos(prefetch_count=config.prefetch_count())
@@ -99,11 +99,16 @@ class Consumer:
                 self.retry_later(body, properties, attempts)
         finally:
             set_correlation_id(None)
+        # Trade-off 4: ack only now, after the commit (or after the retry or dead-letter copy
+        # was confirmed). A crash before this line means a redelivery, which Trade-off 3 absorbs;
+        # acking first would turn that crash into a lost event.
         channel.basic_ack(method.delivery_tag)
 
     def apply(self, envelope, handler):
         """Apply the handler's effect and record the message id, in one transaction."""
         faults.inject(self.service, sleep=self.connection.sleep)
+        # Trade-off 3: the message id is recorded in the same transaction as the effect, so a
+        # redelivery is a no-op. Every consumer pays a write per message for it.
         with transaction(self.session_factory) as session:
             if not self.first_delivery(session, envelope.message_id):
                 log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
@@ -123,6 +128,9 @@ class Consumer:
 
     def retry_later(self, body, properties, attempts):
         """Park the message in the retry queue; the broker sends it back after the delay."""
+        # Trade-off 6: a failed message waits out RETRY_DELAY_MS in its own retry queue instead
+        # of being requeued at once (a hot loop) or blocking the messages behind it; after
+        # MAX_ATTEMPTS it goes to the dead letters for a person. Order across retries is lost.
         headers = dict(properties.headers or {}, **{topology.ATTEMPTS_HEADER: attempts})
         self._republish(topology.retry_queue(self.queue), body, properties, headers,
                         expiration=str(config.retry_delay_ms()))

@@ -82,6 +82,8 @@ class OutboxRelay:
                 confirmed.append(row["id"])
                 self._parked.pop(row["id"], None)
         finally:
+            # Trade-off 2: a row is marked sent only after the broker confirmed it. A crash in
+            # between publishes it again: at-least-once, never lost, so consumers must dedup.
             self._mark_sent(confirmed)  # whatever the broker confirmed, even if we then failed
         return len(confirmed)
 

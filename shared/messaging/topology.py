@@ -34,6 +34,9 @@ def declare_consumer_queue(channel, queue, routing_keys):
     """Declare a consumer's queue with its bindings, its retry queue and the dead-letter queue."""
     declare_exchange(channel)
     channel.queue_declare(queue, durable=True)
+    # Trade-off 7: each service binds its own queue to the events it wants; nothing central
+    # lists the services, so a new one joins alone (C2). Bindings are only ever added: a key
+    # a service stops handling stays bound until someone unbinds it by hand.
     for key in routing_keys:
         channel.queue_bind(queue, EXCHANGE, routing_key=key)
     # A message in the retry queue expires after its per-message TTL and is dead-lettered by

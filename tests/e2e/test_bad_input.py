@@ -87,6 +87,7 @@ def test_no_bad_request_creates_an_order(system, http, urls):
     ("GET", "/orders?status=LOST", 400),
     ("GET", "/orders?limit=0", 400),
     ("GET", "/orders?limit=abc", 400),
+    ("GET", "/orders?limit=\u00b3", 400),
 ])
 def test_unknown_paths_methods_and_parameters_get_a_json_4xx(system, http, urls, method, path,
                                                              status):
