@@ -51,8 +51,8 @@ load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `m
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine
 	$(PY) -m load floor
 
-test: venv broker  ## run every test: unit, integration (real broker) and end-to-end
-	$(PY) -m pytest tests/static tests/unit tests/integration tests/e2e $(PYTEST_ARGS)
+test: venv broker  ## run every test: static, unit, integration (real broker), end-to-end, load smoke, faults
+	$(PY) -m pytest tests/static tests/unit tests/integration tests/e2e tests/load tests/chaos $(PYTEST_ARGS)
 
 test-unit: venv  ## unit tests only (no broker, no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -23,7 +23,10 @@ def gunicorn(app, port, workers=1, threads=4):
     """Return the gunicorn command line serving a Flask app factory on 127.0.0.1:port."""
     return [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-            "--graceful-timeout", "2", "--timeout", "30", "--no-control-socket", app]
+            # Idle connections stay open longer than any client waits between requests, so a
+            # client never reuses a connection the server is just closing (gunicorn's default: 2 s).
+            "--graceful-timeout", "2", "--keep-alive", "75", "--timeout", "30",
+            "--no-control-socket", app]
 
 
 def choreo(replicas=1):
