@@ -10,13 +10,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 from unittest import mock
 
 import requests
 
 from runner import processes
+from tests.support import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFSETS = {"ORCHESTRATOR_PORT": 0, "INVENTORY_PORT": 1, "PAYMENTS_PORT": 2, "SHIPPING_PORT": 3,
@@ -38,14 +38,7 @@ def order_body(**changes):
 
 def wait_until(predicate, timeout, every=0.3, what="condition"):
     """Poll predicate() until it returns a truthy value; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
+    return wait_for(predicate, timeout=timeout, every=every, message=what)
 
 
 class OrchStack:
