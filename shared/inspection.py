@@ -3,7 +3,7 @@
 An audit from outside checks the invariants through these routes alone, so they are written
 once here and mounted by each variant's `api.py`.
 """
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 
 from shared.db import transaction
 from shared.domain import inventory, notifications, payments, shipping
@@ -64,8 +64,3 @@ def notifications_listing():
     table = notification_tables.notifications
     return _listing("notifications", "/notifications", table, table.c.notification_id,
                     notifications.to_dict)
-
-
-def as_json(value, status=200, headers=None):
-    """Return a JSON response (a small convenience for the services' routes)."""
-    return jsonify(value), status, headers or {}

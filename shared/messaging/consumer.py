@@ -82,11 +82,12 @@ class Consumer:
         attempts = (properties.headers or {}).get(topology.ATTEMPTS_HEADER, 0) + 1
         try:
             envelope = parse(body)
-            handler = self.handlers.get(envelope.type) or self.handlers.get("#")
+            specific = self.handlers.get(envelope.type)
+            handler = specific or self.handlers.get("#")
             if handler is None:
                 raise PermanentError(f"{self.queue} has no handler for {envelope.type}")
-            if envelope.type in contracts.CONTRACTS or handler is not self.handlers.get("#"):
-                contracts.check(envelope)
+            if specific or envelope.type in contracts.CONTRACTS:  # a catch-all (the tracker)
+                contracts.check(envelope)                      # also takes unknown types
             set_correlation_id(envelope.correlation_id)
             self.apply(envelope, handler)
         except (MalformedMessage, contracts.ContractViolation, PermanentError) as exc:
