@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from runner.folders import reachable
+
 INSTALL_HINT = ("rabbitmq-server is not installed. On Debian or Ubuntu run, as root: "
                 "apt-get update && apt-get install -y rabbitmq-server (or `make broker`). "
                 "Elsewhere install RabbitMQ 3.x from your package manager, or point AMQP_URL at "
@@ -23,7 +25,7 @@ class Broker:
     def __init__(self, amqp_url, base):
         parsed = urlparse(amqp_url)
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 5672
-        self.base = Path(base)
+        self.base = reachable(base)  # the rabbitmq user must reach it
         # One node name per port, so a test broker can run beside the one of `make up-choreo`.
         self.node = "rabbit@localhost" if self.port == 5672 else f"rabbit{self.port}@localhost"
         self.process = None

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from shared import config
+from runner.folders import reachable
 
 DEFAULT_PORT = 5433  # not 5432, so a system PostgreSQL can run beside it
 USER = "postgres"
@@ -54,7 +55,7 @@ class Cluster:
     """One PostgreSQL cluster on 127.0.0.1:port, its files under `base` (data/, server.log)."""
 
     def __init__(self, on_port, base):
-        self.port, self.base = on_port, Path(base).resolve()
+        self.port, self.base = on_port, reachable(base)  # the postgres user must reach it
         self.data = self.base / "data"
         self.started = False
 

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from runner.folders import reachable
 from shared import config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +65,7 @@ class RunningVariant:
         """Start the runner and wait for its "is up" line."""
         shutil.rmtree(self.var_dir / self.variant, ignore_errors=True)
         if self.db == "postgres":  # a fresh cluster, as fresh as the SQLite files above
-            shutil.rmtree(self.var_dir / "postgres", ignore_errors=True)
+            shutil.rmtree(reachable(self.var_dir / "postgres"), ignore_errors=True)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "runner", "up", self.variant, "--replicas", str(self.replicas),
              "--db", self.db],
