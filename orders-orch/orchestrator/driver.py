@@ -9,6 +9,7 @@ import logging
 import random
 from datetime import timedelta
 
+from shared import faults
 from shared.logs import set_correlation_id
 from shared.models.base import utcnow
 from orchestrator import saga as definition
@@ -37,6 +38,7 @@ class Driver:
             store.record(self.session_factory, saga, self.owner, step.service, call.name,
                          "started")
             answer = self.send(step, call, kind, state_of(saga), saga["correlation_id"])
+            faults.stall_point("saga.after_call")  # a test's stall window (shared/faults.py)
             changes, lines = next_state(saga, plan, answer, utcnow())
             log.info("saga %s: %s", saga_id, "; ".join(f"{s}: {o}" for _, s, o in lines))
             saga = store.advance(self.session_factory, saga, self.owner, changes, lines)

@@ -100,6 +100,7 @@ class Consumer:
                 self.retry_later(body, properties, attempts)
         finally:
             set_correlation_id(None)
+        faults.crash_point("consumer.before_ack")  # a test's crash window (shared/faults.py)
         # Trade-off 4: ack only now, after the commit (or after the retry or dead-letter copy
         # was confirmed). A crash before this line means a redelivery, which Trade-off 3 absorbs;
         # acking first would turn that crash into a lost event.

@@ -12,6 +12,7 @@ import time
 from pika.exceptions import UnroutableError
 from sqlalchemy import select, update
 
+from shared import faults
 from shared.db import transaction
 from shared.heartbeat import beat, worker_name
 from shared.messaging.connection import connect, run_forever
@@ -82,6 +83,8 @@ class OutboxRelay:
                 confirmed.append(row["id"])
                 self._parked.pop(row["id"], None)
         finally:
+            if confirmed:
+                faults.crash_point("relay.after_confirm")  # a test's crash window (shared/faults.py)
             # Trade-off 2: a row is marked sent only after the broker confirmed it. A crash in
             # between publishes it again: at-least-once, never lost, so consumers must dedup.
             self._mark_sent(confirmed)  # whatever the broker confirmed, even if we then failed
