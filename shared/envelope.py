@@ -7,6 +7,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field
 
+from shared import strict_json
 from shared.models.base import iso, utcnow
 
 ENVELOPE_FIELDS = ("message_id", "type", "version", "correlation_id", "causation_id",
@@ -42,16 +43,18 @@ def caused_by(cause, type, version, source, data):
 def parse(body):
     """Read an envelope from a message body, or raise MalformedMessage saying what is wrong."""
     try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+        raw = strict_json.loads(body)
+    except ValueError as exc:  # includes UnicodeDecodeError
         raise MalformedMessage(f"body is not JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise MalformedMessage("body is not a JSON object")
     missing = [name for name in ENVELOPE_FIELDS if name not in raw and name != "causation_id"]
     if missing:
         raise MalformedMessage(f"envelope lacks {', '.join(missing)}")
-    if not isinstance(raw["type"], str):
-        raise MalformedMessage("envelope type must be a string")
+    texts = [name for name in ("message_id", "type", "correlation_id", "source", "occurred_at")
+             if not isinstance(raw[name], str)]
+    if texts or not isinstance(raw.get("causation_id"), str | None):
+        raise MalformedMessage(f"envelope {', '.join(texts) or 'causation_id'} must be a string")
     if not isinstance(raw["data"], dict) or type(raw["version"]) is not int:
         raise MalformedMessage("envelope data must be an object and version an integer")
     # Tolerant reader: fields a newer envelope may add are ignored, not rejected.

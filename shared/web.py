@@ -7,10 +7,11 @@ import uuid
 from datetime import timedelta
 
 from flask import Flask, g, jsonify, request, url_for
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import select, text
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from shared import logs
+from shared import logs, strict_json
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats
 from shared.validation import MAX_BODY_BYTES
@@ -30,9 +31,11 @@ def error(status, code, message, fields=None, headers=None):
 def create_base_app(service, session_factory, workers=()):
     """Return a Flask app with JSON errors, correlation ids and GET /health for `service`."""
     app = Flask(service)
+    app.json = StrictJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.extensions["session_factory"] = session_factory
     app.before_request(_take_correlation_id)
+    app.before_request(_refuse_nul_in_url)
     app.after_request(_give_correlation_id)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -40,10 +43,24 @@ def create_base_app(service, session_factory, workers=()):
     return app
 
 
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading request bodies with shared/strict_json.py: a body it refuses is
+    "malformed" to `request.get_json(silent=True)`, so every API answers it with a 400."""
+
+    def loads(self, s, **kwargs):
+        return strict_json.loads(s)
+
+
 def sessions():
     """Return the session factory of the current app."""
     from flask import current_app
     return current_app.extensions["session_factory"]
+
+
+def _refuse_nul_in_url():
+    # A NUL in a path or query (%00) would reach PostgreSQL, whose text cannot hold it.
+    if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+        raise BadRequest("the URL holds a NUL character (%00)")
 
 
 def _take_correlation_id():

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from chaos import structural
 from tests.support import VALID_ORDER, get_json, order
 
 
@@ -71,6 +72,17 @@ def test_a_malformed_non_json_or_oversized_body_gets_a_json_4xx(system, http, ur
                          headers={"Content-Type": content_type})
     assert response.status_code == status, response.text
     assert response.json()["error"]["message"]
+
+
+STRUCTURAL = {**structural.KEPT, **structural.REFUSED}
+
+
+@pytest.mark.parametrize("case", list(STRUCTURAL))
+def test_a_structurally_extreme_json_body_is_a_400_not_a_500(system, http, urls, case):
+    response = http.post(f"{urls['orders']}/orders", data=structural.body_bytes(STRUCTURAL[case]),
+                         headers={"Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_request"
 
 
 def test_no_bad_request_creates_an_order(system, http, urls):

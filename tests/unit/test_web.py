@@ -3,6 +3,7 @@ through Flask's test client: an app like a variant's, with a fake in place of th
 import pytest
 from flask import Blueprint, g, jsonify
 
+from chaos import structural
 from shared import orders_api
 from shared.heartbeat import beat
 from shared.validation import MAX_BODY_BYTES
@@ -150,6 +151,24 @@ def test_a_body_over_64_kib_is_413(client):
                            content_type="application/json")
     assert response.status_code == 413
     assert "error" in response.get_json()
+
+
+@pytest.mark.parametrize("case", [*structural.KEPT, *structural.REFUSED])
+def test_a_structurally_extreme_body_is_400_malformed_json_and_stores_nothing(client, saga,
+                                                                            case):
+    cases = {**structural.KEPT, **structural.REFUSED}
+    response = client.post("/orders", data=structural.body_bytes(cases[case]),
+                           content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"]["code"] == "invalid_request"
+    assert saga.started == []
+
+
+@pytest.mark.parametrize("path", ["/orders/a%00b", "/orders?status=%00", "/orders?after=%00"])
+def test_a_nul_in_the_url_is_400_before_it_reaches_the_database(client, path):
+    response = client.get(path)
+    assert response.status_code == 400
+    assert "NUL" in response.get_json()["error"]["message"]
 
 
 def test_a_line_without_a_sku_is_400_not_500(client, valid_body):
