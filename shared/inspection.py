@@ -5,6 +5,7 @@ once here and mounted by each variant's `api.py`.
 """
 from flask import Blueprint, request
 
+from shared import api_models
 from shared.db import transaction
 from shared.domain import inventory, notifications, payments, shipping
 from shared.domain.pages import page
@@ -12,14 +13,18 @@ from shared.models import inventory as inventory_tables
 from shared.models import notifications as notification_tables
 from shared.models import payments as payment_tables
 from shared.models import shipping as shipping_tables
-from shared.web import page_args, paginated, sessions
+from shared.openapi import documented
+from shared.web import PAGE_QUERY, page_args, paginated, sessions
 
 
-def _listing(name, path, table, key, to_dict):
+def _listing(name, path, table, key, to_dict, model):
     """Return a blueprint serving GET `path`: filtered by ?order_id=, else paginated."""
     blueprint = Blueprint(name, __name__)
 
     @blueprint.get(path)
+    @documented(f"List {name}, optionally of one order (read-only, for the audit)",
+                {200: api_models.page_of(model)},
+                query={**PAGE_QUERY, "order_id": {"type": "string"}})
     def listing():
         limit, after = page_args()
         order_id = request.args.get("order_id")
@@ -37,6 +42,8 @@ def stock():
     blueprint = Blueprint("stock", __name__)
 
     @blueprint.get("/stock")
+    @documented("Initial, available, reserved and committed units per SKU",
+                {200: api_models.page_of(api_models.StockItem)}, query=PAGE_QUERY)
     def listing():
         limit, after = page_args()
         with transaction(sessions()) as session:
@@ -50,17 +57,19 @@ def stock():
 def payments_listing():
     """GET /payments[?order_id=]."""
     table = payment_tables.payments
-    return _listing("payments", "/payments", table, table.c.payment_id, payments.to_dict)
+    return _listing("payments", "/payments", table, table.c.payment_id, payments.to_dict,
+                    api_models.Payment)
 
 
 def shipments_listing():
     """GET /shipments[?order_id=]."""
     table = shipping_tables.shipments
-    return _listing("shipments", "/shipments", table, table.c.shipment_id, shipping.to_dict)
+    return _listing("shipments", "/shipments", table, table.c.shipment_id, shipping.to_dict,
+                    api_models.Shipment)
 
 
 def notifications_listing():
     """GET /notifications[?order_id=]."""
     table = notification_tables.notifications
     return _listing("notifications", "/notifications", table, table.c.notification_id,
-                    notifications.to_dict)
+                    notifications.to_dict, api_models.Notification)

@@ -5,14 +5,23 @@ differs: what happens after an order is stored.
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from shared.api_models import Order, Timeline, page_of
 from shared.db import transaction
 from shared.domain import orders
 from shared.domain.pages import page
 from shared.models.orders import orders as orders_table
-from shared.validation import ValidationError, validate_order_request
-from shared.web import error, page_args, paginated, sessions
+from shared.openapi import documented
+from shared.validation import OrderRequest, ValidationError, validate_order_request
+from shared.web import PAGE_QUERY, error, page_args, paginated, sessions
 
 MAX_KEY_LENGTH = 200
+STATUSES = [orders.PENDING, orders.COMPLETED, orders.CANCELLED]
+PLACE_ORDER = {"body": OrderRequest, "validate": False,  # read_order_request validates with it
+               "headers": {"Idempotency-Key": {"type": "string", "minLength": 1,
+                                               "maxLength": MAX_KEY_LENGTH}}}
+PLACED = {422: "this Idempotency-Key was used with a different body",
+          429: "shedding load: retry after Retry-After seconds"}
+TIMELINE = {"summary": "Every step of this order's saga, in order", "responses": {200: Timeline}}
 
 
 def read_order_request():
@@ -61,6 +70,8 @@ def reading_routes():
     blueprint = Blueprint("orders_read", __name__)
 
     @blueprint.get("/orders")
+    @documented("List orders, optionally by status, a page at a time", {200: page_of(Order)},
+                query={**PAGE_QUERY, "status": {"type": "string", "enum": STATUSES}})
     def listing():
         limit, after = page_args()
         status = request.args.get("status")
@@ -74,6 +85,7 @@ def reading_routes():
                          limit)
 
     @blueprint.get("/orders/<order_id>")
+    @documented("One order with its status and, when cancelled, the reason", {200: Order})
     def one(order_id):
         with transaction(sessions()) as session:
             order = orders.get(session, order_id)

@@ -37,16 +37,16 @@ def text(max_length):
 Sku = Literal[tuple(sorted(catalog.PRODUCTS))]
 
 
-class Line(BaseModel):
+class RequestedLine(BaseModel):
     sku: Sku
     quantity: Annotated[StrictInt, Field(ge=1, le=MAX_QUANTITY)]
 
 
-class Payment(BaseModel):
+class CardPayment(BaseModel):
     card_token: text(64) = Field(examples=["tok_visa", catalog.DECLINED_CARD_TOKEN])
 
 
-class Address(BaseModel):
+class ShippingAddress(BaseModel):
     name: text(200)
     line1: text(200)
     city: text(200)
@@ -59,9 +59,9 @@ class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     customer_id: text(64) = Field(examples=["cust-42"])
-    items: list[Line] = Field(min_length=1, max_length=MAX_LINES)
-    payment: Payment
-    shipping_address: Address
+    items: list[RequestedLine] = Field(min_length=1, max_length=MAX_LINES)
+    payment: CardPayment
+    shipping_address: ShippingAddress
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import select, text
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from shared import logs, strict_json
+from shared import logs, openapi, strict_json
+from shared.api_models import Health
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats
 from shared.validation import MAX_BODY_BYTES
@@ -39,7 +40,12 @@ def create_base_app(service, session_factory, workers=()):
     app.after_request(_give_correlation_id)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    app.add_url_rule("/health", "health", lambda: _health(session_factory, workers))
+    app.register_error_handler(openapi.BodyError, lambda exc: error(
+        400, "invalid_request", str(exc), exc.fields))
+    app.add_url_rule("/health", "health", openapi.describe(
+        lambda: _health(session_factory, workers), "Ready: database reachable, workers beating",
+        {200: Health, 503: Health}))
+    app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(openapi.document(app, service)))
     return app
 
 
@@ -64,7 +70,9 @@ def _refuse_nul_in_url():
 
 
 def _take_correlation_id():
-    g.correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
+    given = request.headers.get("X-Correlation-Id", "")
+    # Kept only when it fits the 64 characters every table stores it in; else a new one.
+    g.correlation_id = given if 0 < len(given) <= 64 else str(uuid.uuid4())
     logs.set_correlation_id(g.correlation_id)
 
 
@@ -99,6 +107,10 @@ def _health(session_factory, workers):
     if problems:
         return jsonify({"status": "unavailable", "problems": problems}), 503
     return jsonify({"status": "ok"}), 200
+
+
+PAGE_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+              "after": {"type": "string", "description": "the last key of the previous page"}}
 
 
 def page_args():

@@ -7,11 +7,14 @@ from flask import Blueprint, abort, g, jsonify
 from sqlalchemy import select
 
 from shared import orders_api
+from shared.api_models import Order
 from shared.db import open_service_database, transaction
 from shared.domain import orders
 from shared.logs import setup
 from shared.models.base import iso
 from shared.models.orders import metadata, timeline
+from shared import openapi
+from shared.openapi import documented
 from shared.web import create_base_app, sessions
 
 from orders import handlers
@@ -21,6 +24,8 @@ routes = Blueprint("orders", __name__)
 
 
 @routes.post("/orders")
+@documented("Place an order: 202 with it PENDING; the saga goes on through events",
+            {202: Order, **orders_api.PLACED}, **orders_api.PLACE_ORDER)
 def place_order():
     """Accept an order: 202 with the PENDING order; the saga goes on asynchronously."""
     command, body, key = orders_api.read_order_request()
@@ -31,6 +36,7 @@ def place_order():
 
 
 @routes.get("/orders/<order_id>/timeline")
+@documented(**orders_api.TIMELINE)
 def order_timeline(order_id):
     """Every event of this order's saga, in the order the tracker heard them."""
     with transaction(sessions()) as session:
@@ -52,4 +58,5 @@ def create_app():
     orders_api.register_error_handlers(app)
     app.register_blueprint(orders_api.reading_routes())
     app.register_blueprint(routes)
+    openapi.browsable(app)
     return app

@@ -7,6 +7,8 @@ from shared import inspection
 from shared.db import open_service_database, transaction
 from shared.domain import inventory
 from shared.idempotency import command_routes
+from shared.command_models import Reservation, ReserveStock, Settled
+from shared.openapi import COMMAND_ERRORS, REFUSED, describe
 from shared.logs import setup
 from shared.models.inventory import metadata
 from shared.web import create_base_app
@@ -14,10 +16,14 @@ from shared.web import create_base_app
 from inventory import handlers
 
 SERVICE = "inventory"
+FAILS = {**COMMAND_ERRORS, **REFUSED}
 COMMANDS = [
-    ("/reservations", handlers.reserve_stock),
-    ("/reservations/<order_id>/release", handlers.release_stock),
-    ("/reservations/<order_id>/commit", handlers.commit_stock),
+    ("/reservations", describe(handlers.reserve_stock, "Hold stock for every line, or none",
+                               {201: Reservation, **FAILS}, body=ReserveStock)),
+    ("/reservations/<order_id>/release", describe(
+        handlers.release_stock, "Compensate: give held stock back", {200: Settled, **FAILS})),
+    ("/reservations/<order_id>/commit", describe(
+        handlers.commit_stock, "Held stock becomes sold stock", {200: Settled, **FAILS})),
 ]
 
 

@@ -5,6 +5,8 @@ Twin: orders-choreo/notifications/api.py (and, for COMMANDS, orders-choreo/notif
 from shared import inspection
 from shared.db import open_service_database
 from shared.idempotency import command_routes
+from shared.command_models import NotifyCustomer, SentNotification
+from shared.openapi import COMMAND_ERRORS, describe
 from shared.logs import setup
 from shared.models.notifications import metadata
 from shared.web import create_base_app
@@ -12,7 +14,9 @@ from shared.web import create_base_app
 from notifications import handlers
 
 SERVICE = "notifications"
-COMMANDS = [("/notifications", handlers.notify_customer)]
+COMMANDS = [("/notifications", describe(
+    handlers.notify_customer, "Tell the customer the outcome, once per order",
+    {201: SentNotification, **COMMAND_ERRORS}, body=NotifyCustomer))]
 
 
 def create_app():

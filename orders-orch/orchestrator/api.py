@@ -17,12 +17,14 @@ from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from shared import config
+from shared.api_models import page_of
+from shared.command_models import Saga, SagaWithLog, Shards, StartSaga
 from shared.db import open_service_database
-from shared.idempotency import require
 from shared.logs import setup
 from shared.models.orchestrator import metadata, shard_leases
 from shared.models.base import iso
-from shared.web import create_base_app, error, page_args, paginated, sessions
+from shared.openapi import documented
+from shared.web import PAGE_QUERY, create_base_app, error, page_args, paginated, sessions
 from orchestrator import reads, store
 from orchestrator.replica import Replica
 from orchestrator.shards import shard_of
@@ -33,6 +35,9 @@ routes = Blueprint("sagas", __name__)
 
 
 @routes.post("/sagas")
+@documented("Start the saga of an order and drive it within the time budget",
+            {201: Saga, 202: Saga, 429: "this replica drives its maximum of sagas"},
+            body=StartSaga)  # validates the body with StartSaga before start_saga runs
 def start_saga():
     """Store a saga for the order and drive it within the budget (see the module docstring)."""
     deadline = time.monotonic() + config.orch_sync_budget_ms() / 1000
@@ -57,6 +62,8 @@ def start_saga():
 
 
 @routes.get("/sagas")
+@documented("List sagas, optionally by state", {200: page_of(Saga)},
+            query={**PAGE_QUERY, "state": {"type": "string", "enum": list(reads.FILTERS)}})
 def listing():
     """List sagas, filtered by ?state=running|stuck|compensating|completed|cancelled."""
     which = request.args.get("state")
@@ -69,6 +76,7 @@ def listing():
 
 
 @routes.get("/sagas/<saga_id>")
+@documented("One saga with its step log, live or archived", {200: SagaWithLog})
 def one(saga_id):
     """Return one saga with its step log (also once archived)."""
     with sessions()() as session:
@@ -79,6 +87,7 @@ def one(saga_id):
 
 
 @routes.get("/shards")
+@documented("Every shard's lease: owner, owner URL, expiry, epoch", {200: Shards})
 def shards():
     """Return every shard's lease: owner, owner URL, expiry, epoch."""
     with sessions()() as session:
@@ -88,15 +97,7 @@ def shards():
 
 
 def _order():
-    if not request.is_json:
-        abort(415, "the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    order = body.get("order") if isinstance(body, dict) else None
-    if not isinstance(order, dict):
-        abort(400, "the body must be {\"order\": {...}}")
-    require(order, order_id=str, customer_id=str, items=list, total_cents=int, currency=str,
-            card_token=str, shipping_address=dict)
-    return order
+    return request.get_json()["order"]  # StartSaga has checked it (see @documented above)
 
 
 def _forward(replica, shard):

@@ -7,23 +7,30 @@ the orchestrator sheds load. Twin: orders-choreo/orders/api.py, which always ans
 """
 from flask import Blueprint, abort, g, jsonify
 
-from shared import handover, orders_api
+from shared import handover, openapi, orders_api
+from shared.api_models import Order
+from shared.command_models import SettleOrder
 from shared.db import open_service_database, transaction
 from shared.domain import orders
 from shared.idempotency import command_routes
 from shared.logs import setup
 from shared.models.orders import metadata
+from shared.openapi import describe, documented
 from shared.orchestrator_client import fetch_saga
 from shared.web import create_base_app, error, sessions
 
 from orders import handlers
 
 SERVICE = "orders"
-COMMANDS = [("/orders/<order_id>/outcome", handlers.settle_order)]  # internal: the orchestrator
+COMMANDS = [("/orders/<order_id>/outcome", describe(  # internal: the orchestrator
+    handlers.settle_order, "Record the saga's outcome (internal: the orchestrator)",
+    {200: Order, **openapi.COMMAND_ERRORS}, body=SettleOrder))]
 routes = Blueprint("orders", __name__)
 
 
 @routes.post("/orders")
+@documented("Place an order: 201 in its final status, or 202 PENDING when the saga runs on",
+            {201: Order, 202: Order, **orders_api.PLACED}, **orders_api.PLACE_ORDER)
 def place_order():
     """Accept an order and answer 201 (final), 202 (PENDING) or 429 (shed, nothing kept)."""
     command, body, key = orders_api.read_order_request()
@@ -43,6 +50,8 @@ def place_order():
 
 
 @routes.get("/orders/<order_id>/timeline")
+@documented(**{**orders_api.TIMELINE, "responses": {
+    **orders_api.TIMELINE["responses"], 503: "no orchestrator replica answered"}})
 def order_timeline(order_id):
     """Every step of this order's saga, from the orchestrator's saga log."""
     with transaction(sessions()) as session:
@@ -65,5 +74,6 @@ def create_app():
     app.register_blueprint(orders_api.reading_routes())
     app.register_blueprint(routes)
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
+    openapi.browsable(app)
     handover.start_loop(session_factory)
     return app

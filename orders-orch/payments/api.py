@@ -5,6 +5,9 @@ Twin: orders-choreo/payments/api.py (and, for COMMANDS, orders-choreo/payments/s
 from shared import inspection
 from shared.db import open_service_database
 from shared.idempotency import command_routes
+from shared.api_models import Payment
+from shared.command_models import ChargePayment, Settled
+from shared.openapi import COMMAND_ERRORS, REFUSED, describe
 from shared.logs import setup
 from shared.models.payments import metadata
 from shared.web import create_base_app
@@ -12,9 +15,12 @@ from shared.web import create_base_app
 from payments import handlers
 
 SERVICE = "payments"
+FAILS = {**COMMAND_ERRORS, **REFUSED}
 COMMANDS = [
-    ("/payments", handlers.charge_payment),
-    ("/payments/<order_id>/refund", handlers.refund_payment),
+    ("/payments", describe(handlers.charge_payment, "Charge the order total once",
+                           {201: Payment, **FAILS}, body=ChargePayment)),
+    ("/payments/<order_id>/refund", describe(
+        handlers.refund_payment, "Compensate: refund the captured charge", {200: Settled, **FAILS})),
 ]
 
 

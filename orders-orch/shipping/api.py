@@ -5,6 +5,9 @@ Twin: orders-choreo/shipping/api.py (and, for COMMANDS, orders-choreo/shipping/s
 from shared import inspection
 from shared.db import open_service_database
 from shared.idempotency import command_routes
+from shared.api_models import Shipment
+from shared.command_models import BookShipment, Settled
+from shared.openapi import COMMAND_ERRORS, REFUSED, describe
 from shared.logs import setup
 from shared.models.shipping import metadata
 from shared.web import create_base_app
@@ -12,9 +15,12 @@ from shared.web import create_base_app
 from shipping import handlers
 
 SERVICE = "shipping"
+FAILS = {**COMMAND_ERRORS, **REFUSED}
 COMMANDS = [
-    ("/shipments", handlers.book_shipment),
-    ("/shipments/<order_id>/cancel", handlers.cancel_shipment),
+    ("/shipments", describe(handlers.book_shipment, "Book one shipment for the order",
+                            {201: Shipment, **FAILS}, body=BookShipment)),
+    ("/shipments/<order_id>/cancel", describe(
+        handlers.cancel_shipment, "Compensate: cancel the shipment", {200: Settled, **FAILS})),
 ]
 
 

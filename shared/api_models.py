@@ -1,0 +1,116 @@
+"""The shapes every HTTP API of both variants answers with, and the orchestrated commands' bodies.
+
+Each class is the one source of truth for its shape: shared/openapi.py turns it into the
+JSON Schema of `/openapi.json`, and the command bodies are validated with it. The request of
+POST /orders lives in shared/validation.py. Response models describe; the code that builds the
+answers (shared/domain/*.to_dict) is checked against them by schemathesis (tests/contract/).
+"""
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+MAX_UNITS = 1_000_000  # no line or stock figure in the catalog exceeds this
+MAX_CENTS = 10**12     # far above any order (the credit limit is 500,000 cents)
+
+Id = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+Cents = Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]
+Units = Annotated[StrictInt, Field(ge=0, le=MAX_UNITS)]
+Time = Annotated[str, Field(description="ISO 8601, UTC", examples=["2026-11-26T07:20:00.000Z"])]
+Reason = Literal["out_of_stock", "payment_declined", "shipping_unavailable"]
+
+
+class Open(BaseModel):
+    """A shape that may grow: a reader ignores members it does not know (tolerant reader)."""
+    model_config = ConfigDict(extra="allow")
+
+
+# --- the one error shape --------------------------------------------------------------------
+
+class ErrorDetail(Open):
+    code: str = Field(examples=["invalid_request"])
+    message: str
+    fields: dict[str, str] | None = Field(None, description="field path -> its problem")
+
+
+class Error(Open):
+    error: ErrorDetail
+
+
+class Health(Open):
+    status: Literal["ok", "unavailable"]
+    problems: list[str] | None = None
+
+
+def page_of(item):
+    """Return the model of one page of `item`s with the URL of the next (null on the last)."""
+    return type(f"{item.__name__}Page", (Open,), {
+        "__annotations__": {"items": list[item], "next": str | None},
+        "__doc__": f"A page of {item.__name__}s; `next` is the URL of the next page."})
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+class OrderLine(Open):
+    sku: str
+    quantity: StrictInt
+    unit_price_cents: Cents
+
+
+class Order(Open):
+    order_id: str
+    status: Literal["PENDING", "COMPLETED", "CANCELLED"]
+    reason: Reason | None
+    customer_id: str
+    items: list[OrderLine]
+    total_cents: Cents
+    currency: str = Field(examples=["EUR"])
+    created_at: Time
+    updated_at: Time
+
+
+class Step(Open):
+    at: Time
+    service: str
+    step: str
+    outcome: str | None
+    correlation_id: str | None
+
+
+class Timeline(Open):
+    order_id: str
+    steps: list[Step]
+
+
+# --- inspection -----------------------------------------------------------------------------
+
+class StockItem(Open):
+    sku: str
+    initial: Units
+    available: StrictInt
+    reserved: StrictInt
+    committed: StrictInt
+
+
+class Payment(Open):
+    payment_id: str
+    order_id: str
+    amount_cents: Cents
+    currency: str
+    status: Literal["captured", "refunded", "declined"]
+    decline_reason: str | None
+
+
+class Shipment(Open):
+    shipment_id: str
+    order_id: str
+    country: str
+    status: Literal["booked", "cancelled"]
+
+
+class Notification(Open):
+    notification_id: str
+    order_id: str
+    customer_id: str
+    outcome: Literal["completed", "cancelled"]
+    reason: str | None
+    sent_at: Time
