@@ -7,7 +7,7 @@ REPLICAS ?= 1
 DB ?= sqlite
 PYTEST_ARGS ?=
 
-.PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e reset \
+.PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e test-contract reset \
         status stop-service start-service dead-letters replay-dead-letters audit clean \
         chaos fuzz
 
@@ -51,8 +51,8 @@ load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `m
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine
 	$(PY) -m load floor
 
-test: venv broker  ## run every test: static, unit, integration (real broker), end-to-end, load smoke, faults
-	$(PY) -m pytest tests/static tests/unit tests/integration tests/e2e tests/load tests/chaos $(PYTEST_ARGS)
+test: venv broker  ## run every test: static, unit, integration (real broker), API contract, end-to-end, load smoke, faults
+	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/load tests/chaos $(PYTEST_ARGS)
 
 test-unit: venv  ## unit tests only (no broker, no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -62,6 +62,9 @@ test-integration: venv broker  ## integration tests against a real RabbitMQ and 
 
 test-e2e: venv broker  ## end-to-end scenarios through the runner, over HTTP (DB=postgres: on PostgreSQL)
 	E2E_DB=$(DB) $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+test-contract: venv broker  ## every service's /openapi.json is valid, and schemathesis finds each variant keeps to it
+	$(PY) -m pytest tests/contract $(PYTEST_ARGS)
 
 reset: venv  ## empty a variant's databases and queues and restock the catalog (VARIANT=choreo)
 	$(PY) -m runner reset $(VARIANT) --db $(DB)
@@ -84,7 +87,7 @@ replay-dead-letters: venv  ## send every dead letter back to the queue it came f
 clean:  ## remove var/ (databases, logs, broker data) and reports/
 	rm -rf var reports
 
-audit: venv  ## check DOMAIN.md's invariants of a running variant through its inspection API (VARIANT=choreo); lists dead letters (choreo) or stuck sagas (orch)
+audit: venv  ## check docs/domain.md's invariants of a running variant through its inspection API (VARIANT=choreo); lists dead letters (choreo) or stuck sagas (orch)
 	$(PY) -m audit --variant $(VARIANT)
 
 # `make chaos` runs every scenario in both variants; SCENARIO=kill-payments VARIANT=orch runs one;

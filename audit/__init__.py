@@ -1,4 +1,4 @@
-"""The invariant audit: check DOMAIN.md's invariants from outside, through the inspection API only.
+"""The invariant audit: check docs/domain.md's invariants from outside, through the inspection API only.
 
     python -m audit --variant choreo      (what `make audit VARIANT=choreo` runs)
 """

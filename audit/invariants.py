@@ -1,4 +1,4 @@
-"""The invariants of DOMAIN.md as functions of one snapshot of the inspection API.
+"""The invariants of docs/domain.md as functions of one snapshot of the inspection API.
 
 Each check returns (name, counts, violations): what was looked at, and every broken case.
 """

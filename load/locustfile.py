@@ -30,7 +30,7 @@ from locust import HttpUser, constant, constant_pacing, events, task
 
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postcode": "10115",
            "country": "DE"}
-# One order body per outcome of DOMAIN.md (as tests/support.py OUTCOMES), with its final status.
+# One order body per outcome of docs/domain.md (as tests/support.py OUTCOMES), with its final status.
 # LAMP-LIMITED has 25 units: asking 100 is always out of stock and never drains it.
 OUTCOMES = {
     "completed": (("MUG-RED", 2, "tok_visa", "DE"), "COMPLETED"),

@@ -142,7 +142,7 @@ def _wait_quiet(variant, amqp_url, timeout):
 
 
 def _audit(variant):
-    """Check DOMAIN.md's invariants through the inspection API.
+    """Check docs/domain.md's invariants through the inspection API.
 
     Return (ok, the printed verdict, {status: orders}) (the first check counts the orders)."""
     urls = {s: variant.url(s) for s in config.SERVICES}

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from shared.api_models import Cents, Open, Reason, Step, Time
+from shared.validation import Sku
 
 OrderId = Annotated[StrictStr, Field(min_length=1, max_length=36)]
 CustomerId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
@@ -18,7 +19,7 @@ Currency = Annotated[StrictStr, Field(min_length=3, max_length=3, examples=["EUR
 
 
 class CommandLine(Open):
-    sku: Annotated[StrictStr, Field(min_length=1, max_length=40)]
+    sku: Sku
     quantity: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
 
 

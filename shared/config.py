@@ -8,7 +8,7 @@ from pathlib import Path
 
 SERVICES = ("orders", "inventory", "payments", "shipping", "notifications")
 
-# The ports of DOMAIN.md: public order API, then the four other services, then the orchestrator.
+# The ports of docs/domain.md: public order API, then the four other services, then the orchestrator.
 DEFAULT_PORTS = {
     "choreo": {"orders": 8001, "inventory": 8011, "payments": 8012, "shipping": 8013,
                "notifications": 8014},
@@ -38,7 +38,7 @@ def var_dir():
 
 
 def port(service, of_variant=None):
-    """Return the HTTP port of a service, e.g. PAYMENTS_PORT, else the DOMAIN.md default."""
+    """Return the HTTP port of a service, e.g. PAYMENTS_PORT, else the docs/domain.md default."""
     default = DEFAULT_PORTS[of_variant or variant()][service]
     return int(_env(f"{service.upper()}_PORT", default))
 

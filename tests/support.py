@@ -32,7 +32,7 @@ def order(sku="MUG-RED", quantity=2, card="tok_visa", country="DE", customer="cu
     return body
 
 
-# One body per outcome of DOMAIN.md, with the status and reason it must end in.
+# One body per outcome of docs/domain.md, with the status and reason it must end in.
 OUTCOMES = {
     "completed": (order("MUG-RED", 2), "COMPLETED", None),
     "out_of_stock": (order("LAMP-LIMITED", 100), "CANCELLED", "out_of_stock"),

@@ -71,7 +71,7 @@ def saga_facts(order_row):
 
 
 def to_dict(row):
-    """Return the public representation of an order (DOMAIN.md), without payment details."""
+    """Return the public representation of an order (docs/domain.md), without payment details."""
     return {
         "order_id": row["order_id"], "status": row["status"], "reason": row["reason"],
         "customer_id": row["customer_id"], "items": row["items"],

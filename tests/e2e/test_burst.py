@@ -1,4 +1,4 @@
-"""The invariants of DOMAIN.md hold after a burst of concurrent orders of every outcome."""
+"""The invariants of docs/domain.md hold after a burst of concurrent orders of every outcome."""
 from concurrent.futures import ThreadPoolExecutor
 import threading
 

@@ -1,4 +1,4 @@
-"""Each outcome of DOMAIN.md ends in the right status, with the right compensations."""
+"""Each outcome of docs/domain.md ends in the right status, with the right compensations."""
 import pytest
 
 from tests.support import OUTCOMES, get_json, wait_final, wait_for

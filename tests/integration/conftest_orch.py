@@ -152,7 +152,7 @@ def _try_lock(handle):
 
 
 def assert_order_invariants(stack, order_id):
-    """Check DOMAIN.md's invariants 3-5 for one final order, through the inspection API."""
+    """Check docs/domain.md's invariants 3-5 for one final order, through the inspection API."""
     order = stack.order(order_id)
     payments = stack.get("payments-api", "/payments", order_id=order_id)["items"]
     shipments = stack.get("shipping-api", "/shipments", order_id=order_id)["items"]
