@@ -5,7 +5,9 @@ nobody here wrote) finds that every operation answers as its document says.
 import pytest
 import requests
 import schemathesis
+from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, \
@@ -42,8 +44,10 @@ def test_the_public_orders_api_is_browsable_from_the_service_itself(system):
 
 
 def conforms(operation):
-    """Run schemathesis's generated cases against one operation; return the failure or None."""
-    @given(case=operation.as_strategy())
+    """Run schemathesis's generated cases, valid and invalid, against one operation; return
+    the failure or None."""
+    @given(case=st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
+                          operation.as_strategy(GenerationMode.NEGATIVE)))
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case):
