@@ -8,7 +8,7 @@ Not the lesson: plumbing, like shared/web.py.
 
 We use pydantic for the schemas and write this walk by hand rather than adopt a framework
 (flask-openapi3, spectree): those replace Flask's app or route decorators, and every api.py
-of both variants would then read as that framework instead of as plain Flask (STYLE.md 1).
+of both variants would then read as that framework instead of as plain Flask next to its twin.
 """
 import functools
 import re
@@ -32,7 +32,7 @@ REFUSED = {409: "a business refusal, e.g. error.code out_of_stock"}
 @dataclass(frozen=True)
 class Operation:
     summary: str
-    responses: dict                       # status -> model (None: no body)
+    responses: dict                       # status -> model, or a description of an error
     body: type[BaseModel] | None = None
     query: dict = field(default_factory=dict)   # name -> JSON Schema
     headers: dict = field(default_factory=dict)  # name -> JSON Schema
