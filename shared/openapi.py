@@ -154,7 +154,8 @@ DOCS_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css"></head>
 <body><div id="api"></div><script src="/docs/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#api"}});</script></body></html>
+<script>SwaggerUIBundle({{url: "/openapi.json", dom_id: "#api", validatorUrl: null}});</script>
+</body></html>
 """
 
 

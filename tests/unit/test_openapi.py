@@ -5,7 +5,7 @@ from openapi_spec_validator import validate
 
 from shared.api_models import Order
 from shared.command_models import ChargePayment
-from shared.openapi import describe, to_openapi_30
+from shared.openapi import browsable, describe, to_openapi_30
 from shared.web import create_base_app
 
 
@@ -51,3 +51,13 @@ def test_a_nullable_enum_is_written_the_openapi_3_0_way_with_null_among_its_valu
               "examples": ["a"]}
     assert to_openapi_30(schema) == {"enum": ["a", "b", None], "type": "string",
                                      "nullable": True, "example": "a"}
+
+
+def test_the_browsable_page_and_its_files_come_from_the_service_itself(session_factory):
+    app = create_described_app(session_factory)
+    browsable(app)
+    client = app.test_client()
+    page = client.get("/docs").get_data(as_text=True)
+    assert "/openapi.json" in page and "validatorUrl: null" in page and "https:" not in page
+    assert client.get("/docs/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs/no-such-file.js").get_json()["error"]["code"] == "not_found"
