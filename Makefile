@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e reset \
         status stop-service start-service dead-letters replay-dead-letters audit clean \
-        chaos fuzz
+        chaos fuzz trace test-tracing
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -52,7 +52,7 @@ bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn roun
 	$(PY) -m load floor
 
 test: venv broker  ## run every test: static, unit, integration (real broker), end-to-end, load smoke, faults
-	$(PY) -m pytest tests/static tests/unit tests/integration tests/e2e tests/load tests/chaos $(PYTEST_ARGS)
+	$(PY) -m pytest tests/static tests/unit tests/integration tests/e2e tests/tracing tests/load tests/chaos $(PYTEST_ARGS)
 
 test-unit: venv  ## unit tests only (no broker, no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -62,6 +62,13 @@ test-integration: venv broker  ## integration tests against a real RabbitMQ and 
 
 test-e2e: venv broker  ## end-to-end scenarios through the runner, over HTTP (DB=postgres: on PostgreSQL)
 	E2E_DB=$(DB) $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+
+test-tracing: venv broker  ## one order of each outcome per variant: one trace each, across the broker; OTLP export
+	$(PY) -m pytest tests/tracing $(PYTEST_ARGS)
+
+trace: venv  ## print an order's trace as a waterfall: ORDER=<order_id> VARIANT=choreo|orch
+	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order_id> VARIANT=choreo|orch"; exit 2; }
+	@$(PY) -m shared.tracing.show "$(ORDER)" --variant $(VARIANT)
 
 reset: venv  ## empty a variant's databases and queues and restock the catalog (VARIANT=choreo)
 	$(PY) -m runner reset $(VARIANT) --db $(DB)

@@ -10,7 +10,7 @@ from flask import Flask, g, jsonify, request, url_for
 from sqlalchemy import select, text
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from shared import logs
+from shared import logs, tracing
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats
 from shared.validation import MAX_BODY_BYTES
@@ -37,7 +37,7 @@ def create_base_app(service, session_factory, workers=()):
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.add_url_rule("/health", "health", lambda: _health(session_factory, workers))
-    return app
+    return tracing.instrument_app(app, service)  # tracing: server spans, and client spans out
 
 
 def sessions():
