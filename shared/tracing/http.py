@@ -12,6 +12,8 @@ NOT_TRACED = "health"  # polled every second by the runner and compose: noise, n
 
 def instrument_app(app, service):
     """Start tracing for this process and trace the app's requests and its outgoing calls."""
+    # Trade-off 44: every request and every outgoing call pays for a span (ids, attributes,
+    # a queue hand-off), paid even when nobody reads the trace; `make trace-cost` measures it.
     if not setup(service, f"{service}-api"):
         return app
     FlaskInstrumentor().instrument_app(app, excluded_urls=NOT_TRACED)
