@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e test-contract reset \
         status stop-service start-service dead-letters replay-dead-letters audit clean \
-        chaos fuzz
+        chaos fuzz trace test-tracing trace-cost
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -51,8 +51,8 @@ load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `m
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine
 	$(PY) -m load floor
 
-test: venv broker  ## run every test: static, unit, integration (real broker), API contract, end-to-end, load smoke, faults
-	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/load tests/chaos $(PYTEST_ARGS)
+test: venv broker  ## run every test: static, unit, integration (real broker), API contract, end-to-end, tracing, load smoke, faults
+	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/tracing tests/load tests/chaos $(PYTEST_ARGS)
 
 test-unit: venv  ## unit tests only (no broker, no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -65,6 +65,16 @@ test-e2e: venv broker  ## end-to-end scenarios through the runner, over HTTP (DB
 
 test-contract: venv broker  ## every service's /openapi.json is valid, and schemathesis finds each variant keeps to it
 	$(PY) -m pytest tests/contract $(PYTEST_ARGS)
+
+test-tracing: venv broker  ## one order of each outcome per variant: one trace each, across the broker; OTLP export
+	$(PY) -m pytest tests/tracing $(PYTEST_ARGS)
+
+trace: venv  ## print an order's trace as a waterfall: ORDER=<order_id> VARIANT=choreo|orch
+	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order_id> VARIANT=choreo|orch"; exit 2; }
+	@$(PY) -m shared.tracing.show "$(ORDER)" --variant $(VARIANT)
+
+trace-cost: venv broker  ## CPU ms per order with tracing off and on: 500 orders, 16 client threads, each variant
+	$(PY) -m scripts.trace_cost
 
 reset: venv  ## empty a variant's databases and queues and restock the catalog (VARIANT=choreo)
 	$(PY) -m runner reset $(VARIANT) --db $(DB)

@@ -181,3 +181,26 @@ def orders_handover_after_ms():
     """Return how old an order not yet handed to the orchestrator must be before the
     orders service's handover loop retries it (longer than any POST /orders request)."""
     return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))
+
+
+# --- Tracing (shared/tracing/): OpenTelemetry's own variable names where it has them. ---
+
+def tracing_enabled():
+    """Return False when OTEL_SDK_DISABLED=true: no spans, no instrumentation, no trace file."""
+    return _env("OTEL_SDK_DISABLED", "false").strip().lower() != "true"
+
+
+def otlp_endpoint():
+    """Return OTEL_EXPORTER_OTLP_ENDPOINT (e.g. http://jaeger:4318), or None: then spans go to
+    the variant's local trace file."""
+    return _env("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+
+
+def trace_file(of_variant=None):
+    """Return the JSON-lines file every program of a variant appends its spans to."""
+    return var_dir() / (of_variant or variant()) / "traces.jsonl"
+
+
+def trace_flush_ms():
+    """Return how long finished spans wait in memory before they are written (OTEL_BSP_SCHEDULE_DELAY)."""
+    return int(_env("OTEL_BSP_SCHEDULE_DELAY", 500))

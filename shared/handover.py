@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
 
-from shared import config
+from shared import config, tracing
 from shared.db import transaction
 from shared.domain import orders
 from shared.models.base import utcnow
@@ -31,17 +31,20 @@ EVERY_S = 1.0
 def add(session, order_row, correlation_id):
     """Queue the order's handover in the transaction that stores the order."""
     body = {"order": orders.saga_facts(order_row), "correlation_id": correlation_id}
+    tracing.set_order(order_row["order_id"])  # tag the POST /orders span with its order
     session.execute(insert(outbox).values(
         message_id=order_row["order_id"], routing_key=ROUTING_KEY, body=json.dumps(body),
-        created_at=utcnow(), sent_at=None))
+        created_at=utcnow(), sent_at=None, headers=tracing.headers_json()))
 
 
 def hand_over(session_factory, order_id, wait=True):
     """Call POST /sagas for a stored order; mark it handed over on a 2xx; return the Response."""
     with session_factory() as session:
-        row = session.execute(select(outbox.c.body).where(outbox.c.message_id == order_id)).first()
+        row = session.execute(select(outbox.c.body, outbox.c.headers)
+                              .where(outbox.c.message_id == order_id)).first()
     body = json.loads(row.body)
-    answer = start_saga(body["order"], body["correlation_id"], wait=wait)
+    with tracing.continued(tracing.from_json(row.headers)):  # the loop continues the order's trace
+        answer = start_saga(body["order"], body["correlation_id"], wait=wait)
     if answer is not None and answer.ok:
         with transaction(session_factory) as session:
             session.execute(update(outbox).where(outbox.c.message_id == order_id)

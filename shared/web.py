@@ -11,7 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import select, text
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from shared import logs, openapi, strict_json
+from shared import logs, openapi, strict_json, tracing
 from shared.api_models import Health
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats
@@ -46,7 +46,7 @@ def create_base_app(service, session_factory, workers=()):
         lambda: _health(session_factory, workers), "Ready: database reachable, workers beating",
         {200: Health, 503: Health}))
     app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(openapi.document(app, service)))
-    return app
+    return tracing.instrument_app(app, service)  # tracing: server spans, and client spans out
 
 
 class StrictJSONProvider(DefaultJSONProvider):

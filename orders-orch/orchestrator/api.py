@@ -25,7 +25,7 @@ from shared.models.orchestrator import metadata, shard_leases
 from shared.models.base import iso
 from shared.openapi import documented
 from shared.web import PAGE_QUERY, create_base_app, error, page_args, paginated, sessions
-from orchestrator import reads, store
+from orchestrator import reads, store, traces
 from orchestrator.replica import Replica
 from orchestrator.shards import shard_of
 from orchestrator.steps import FINAL
@@ -41,7 +41,7 @@ routes = Blueprint("sagas", __name__)
 def start_saga():
     """Store a saga for the order and drive it within the budget (see the module docstring)."""
     deadline = time.monotonic() + config.orch_sync_budget_ms() / 1000
-    order, replica = _order(), current_app.extensions["replica"]
+    order, replica = traces.with_trace(_order()), current_app.extensions["replica"]
     shard = shard_of(order["order_id"], replica.leases.shards)
     create = lambda: store.create(sessions(), order, g.correlation_id, shard)  # noqa: E731
     if request.headers.get("Prefer") == "respond-async":

@@ -13,7 +13,7 @@ from shared import faults
 from shared.logs import set_correlation_id
 from shared.models.base import utcnow
 from orchestrator import saga as definition
-from orchestrator import store
+from orchestrator import store, traces
 from orchestrator.policy import REJECTED, SUCCEEDED
 from orchestrator.steps import CANCELLED, COMPENSATING, COMPLETED, DO, RUNNING, UNFINISHED
 
@@ -25,13 +25,19 @@ class Driver:
     """Runs sagas of one replica; `send(step, call, kind, state, correlation_id)` makes a call."""
 
     def __init__(self, session_factory, owner, send, saga=None):
-        self.session_factory, self.owner, self.send = session_factory, owner, send
+        self.session_factory, self.owner = session_factory, owner
+        self.send = traces.traced(send)  # tracing: a span per step and compensation
         self.saga = saga or definition.saga()
 
     def drive(self, saga_id):
         """Run the saga's remaining steps until it is final or must wait; return the saga."""
         saga = store.load(self.session_factory, saga_id)
         set_correlation_id(saga["correlation_id"])
+        with traces.saga_span(saga) as span:  # tracing: continues the order's trace
+            return traces.finished(span, self._steps(saga))
+
+    def _steps(self, saga):
+        """Call steps until the saga is final or must wait for recovery; return the saga."""
         while saga["state"] in UNFINISHED:
             plan = self.saga.plan(saga["state"], saga["failed_step"])
             step, call, kind = plan[saga["cursor"]]
@@ -40,7 +46,7 @@ class Driver:
             answer = self.send(step, call, kind, state_of(saga), saga["correlation_id"])
             faults.stall_point("saga.after_call")  # a test's stall window (shared/faults.py)
             changes, lines = next_state(saga, plan, answer, utcnow())
-            log.info("saga %s: %s", saga_id, "; ".join(f"{s}: {o}" for _, s, o in lines))
+            log.info("saga %s: %s", saga["saga_id"], "; ".join(f"{s}: {o}" for _, s, o in lines))
             saga = store.advance(self.session_factory, saga, self.owner, changes, lines)
             if "next_attempt_at" in changes:
                 break  # left for the recovery loop

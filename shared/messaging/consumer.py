@@ -15,7 +15,7 @@ import time
 
 from sqlalchemy import insert, select
 
-from shared import config, contracts, faults
+from shared import config, contracts, faults, tracing
 from shared.db import transaction
 from shared.envelope import MalformedMessage, parse
 from shared.heartbeat import beat, worker_name
@@ -80,6 +80,7 @@ class Consumer:
     def on_message(self, channel, method, properties, body):
         """Handle one delivery, then ack it: every path below ends in exactly one ack."""
         attempts = (properties.headers or {}).get(topology.ATTEMPTS_HEADER, 0) + 1
+        traced = tracing.consume_started(self.queue, method, properties, attempts)  # tracing
         try:
             envelope = parse(body)
             specific = self.handlers.get(envelope.type)
@@ -100,6 +101,7 @@ class Consumer:
                 self.retry_later(body, properties, attempts)
         finally:
             set_correlation_id(None)
+            tracing.consume_ended(traced)  # tracing
         faults.crash_point("consumer.before_ack")  # a test's crash window (shared/faults.py)
         # Trade-off 4: ack only now, after the commit (or after the retry or dead-letter copy
         # was confirmed). A crash before this line means a redelivery, which Trade-off 3 absorbs;
@@ -115,7 +117,8 @@ class Consumer:
             if not self.first_delivery(session, envelope.message_id):
                 log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
                 return
-            handler(session, envelope)
+            with tracing.span_for_handler(self.service, envelope):  # tracing
+                handler(session, envelope)
 
     def first_delivery(self, session, message_id):
         """Record the message id; return False if this consumer has processed it before."""
@@ -133,6 +136,7 @@ class Consumer:
         # Trade-off 6: a failed message waits out RETRY_DELAY_MS in its own retry queue instead
         # of being requeued at once (a hot loop) or blocking the messages behind it; after
         # MAX_ATTEMPTS it goes to the dead letters for a person. Order across retries is lost.
+        tracing.mark_failed(f"attempt {attempts} failed; sent to the retry queue")  # tracing
         headers = dict(properties.headers or {}, **{topology.ATTEMPTS_HEADER: attempts})
         self._republish(topology.retry_queue(self.queue), body, properties, headers,
                         expiration=str(config.retry_delay_ms()))
@@ -140,6 +144,7 @@ class Consumer:
     def dead_letter(self, body, properties, attempts, reason):
         """Move the message to the dead-letter queue with the reason in its headers."""
         log.error("dead-lettering a message from %s: %s", self.queue, reason)
+        tracing.mark_failed(f"dead-lettered: {reason}")  # tracing; the headers keep the trace
         headers = dict(properties.headers or {}, **{
             topology.ATTEMPTS_HEADER: attempts, topology.REASON_HEADER: reason[:1000],
             topology.ORIGIN_HEADER: self.queue, "x-dead-at": int(time.time())})

@@ -11,7 +11,7 @@ import logging
 
 from sqlalchemy import event, insert
 
-from shared import config, contracts
+from shared import config, contracts, tracing
 from shared.envelope import caused_by
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
@@ -28,7 +28,8 @@ def add(session, envelope):
         return
     session.execute(insert(outbox).values(
         message_id=envelope.message_id, routing_key=envelope.type, body=envelope.to_json(),
-        created_at=utcnow(), sent_at=None))
+        created_at=utcnow(), sent_at=None,
+        headers=tracing.outbox_headers(envelope)))  # tracing: the trace goes with the event
 
 
 def emit(session, cause, source, event_type, data):

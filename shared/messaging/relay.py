@@ -12,7 +12,7 @@ import time
 from pika.exceptions import UnroutableError
 from sqlalchemy import select, update
 
-from shared import faults
+from shared import faults, tracing
 from shared.db import transaction
 from shared.heartbeat import beat, worker_name
 from shared.messaging.connection import connect, run_forever
@@ -71,9 +71,11 @@ class OutboxRelay:
                 if self._parked.get(row["id"], 0) > time.monotonic():
                     continue
                 try:
-                    channel.basic_publish(
-                        EXCHANGE, row["routing_key"], row["body"], mandatory=True,
-                        properties=persistent(row["routing_key"], row["message_id"], None))
+                    with tracing.publish_span(row, EXCHANGE) as headers:  # tracing
+                        channel.basic_publish(
+                            EXCHANGE, row["routing_key"], row["body"], mandatory=True,
+                            properties=persistent(row["routing_key"], row["message_id"], None,
+                                                  headers))  # tracing: the trace travels on
                 except UnroutableError:
                     # No queue is bound for this event (yet): keep it unsent and try again
                     # later, rather than dropping it or letting it block the events behind it.

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from shared import config, logs
+from shared import config, logs, tracing
 from shared.messaging.consumer import Consumer
 from shared.messaging.relay import OutboxRelay
 
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 def run_worker(service, session_factory, subscriptions):
     """Start the relay and one consumer per (queue, handlers) pair; block until SIGTERM."""
     logs.setup(f"{service}-worker")
+    tracing.setup(service, f"{service}-worker")  # tracing
     amqp_url = config.amqp_url()
     runnables = [Consumer(service, queue, handlers, session_factory, amqp_url)
                  for queue, handlers in subscriptions.items()]
