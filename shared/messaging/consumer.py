@@ -94,10 +94,6 @@ class Consumer:
     def _collect(self, _channel, method, properties, body):
         self.batch.append(Delivery(method, properties, body))
 
-    def on_message(self, channel, method, properties, body):
-        """Handle one delivery, then ack it (a batch of one)."""
-        self.handle([Delivery(method, properties, body)])
-
     def handle(self, deliveries):
         """Apply a batch of deliveries, then ack them all at once: every delivery is acked
         exactly once, after its effect committed or its retry or dead-letter copy was confirmed."""
