@@ -3,6 +3,13 @@
 Every HTTP service runs on gunicorn; every choreographed service also has a worker process
 (its consumers and outbox relay). `replicas` multiplies the workers (choreographed) or the
 orchestrator (orchestrated).
+
+The concurrency budget per service, the same in both variants so that a load test compares
+coordination styles and not thread counts: 16 units of work in progress at once.
+- orchestrated: each service's API is one gunicorn worker with 16 threads (the orders API,
+  which also takes every customer request, 2 workers of 32; the orchestrator 48 threads);
+- choreographed: per queue, CONSUMER_THREADS consumers (a thread and a connection each)
+  with PREFETCH_COUNT unacked messages each (by default 2 x 8 = 16), plus a small API.
 """
 import sys
 from dataclasses import dataclass, field
@@ -31,6 +38,8 @@ def gunicorn(app, port, workers=1, threads=4):
 
 def choreo(replicas=1):
     """Return the choreographed variant's programs: an API and a worker per service."""
+    budget = {"CONSUMER_THREADS": str(config.consumer_threads()),  # the budget above
+              "PREFETCH_COUNT": str(config.prefetch_count())}
     programs = []
     for service in config.SERVICES:
         port = config.port(service, "choreo")
@@ -39,7 +48,7 @@ def choreo(replicas=1):
                                                            workers=workers), port=port))
         programs.append(Program(f"{service}-worker", [sys.executable, "-m", f"{service}.worker"],
                                 numprocs=replicas,
-                                environment={"WORKER_REPLICA": "%(process_num)d"}))
+                                environment={"WORKER_REPLICA": "%(process_num)d", **budget}))
     return programs
 
 

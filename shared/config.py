@@ -60,8 +60,9 @@ def amqp_url():
 
 
 def prefetch_count():
-    """Return how many unacknowledged messages a consumer may hold (see shared/messaging)."""
-    return int(_env("PREFETCH_COUNT", 20))
+    """Return how many unacknowledged messages a consumer may hold (see shared/messaging);
+    it is also the largest batch a consumer applies in one transaction."""
+    return int(_env("PREFETCH_COUNT", 8))
 
 
 def max_attempts():
@@ -97,6 +98,11 @@ def log_level():
 def outbox_relay_enabled():
     """Return True in the first worker replica only (WORKER_REPLICA=0): one relay per service."""
     return _env("WORKER_REPLICA", "0") == "0"
+
+
+def consumer_threads():
+    """Return how many consumers (a thread and a connection each) a worker runs per queue."""
+    return max(1, int(_env("CONSUMER_THREADS", 2)))
 
 
 # --- The orchestrated variant (orders-orch/): replicas, shards, budgets, bounds, archival. ---

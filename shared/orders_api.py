@@ -3,10 +3,9 @@ validating it, listing and fetching orders. Each variant's `orders/api.py` adds 
 differs: what happens after an order is stored.
 """
 from flask import Blueprint, abort, jsonify, request
-from sqlalchemy.exc import IntegrityError
 
 from shared.api_models import Order, Timeline, page_of
-from shared.db import transaction
+from shared.db import read_only, transaction
 from shared.domain import orders
 from shared.domain.pages import page
 from shared.models.orders import orders as orders_table
@@ -40,18 +39,12 @@ def read_order_request():
 def store_order(command, body, key, correlation_id, on_created):
     """Store the order (once per Idempotency-Key); call on_created(session, row) in the same
     transaction when it is new. Return (order, created)."""
-    for attempt in range(2):  # a concurrent twin request with the same key loses the insert
-        try:
-            with transaction(sessions()) as session:
-                order, created = orders.place(session, command, correlation_id, key,
-                                              orders.request_hash(body))
-                if created:
-                    on_created(session, orders.get_record(session, order["order_id"]))
-                return order, created
-        except IntegrityError:
-            if attempt or not key:
-                raise
-    raise AssertionError("unreachable")
+    with transaction(sessions()) as session:
+        order, created = orders.place(session, command, correlation_id, key,
+                                      orders.request_hash(body))
+        if created:
+            on_created(session, orders.get_record(session, order["order_id"]))
+        return order, created
 
 
 def register_error_handlers(app):
@@ -78,7 +71,7 @@ def reading_routes():
         if status and status not in (orders.PENDING, orders.COMPLETED, orders.CANCELLED):
             raise ValidationError({"status": "must be PENDING, COMPLETED or CANCELLED"})
         where = orders_table.c.status == status if status else None
-        with transaction(sessions()) as session:
+        with read_only(sessions()) as session:
             rows, next_after = page(session, orders_table, orders_table.c.order_id, limit, after,
                                     where)
         return paginated("orders_read.listing", [orders.to_dict(r) for r in rows], next_after,
@@ -87,7 +80,7 @@ def reading_routes():
     @blueprint.get("/orders/<order_id>")
     @documented("One order with its status and, when cancelled, the reason", {200: Order})
     def one(order_id):
-        with transaction(sessions()) as session:
+        with read_only(sessions()) as session:
             order = orders.get(session, order_id)
         if order is None:
             abort(404, f"no order {order_id}")

@@ -2,13 +2,15 @@
 
 An order is CANCELLED only once its compensations are done (the stock.released event comes
 after the refund, if any), and COMPLETED once its stock is committed.
+The transaction that settles an order also writes the settling event and the order's own
+outcome event to its timeline, so the timeline never shows less than the status does; the
+tracker writes every other event (and skips those two when they reach it: same message id).
 Twin: orders-orch/orders/handlers.py, where the orchestrator tells orders the outcome.
 """
 from datetime import datetime
 
-from sqlalchemy import insert, select
-
 from shared import rules
+from shared.db import insert_if_absent
 from shared.domain import orders
 from shared.envelope import Envelope
 from shared.messaging.outbox import add, emit
@@ -39,23 +41,23 @@ def on_stock_committed(session, event):
     data = event.data
     if orders.finish(session, data["order_id"], orders.COMPLETED):
         order = orders.get(session, data["order_id"])
-        emit(session, event, SERVICE, "order.completed",
-             {"order_id": data["order_id"], "customer_id": data["customer_id"],
-              "total_cents": order["total_cents"]})
+        _settled(session, event, emit(session, event, SERVICE, "order.completed",
+                                      {"order_id": data["order_id"],
+                                       "customer_id": data["customer_id"],
+                                       "total_cents": order["total_cents"]}))
 
 
 def record_in_timeline(session, event):
     """Tracker: write every event of every saga to the order's timeline."""
     order_id = event.data.get("order_id")
-    seen = select(timeline.c.id).where(timeline.c.message_id == event.message_id)
-    if not isinstance(order_id, str) or session.execute(seen).first():
+    if not isinstance(order_id, str):
         return
     reason = event.data.get("reason")
-    session.execute(insert(timeline).values(
-        order_id=order_id, message_id=event.message_id, at=_occurred_at(event),
-        service=event.source,
-        name=event.type, outcome=f"{event.type.split('.')[-1]}" + (f": {reason}" if reason else ""),
-        correlation_id=event.correlation_id))
+    insert_if_absent(session, timeline, {
+        "order_id": order_id, "message_id": event.message_id, "at": _occurred_at(event),
+        "service": event.source, "name": event.type,
+        "outcome": event.type.split(".")[-1] + (f": {reason}" if reason else ""),
+        "correlation_id": event.correlation_id}, "message_id")
 
 
 def _occurred_at(event):
@@ -69,6 +71,11 @@ def _occurred_at(event):
 def _cancel(session, event, reason):
     data = event.data
     if orders.finish(session, data["order_id"], orders.CANCELLED, reason):
-        emit(session, event, SERVICE, "order.cancelled",
-             {"order_id": data["order_id"], "customer_id": data["customer_id"],
-              "reason": reason})
+        _settled(session, event, emit(session, event, SERVICE, "order.cancelled",
+                                      {"order_id": data["order_id"],
+                                       "customer_id": data["customer_id"], "reason": reason}))
+
+
+def _settled(session, cause, outcome):
+    record_in_timeline(session, cause)
+    record_in_timeline(session, outcome)

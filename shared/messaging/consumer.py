@@ -7,16 +7,17 @@ For every delivery:
    effect (which may add events to the outbox). A message id seen before makes it a no-op:
    delivery is at-least-once, so duplicates and redeliveries are normal, not errors.
 3. Ack only after that commit. A crash before the ack means redelivery, which step 2 absorbs.
+   Under load, the deliveries that arrived together (up to the prefetch) share ONE transaction
+   and ONE multiple-ack; if any of them fails, the batch is rolled back and each message of it
+   is applied in a transaction of its own, so only the failing one is retried.
 4. A transient failure (database busy, injected fault) is retried after a delay through the
    queue's retry queue; after MAX_ATTEMPTS it is dead-lettered with the last error.
 """
 import logging
 import time
 
-from sqlalchemy import insert, select
-
 from shared import config, contracts, faults, tracing
-from shared.db import transaction
+from shared.db import insert_if_absent, transaction
 from shared.envelope import MalformedMessage, parse
 from shared.heartbeat import beat, worker_name
 from shared.logs import set_correlation_id
@@ -33,15 +34,25 @@ class PermanentError(Exception):
     """A handler's verdict that this message can never succeed: dead-letter it at once."""
 
 
-class Consumer:
-    """Consumes one queue and hands each event type to its handler."""
+class Delivery:
+    """One message as the broker handed it over, waiting in the consumer's current batch."""
 
-    def __init__(self, service, queue, handlers, session_factory, amqp_url):
+    def __init__(self, method, properties, body):
+        self.method, self.properties, self.body = method, properties, body
+        self.attempts = (properties.headers or {}).get(topology.ATTEMPTS_HEADER, 0) + 1
+        self.span = None  # tracing: this delivery's span, a child of the publish that caused it
+
+
+class Consumer:
+    """Consumes one queue and hands each event type to its handler (one thread, one connection)."""
+
+    def __init__(self, service, queue, handlers, session_factory, amqp_url, number=0):
         self.service, self.queue, self.handlers = service, queue, handlers
         self.session_factory, self.amqp_url = session_factory, amqp_url
-        self.name = worker_name(f"consumer:{queue}")
+        self.name = worker_name(f"consumer:{queue}") + (f"#{number}" if number else "")
         self.connection = self.channel = None
         self.stopping = False
+        self.batch = []
 
     def run(self):
         """Consume until the process stops, reconnecting after broker restarts."""
@@ -49,6 +60,7 @@ class Consumer:
 
     def _run_connected(self):
         self.connection = connect(self.amqp_url)
+        self.batch = []  # unacked deliveries of a closed connection come back by themselves
         try:
             self.channel = self.connection.channel()
             self.channel.confirm_delivery()  # retries and dead letters must not be lost either
@@ -57,19 +69,24 @@ class Consumer:
             # at a time would idle the consumer during every network round trip; a large
             # window piles redeliveries onto one consumer when it dies. See PREFETCH_COUNT.
             self.channel.basic_qos(prefetch_count=config.prefetch_count())
-            self.channel.basic_consume(self.queue, self.on_message)
+            self.channel.basic_consume(self.queue, self._collect)
             self._beat()
-            if not self.stopping:
-                self.channel.start_consuming()
+            while not self.stopping:
+                # Wait (at most a second, to notice stop()) for deliveries; every one that
+                # has arrived by then lands in self.batch through _collect.
+                self.connection.process_data_events(time_limit=1)
+                if self.batch:
+                    # A delivery that arrives while this batch is handled starts the next one:
+                    # it is neither applied with this batch nor acked by its multiple-ack.
+                    batch, self.batch = self.batch, []
+                    self.handle(batch)
         finally:
             if self.connection.is_open:
                 self.connection.close()
 
     def stop(self):
-        """Stop consuming (safe to call from another thread); run() then returns."""
+        """Stop consuming (safe to call from another thread); run() returns within a second."""
         self.stopping = True
-        if self.connection is not None and self.connection.is_open:
-            self.connection.add_callback_threadsafe(self.channel.stop_consuming)
 
     def _beat(self):
         if self.stopping:
@@ -77,66 +94,114 @@ class Consumer:
         beat(self.session_factory, self.name)
         self.connection.call_later(BEAT_EVERY_S, self._beat)
 
-    def on_message(self, channel, method, properties, body):
-        """Handle one delivery, then ack it: every path below ends in exactly one ack."""
-        attempts = (properties.headers or {}).get(topology.ATTEMPTS_HEADER, 0) + 1
-        traced = tracing.consume_started(self.queue, method, properties, attempts)  # tracing
+    def _collect(self, _channel, method, properties, body):
+        delivery = Delivery(method, properties, body)
+        delivery.span = tracing.delivery_started(self.queue, method, properties,
+                                                 delivery.attempts)  # tracing
+        self.batch.append(delivery)
+
+    def handle(self, deliveries):
+        """Apply a batch of deliveries, then ack them all at once: every delivery is acked
+        exactly once, after its effect committed or its retry or dead-letter copy was confirmed."""
+        ready = [(d, *found) for d in deliveries if (found := self._checked(d))]
         try:
-            envelope = parse(body)
+            # Trade-off 18: one transaction and one ack for the messages that arrived together:
+            # per message, the commit and the ack are most of the cost. The price: one failing
+            # message rolls back its batch, which is then applied again one message at a time.
+            with transaction(self.session_factory) as session:
+                for delivery, envelope, handler in ready:
+                    with tracing.within(delivery.span):  # tracing
+                        self.apply_in(session, envelope, handler)
+        except Exception as exc:
+            if len(ready) == 1:
+                self._failed(ready[0][0], exc)
+            else:
+                log.info("a batch of %d failed; applying its messages one by one", len(ready))
+                for delivery, envelope, handler in ready:
+                    self._apply_alone(delivery, envelope, handler)
+        finally:
+            set_correlation_id(None)
+        faults.crash_point("consumer.before_ack")  # a test's crash window (shared/faults.py)
+        # Trade-off 4: ack only now, after the commit (or after the retry or dead-letter copy
+        # was confirmed). A crash before this line means a redelivery, which Trade-off 3 absorbs;
+        # acking first would turn that crash into a lost event.
+        self.channel.basic_ack(deliveries[-1].method.delivery_tag, multiple=True)
+        tracing.deliveries_ended(deliveries)  # tracing
+
+    def _checked(self, delivery):
+        """Return (envelope, handler) of a delivery ready to apply, or None once it was sent
+        to the dead letters (poison) or the retry queue (an injected fault)."""
+        try:
+            envelope = parse(delivery.body)
             specific = self.handlers.get(envelope.type)
             handler = specific or self.handlers.get("#")
             if handler is None:
                 raise PermanentError(f"{self.queue} has no handler for {envelope.type}")
             if specific or envelope.type in contracts.CONTRACTS:  # a catch-all (the tracker)
                 contracts.check(envelope)                      # also takes unknown types
+            faults.inject(self.service, sleep=self.connection.sleep)
+            return envelope, handler
+        except Exception as exc:
+            self._failed(delivery, exc)
+            return None
+
+    def _apply_alone(self, delivery, envelope, handler):
+        try:
             set_correlation_id(envelope.correlation_id)
-            self.apply(envelope, handler)
-        except (MalformedMessage, contracts.ContractViolation, PermanentError) as exc:
-            self.dead_letter(body, properties, attempts, f"poison: {exc}")
-        except Exception as exc:  # transient: database busy, injected fault, a bug to fix
-            log.warning("attempt %d of %s failed: %r", attempts, method.routing_key, exc)
-            if attempts >= config.max_attempts():
-                self.dead_letter(body, properties, attempts, f"failed {attempts} times: {exc!r}")
-            else:
-                self.retry_later(body, properties, attempts)
-        finally:
-            set_correlation_id(None)
-            tracing.consume_ended(traced)  # tracing
-        faults.crash_point("consumer.before_ack")  # a test's crash window (shared/faults.py)
-        # Trade-off 4: ack only now, after the commit (or after the retry or dead-letter copy
-        # was confirmed). A crash before this line means a redelivery, which Trade-off 3 absorbs;
-        # acking first would turn that crash into a lost event.
-        channel.basic_ack(method.delivery_tag)
+            with tracing.within(delivery.span), transaction(self.session_factory) as session:
+                self.apply_in(session, envelope, handler)
+        except Exception as exc:
+            self._failed(delivery, exc)
+
+    def _failed(self, delivery, exc):
+        """Dead-letter a poison message at once; send a failed one to retry, or at the end of
+        its attempts to the dead letters with the last error."""
+        tracing.mark_failed(repr(exc), delivery.span)  # tracing
+        if isinstance(exc, (MalformedMessage, contracts.ContractViolation, PermanentError)):
+            self.dead_letter(delivery.body, delivery.properties, delivery.attempts,
+                             f"poison: {exc}")
+            return
+        # transient: database busy, injected fault, a bug to fix
+        log.warning("attempt %d of %s failed: %r", delivery.attempts,
+                    delivery.method.routing_key, exc)
+        if delivery.attempts >= config.max_attempts():
+            self.dead_letter(delivery.body, delivery.properties, delivery.attempts,
+                             f"failed {delivery.attempts} times: {exc!r}")
+        else:
+            self.retry_later(delivery.body, delivery.properties, delivery.attempts)
 
     def apply(self, envelope, handler):
-        """Apply the handler's effect and record the message id, in one transaction."""
+        """Apply one message's effect in a transaction of its own (faults injected first)."""
         faults.inject(self.service, sleep=self.connection.sleep)
+        with transaction(self.session_factory) as session:
+            self.apply_in(session, envelope, handler)
+
+    def apply_in(self, session, envelope, handler):
+        """Apply the handler's effect and record the message id, in the given transaction."""
+        set_correlation_id(envelope.correlation_id)
         # Trade-off 3: the message id is recorded in the same transaction as the effect, so a
         # redelivery is a no-op. Every consumer pays a write per message for it.
-        with transaction(self.session_factory) as session:
-            if not self.first_delivery(session, envelope.message_id):
-                log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
-                return
-            with tracing.span_for_handler(self.service, envelope):  # tracing
-                handler(session, envelope)
+        if not self.first_delivery(session, envelope.message_id):
+            log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
+            return
+        with tracing.span_for_handler(self.service, envelope):  # tracing
+            handler(session, envelope)
 
     def first_delivery(self, session, message_id):
         """Record the message id; return False if this consumer has processed it before."""
         if config.teaching_switch("TEACH_DISABLE_DEDUP"):
             return True
-        key = {"consumer": self.queue, "message_id": message_id}
-        seen = session.execute(select(processed_messages.c.message_id).filter_by(**key)).first()
-        if seen:
-            return False
-        session.execute(insert(processed_messages).values(**key, processed_at=utcnow()))
-        return True
+        # One INSERT ... ON CONFLICT DO NOTHING: of two deliveries of one message processed at
+        # once (a redelivery racing a slow first try), exactly one inserts and applies it.
+        return insert_if_absent(session, processed_messages, {
+            "consumer": self.queue, "message_id": message_id, "processed_at": utcnow()},
+            "consumer", "message_id")
 
     def retry_later(self, body, properties, attempts):
         """Park the message in the retry queue; the broker sends it back after the delay."""
         # Trade-off 6: a failed message waits out RETRY_DELAY_MS in its own retry queue instead
         # of being requeued at once (a hot loop) or blocking the messages behind it; after
         # MAX_ATTEMPTS it goes to the dead letters for a person. Order across retries is lost.
-        tracing.mark_failed(f"attempt {attempts} failed; sent to the retry queue")  # tracing
         headers = dict(properties.headers or {}, **{topology.ATTEMPTS_HEADER: attempts})
         self._republish(topology.retry_queue(self.queue), body, properties, headers,
                         expiration=str(config.retry_delay_ms()))
@@ -144,7 +209,6 @@ class Consumer:
     def dead_letter(self, body, properties, attempts, reason):
         """Move the message to the dead-letter queue with the reason in its headers."""
         log.error("dead-lettering a message from %s: %s", self.queue, reason)
-        tracing.mark_failed(f"dead-lettered: {reason}")  # tracing; the headers keep the trace
         headers = dict(properties.headers or {}, **{
             topology.ATTEMPTS_HEADER: attempts, topology.REASON_HEADER: reason[:1000],
             topology.ORIGIN_HEADER: self.queue, "x-dead-at": int(time.time())})

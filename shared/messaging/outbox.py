@@ -10,6 +10,7 @@ publish fails (broker down, process killed in between) is gone for good.
 import logging
 
 from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
 
 from shared import config, contracts, tracing
 from shared.envelope import caused_by
@@ -30,12 +31,34 @@ def add(session, envelope):
         message_id=envelope.message_id, routing_key=envelope.type, body=envelope.to_json(),
         created_at=utcnow(), sent_at=None,
         headers=tracing.outbox_headers(envelope)))  # tracing: the trace goes with the event
+    session.info[_ADDED] = True
+
+
+# --- Waking the relay: a relay in the same process starts a round as soon as an event commits.
+_ADDED = "outbox_event_added"
+_wakers = []
+
+
+def wake_on_commit(wake):
+    """Call `wake()` after each commit that added an event in this process (the relay's hook;
+    rows written by other processes are found by the relay's polling)."""
+    if not _wakers:
+        event.listen(Session, "after_commit", _after_commit)
+    _wakers.append(wake)
+
+
+def _after_commit(session):
+    if session.info.pop(_ADDED, False):
+        for wake in _wakers:
+            wake()
 
 
 def emit(session, cause, source, event_type, data):
-    """Queue an event caused by the message `cause`, with the current contract version."""
-    add(session, caused_by(cause, event_type, contracts.CONTRACTS[event_type].version, source,
-                           data))
+    """Queue an event caused by the message `cause`, with the current contract version;
+    return its envelope."""
+    envelope = caused_by(cause, event_type, contracts.CONTRACTS[event_type].version, source, data)
+    add(session, envelope)
+    return envelope
 
 
 # --- TEACH_DISABLE_OUTBOX only: what the outbox protects against. Never on by default. ---

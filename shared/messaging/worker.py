@@ -1,7 +1,8 @@
 """Run a choreographed service's worker process: its consumers and its outbox relay.
 
 Each consumer and the relay get a thread and a broker connection of their own (pika's
-BlockingConnection must not be shared between threads). Stopping the process at any moment
+BlockingConnection must not be shared between threads). Each queue gets CONSUMER_THREADS
+competing consumers: the broker spreads the queue's messages over them. Stopping the process at any moment
 is safe: unacked messages are redelivered and their transactions were rolled back.
 """
 import logging
@@ -17,12 +18,14 @@ log = logging.getLogger(__name__)
 
 
 def run_worker(service, session_factory, subscriptions):
-    """Start the relay and one consumer per (queue, handlers) pair; block until SIGTERM."""
+    """Start the relay and CONSUMER_THREADS consumers per (queue, handlers) pair; block until
+    SIGTERM."""
     logs.setup(f"{service}-worker")
     tracing.setup(service, f"{service}-worker")  # tracing
     amqp_url = config.amqp_url()
-    runnables = [Consumer(service, queue, handlers, session_factory, amqp_url)
-                 for queue, handlers in subscriptions.items()]
+    runnables = [Consumer(service, queue, handlers, session_factory, amqp_url, number)
+                 for queue, handlers in subscriptions.items()
+                 for number in range(config.consumer_threads())]
     if config.outbox_relay_enabled():
         runnables.append(OutboxRelay(session_factory, amqp_url))
     stop = threading.Event()

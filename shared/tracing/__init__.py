@@ -12,10 +12,10 @@ The layer the rest of the code calls at a few named places:
 from shared.tracing.context import continued, extract, from_json, headers_json, inject, \
     mark_failed, set_order
 from shared.tracing.http import instrument_app
-from shared.tracing.messaging import consume_ended, consume_started, outbox_headers, \
-    publish_span, span_for_handler
+from shared.tracing.messaging import deliveries_ended, delivery_started, outbox_headers, \
+    publish_span, span_for_handler, within
 from shared.tracing.provider import flush, setup, tracer
 
 __all__ = ["continued", "extract", "from_json", "headers_json", "inject", "mark_failed",
-           "set_order", "instrument_app", "consume_ended", "consume_started", "outbox_headers",
-           "publish_span", "span_for_handler", "flush", "setup", "tracer"]
+           "set_order", "instrument_app", "deliveries_ended", "delivery_started", "outbox_headers",
+           "publish_span", "span_for_handler", "within", "flush", "setup", "tracer"]

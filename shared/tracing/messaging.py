@@ -8,7 +8,7 @@
    span's W3C trace context goes into the row, beside the event it caused.
 2. publish_span(row): the relay, in its own thread and maybe after a broker outage, makes its
    publish span a child of that stored context and puts its own context in the message headers.
-3. consume_started(): a consumer's span is a child of the publish that caused the delivery,
+3. delivery_started(): a consumer's span is a child of the publish that caused the delivery,
    whichever attempt this is: the retry queue, the dead-letter queue and a replay all keep the
    message's headers, so a redelivered or replayed message joins the same trace.
 We do not use opentelemetry-instrumentation-pika: its publish span is a child of whatever is
@@ -60,9 +60,10 @@ def _publish_attributes(row, exchange, waited):
     return attributes
 
 
-def consume_started(queue, method, properties, attempt):
-    """Start the span of one delivery as a child of its publish; return the handle to end it."""
-    span = tracer().start_span(f"{queue} process", context=extract(properties.headers),
+def delivery_started(queue, method, properties, attempt):
+    """Start the span of one delivery as a child of its publish, without making it current:
+    a consumer holds a batch of deliveries, and each is made current while it is applied."""
+    return tracer().start_span(f"{queue} process", context=extract(properties.headers),
                                kind=SpanKind.CONSUMER, attributes={
                                    "messaging.system": "rabbitmq",
                                    "messaging.operation.type": "process",
@@ -72,14 +73,22 @@ def consume_started(queue, method, properties, attempt):
                                    "messaging.message.id": properties.message_id or "",
                                    "messaging.attempt": attempt,
                                    "messaging.redelivered": bool(method.redelivered)})
-    return span, context.attach(trace.set_span_in_context(span))
 
 
-def consume_ended(started):
-    """End a delivery's span (after its ack, retry or dead-letter was decided)."""
-    span, token = started
-    context.detach(token)
-    span.end()
+@contextmanager
+def within(span):
+    """Make a delivery's span the current one while its message is applied."""
+    token = context.attach(trace.set_span_in_context(span))
+    try:
+        yield span
+    finally:
+        context.detach(token)
+
+
+def deliveries_ended(deliveries):
+    """End the spans of a batch of deliveries (after their ack, retry or dead letter)."""
+    for delivery in deliveries:
+        delivery.span.end()
 
 
 @contextmanager
