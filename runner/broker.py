@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 from runner.folders import reachable

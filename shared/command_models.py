@@ -7,7 +7,7 @@ contracts of shared/contracts.py, which do the same job for the choreographed me
 """
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import Field, StrictInt, StrictStr
 
 from shared.api_models import Cents, Open, Reason, Step, Time
 from shared.validation import Sku

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from shared import orders_api
 from shared.api_models import Order
-from shared.db import open_service_database, read_only, transaction
+from shared.db import open_service_database, read_only
 from shared.domain import orders
 from shared.logs import setup
 from shared.models.base import iso

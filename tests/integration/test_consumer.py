@@ -1,6 +1,4 @@
 """The idempotent consumer against a real broker: duplicates, poison, retries, dead letters."""
-import json
-import uuid
 
 import pika
 import pytest

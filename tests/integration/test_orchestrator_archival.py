@@ -1,5 +1,4 @@
 """Archival: finished sagas move with their whole step log to the archive; none is lost."""
-import os
 import subprocess
 import sys
 
