@@ -2,6 +2,7 @@
 
     python -m load demo [--scale 0.5 | --seconds 20] [--scenario steady] [--variant orch]
     python -m load floor
+    python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
 
 `demo` (what `make demo` runs) starts each variant in turn through the runner, runs every
@@ -9,6 +10,7 @@ scenario (load/scenarios.py), audits after each run and writes reports/<timestam
 length scales with DEMO_SCALE (default 1: about 10 minutes on 2 cores) or --scale / --seconds.
 """
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -17,7 +19,7 @@ import time
 import traceback
 from pathlib import Path
 
-from load import floor, report, results, run, scenarios
+from load import bench, floor, report, results, run, scenarios
 from load.variant import ROOT
 from runner.broker import Broker
 from shared import config
@@ -28,7 +30,7 @@ VARIANTS = ("choreo", "orch")
 def parse(argv):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(prog="python -m load")
-    parser.add_argument("command", choices=("demo", "floor", "report"))
+    parser.add_argument("command", choices=("demo", "floor", "report", "bench"))
     parser.add_argument("--scale", type=float, default=float(os.environ.get("DEMO_SCALE", 1)))
     parser.add_argument("--seconds", type=float, help="every scenario this long (outage scaled)")
     parser.add_argument("--scenario", action="append", help="only these scenarios")
@@ -134,6 +136,10 @@ def main(argv=None):
         with _broker(args.amqp_url):
             print(json.dumps(floor.measure(args.amqp_url), indent=1))
         return 0
+    if args.command == "bench":
+        needs_broker = "choreo" in bench.settings()["variants"]
+        with _broker(args.amqp_url) if needs_broker else contextlib.nullcontext():
+            return bench.bench(args.port_offset, args.amqp_url, args.out, log)
     return demo(args)
 
 
