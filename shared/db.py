@@ -1,23 +1,30 @@
 """Engines and transactions for each service's own database (SQLite by default, PostgreSQL by URL).
 
-Plumbing, not the lesson. SQLite is tuned so that several processes can write under load
-without "database is locked": WAL journaling, a long busy timeout, and write transactions
-that take the write lock up front (BEGIN IMMEDIATE) instead of failing on upgrade.
+Two kinds of transaction, the same code on both databases:
+- `transaction()` for work that writes. Each domain step is atomic at row level by itself
+  (conditional UPDATEs, INSERT ... ON CONFLICT DO NOTHING, SELECT ... FOR UPDATE; see
+  shared/domain/), so writers of one database only wait for each other on the rows they share.
+- `read_only()` for GETs, inspection and read-only steps: it takes no write lock at all.
+  A session used without either (SQLAlchemy's autobegin) is a reader too.
 
-PostgreSQL gets the same one-transaction-at-a-time rule per database (a transaction-scoped
-advisory lock taken at BEGIN), because the domain code was written against SQLite's model:
-read-then-write steps such as releasing a reservation rely on no other transaction of the
-same database running in between. The lock also serializes create_all, so an API and a worker
-of one service that start together do not race to create the same tables.
+SQLite allows one writer per database file at a time whatever we do. With WAL journaling
+readers never wait for that writer, and a write transaction takes the write lock up front
+(BEGIN IMMEDIATE): a transaction that starts as a reader and later writes would have to
+upgrade its lock, and two such upgraders deadlock (SQLite then fails one at once with
+"database is locked", without waiting out the busy timeout). PostgreSQL takes row locks as
+statements run, so it needs nothing at BEGIN.
 """
+import functools
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
 BUSY_TIMEOUT_MS = 30_000
-PG_LOCK_KEY = 7_415_001  # any constant: advisory locks are scoped to one database
+PG_SCHEMA_LOCK_KEY = 7_415_001  # any constant: advisory locks are scoped to one database
+WRITES = "writes"  # the execution option that marks a write transaction
 
 
 def _tune_sqlite(engine):
@@ -32,48 +39,72 @@ def _tune_sqlite(engine):
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader takes a snapshot and no lock (WAL); a writer takes the write lock up front.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITES)
+                             else "BEGIN")
 
 
-def _tune_postgresql(engine):
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn):
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_LOCK_KEY})")
-
-
-def make_engine(url):
+def make_engine(url, pool_size=10):
     """Create an engine for a database URL, creating the SQLite file's folder if needed."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine
-    if not url.startswith("postgresql"):
-        return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-    # Wait for the lock as long as SQLite waits for its write lock, then fail like it does.
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
-                           connect_args={"options": f"-c lock_timeout={BUSY_TIMEOUT_MS}"})
-    _tune_postgresql(engine)
-    return engine
+    # A row lock is waited for as long as SQLite waits for its write lock, then fails like it.
+    connect_args = ({"options": f"-c lock_timeout={BUSY_TIMEOUT_MS}"}
+                    if url.startswith("postgresql") else {})
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True,
+                         connect_args=connect_args)
 
 
 def make_session_factory(engine, *metadatas):
     """Create the tables of the given metadatas (idempotent) and return a session factory."""
-    for metadata in metadatas:
-        metadata.create_all(engine)
+    with _writer(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # An API and a worker of one service start together: without this lock both see
+            # a table missing and both try to create it.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_SCHEMA_LOCK_KEY})")
+        for metadata in metadatas:
+            metadata.create_all(conn)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@functools.lru_cache(maxsize=None)
+def _writer(engine):
+    return engine.execution_options(**{WRITES: True})  # same pool, marked for _on_begin
 
 
 @contextmanager
 def transaction(session_factory):
-    """Yield a session whose work is committed on success and rolled back on any error."""
+    """Yield a session for work that writes: committed on success, rolled back on any error."""
+    with session_factory(bind=_writer(session_factory.kw["bind"])) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_only(session_factory):
+    """Yield a session for reads only: it never waits for a writer, nor holds one up."""
     with session_factory() as session, session.begin():
         yield session
 
 
-def open_service_database(service, metadata):
+def insert_if_absent(session, table, values, *conflict_columns):
+    """INSERT a row unless one with the same `conflict_columns` exists; True if inserted.
+
+    One statement, atomic on both databases: two transactions inserting the same key at once
+    never both succeed, and the loser neither fails nor waits for a retry. On PostgreSQL the
+    loser waits for the winner's commit (or rollback) and then knows which happened.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (dialect.insert(table).values(**values)
+                 .on_conflict_do_nothing(index_elements=list(conflict_columns)))
+    return session.execute(statement).rowcount == 1
+
+
+def open_service_database(service, metadata, pool_size=10):
     """Return a session factory for a service's own database (its tables plus plumbing)."""
     from shared import config
     from shared.models import plumbing
-    engine = make_engine(config.database_url(service))
+    engine = make_engine(config.database_url(service), pool_size)
     return make_session_factory(engine, metadata, plumbing.metadata)

@@ -5,7 +5,7 @@ once here and mounted by each variant's `api.py`.
 """
 from flask import Blueprint, request
 
-from shared.db import transaction
+from shared.db import read_only
 from shared.domain import inventory, notifications, payments, shipping
 from shared.domain.pages import page
 from shared.models import inventory as inventory_tables
@@ -24,7 +24,7 @@ def _listing(name, path, table, key, to_dict):
         limit, after = page_args()
         order_id = request.args.get("order_id")
         where = table.c.order_id == order_id if order_id else None
-        with transaction(sessions()) as session:
+        with read_only(sessions()) as session:
             rows, next_after = page(session, table, key, limit, after, where)
         return paginated(f"{name}.listing", [to_dict(r) for r in rows], next_after, limit)
 
@@ -39,7 +39,7 @@ def stock():
     @blueprint.get("/stock")
     def listing():
         limit, after = page_args()
-        with transaction(sessions()) as session:
+        with read_only(sessions()) as session:
             rows, next_after = page(session, table, table.c.sku, limit, after)
         return paginated("stock.listing", [inventory.stock_item(r) for r in rows], next_after,
                          limit)

@@ -5,7 +5,7 @@ differs: what happens after an order is stored.
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import transaction
+from shared.db import read_only, transaction
 from shared.domain import orders
 from shared.domain.pages import page
 from shared.models.orders import orders as orders_table
@@ -67,7 +67,7 @@ def reading_routes():
         if status and status not in (orders.PENDING, orders.COMPLETED, orders.CANCELLED):
             raise ValidationError({"status": "must be PENDING, COMPLETED or CANCELLED"})
         where = orders_table.c.status == status if status else None
-        with transaction(sessions()) as session:
+        with read_only(sessions()) as session:
             rows, next_after = page(session, orders_table, orders_table.c.order_id, limit, after,
                                     where)
         return paginated("orders_read.listing", [orders.to_dict(r) for r in rows], next_after,
@@ -75,7 +75,7 @@ def reading_routes():
 
     @blueprint.get("/orders/<order_id>")
     def one(order_id):
-        with transaction(sessions()) as session:
+        with read_only(sessions()) as session:
             order = orders.get(session, order_id)
         if order is None:
             abort(404, f"no order {order_id}")

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, g, jsonify
 from sqlalchemy import select
 
 from shared import orders_api
-from shared.db import open_service_database, transaction
+from shared.db import open_service_database, read_only
 from shared.domain import orders
 from shared.logs import setup
 from shared.models.base import iso
@@ -33,7 +33,7 @@ def place_order():
 @routes.get("/orders/<order_id>/timeline")
 def order_timeline(order_id):
     """Every event of this order's saga, in the order the tracker heard them."""
-    with transaction(sessions()) as session:
+    with read_only(sessions()) as session:
         if orders.get(session, order_id) is None:
             abort(404, f"no order {order_id}")
         rows = session.execute(select(timeline).where(timeline.c.order_id == order_id)
