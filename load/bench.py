@@ -82,15 +82,16 @@ def _measured(variant, db, client, count, amqp_url, log):
     drained = drain.wait_drained(variant)
     after, client_after = drain.cpu_snapshot(variant, pids), drain.client_cpu_s()
     queues_s = _queues_empty_s(amqp_url) if variant.name == "choreo" else None
-    seconds = drained - started
-    cpu_ms = {who: round((after[who] - before.get(who, 0.0)) * 1000 / count, 2) for who in after}
+    seconds, placed = drained - started, sum(1 for p in posts if p["status"] in (201, 202))
+    cpu_ms = {who: round((after[who] - before.get(who, 0.0)) * 1000 / placed, 2)
+              for who in after}
     finals = _final_orders(variant.url("orders"), {p["order_id"] for p in posts})
-    figures = {"variant": variant.name, "db": db, "orders": count, "drain_s": round(seconds, 2),
-               "orders_per_s": round(count / seconds, 1), "cpu_ms": cpu_ms,
-               "client_cpu_ms": round((client_after - client_before) * 1000 / count, 2),
+    figures = {"variant": variant.name, "db": db, "orders": placed, "drain_s": round(seconds, 2),
+               "orders_per_s": round(placed / seconds, 1), "cpu_ms": cpu_ms,
+               "client_cpu_ms": round((client_after - client_before) * 1000 / placed, 2),
                "post_ms": _percentiles([p["ms"] for p in posts]),
                "completion_ms": _percentiles(_completions(posts, finals)),
-               "post_errors": sum(1 for p in posts if p["status"] not in (201, 202)),
+               "post_errors": count - placed, "shed_429": sum(p["shed"] for p in posts),
                "statuses": _count(o["status"] for o in finals.values()),
                "queues_empty_s": queues_s}
     log(f"  {figures['orders_per_s']} finished orders/s, "

@@ -61,7 +61,7 @@ def markdown(runs, chosen, failed):
 def _summary(runs):
     rows = ["| db | variant | finished orders/s | CPU-ms per order (services) | client CPU-ms "
             "per order | POST p50 / p99 ms | completion p50 / p99 ms | queues empty after s | "
-            "final statuses (last run) |", "|" + "---|" * 9]
+            "429s retried | final statuses (last run) |", "|" + "---|" * 10]
     for (db, variant), group in groups(runs).items():
         rows.append(f"| {db} | {variant} | {spread([r['orders_per_s'] for r in group])} | "
                     f"{spread([services_cpu(r) for r in group])} | "
@@ -69,8 +69,15 @@ def _summary(runs):
                     f"{_ms(group, 'post_ms', 'p50')} / {_ms(group, 'post_ms', 'p99')} | "
                     f"{_ms(group, 'completion_ms', 'p50')} / {_ms(group, 'completion_ms', 'p99')} | "
                     f"{spread([r['queues_empty_s'] for r in group]) if variant == 'choreo' else 'no queues'} | "
-                    f"{group[-1]['statuses']} |")
+                    f"{spread([r['shed_429'] for r in group], 0)} | "
+                    f"{_statuses(group[-1])} |")
     return "## Summary\n\n" + "\n".join(rows) + "\n"
+
+
+def _statuses(run):
+    """Return e.g. `COMPLETED 1050, CANCELLED 450` (and POSTs that failed, if any)."""
+    text = ", ".join(f"{k} {v}" for k, v in sorted(run["statuses"].items()))
+    return text + (f"; {run['post_errors']} POSTs failed" if run["post_errors"] else "")
 
 
 def _targets(runs):
@@ -125,8 +132,10 @@ def _legend():
   workers), the broker and PostgreSQL during the drain, divided by the orders.
 - **client CPU-ms per order**: the load generator's own CPU (this process), reported apart.
 - **POST p50 / p99**: time until `POST /orders` answered, over all measured orders of one run.
-- **completion p50 / p99**: time from sending the POST until the order's final status was
+- **completion p50 / p99**: time from sending the first POST until the order's final status was
   stored (its `updated_at`), over all measured orders of one run.
+- **429s retried**: how often the client was told to come back later (load shed) and sent the
+  same order again after Retry-After; the POST times are those of the accepted attempt.
 - **queues empty after s**: seconds after the drain until every queue, the tracker's included,
   is empty (choreo only).
 - **median (lowest-highest)**: over the runs; a difference smaller than the spread is noise.
