@@ -11,11 +11,10 @@ import hashlib
 import json
 
 from flask import abort, jsonify, request
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
 from shared import faults
-from shared.db import transaction
+from shared.db import insert_if_absent, read_only, transaction
 from shared.models.base import utcnow
 from shared.models.plumbing import idempotency_keys
 from shared.web import error, sessions
@@ -45,7 +44,7 @@ def command(service):
             body, key = _json_body(), _key()
             fingerprint = _fingerprint(body)
             if key:
-                with sessions()() as session:  # fast path: a replay costs one read
+                with read_only(sessions()) as session:  # fast path: a replay costs one read
                     stored = _stored(session, key)
                 if stored:
                     return _replay(stored, fingerprint)
@@ -61,24 +60,26 @@ def command(service):
 
 
 def _run_once(work, body, key, fingerprint, url_args):
-    for attempt in range(2):  # a concurrent twin with the same key may win the insert
-        try:
-            with transaction(sessions()) as session:
-                stored = _stored(session, key) if key else None
-                if stored:
-                    return _replay(stored, fingerprint)
-                status, answer = work(session, body, **url_args)
-                # Trade-off 16: the key and the answer are stored in the transaction of the effect
-                # (the twin of Trade-off 3), so a retry after a lost answer replays, never repeats.
-                if key:
-                    session.execute(insert(idempotency_keys).values(
-                        key=key, request_hash=fingerprint, status_code=status, response=answer,
-                        created_at=utcnow()))
-            return jsonify(answer), status
-        except IntegrityError:
-            if attempt or not key:
-                raise
-    raise AssertionError("unreachable")
+    with transaction(sessions()) as session:
+        # The key is claimed before the work, in one INSERT ... ON CONFLICT DO NOTHING: a twin
+        # request with the same key waits for this transaction, then finds the key taken and
+        # replays the stored answer instead of doing the work a second time.
+        if key and not _claim(session, key, fingerprint):
+            return _replay(_stored(session, key), fingerprint)
+        status, answer = work(session, body, **url_args)
+        # Trade-off 16: the key and the answer are stored in the transaction of the effect
+        # (the twin of Trade-off 3), so a retry after a lost answer replays, never repeats.
+        if key:
+            session.execute(update(idempotency_keys).where(idempotency_keys.c.key == key)
+                            .values(status_code=status, response=answer))
+    return jsonify(answer), status
+
+
+def _claim(session, key, fingerprint):
+    """Insert the key with a placeholder answer (no one sees it before our commit)."""
+    return insert_if_absent(session, idempotency_keys, {
+        "key": key, "request_hash": fingerprint, "status_code": 0, "response": {},
+        "created_at": utcnow()}, "key")
 
 
 def _stored(session, key):

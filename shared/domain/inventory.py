@@ -2,6 +2,7 @@
 from sqlalchemy import insert, select, update
 
 from shared import catalog, config, rules
+from shared.db import insert_if_absent
 from shared.models.base import utcnow
 from shared.models.inventory import reservations, stock
 
@@ -20,21 +21,25 @@ def seed(session):
 
 def reserve(session, order_id, items):
     """Hold stock for every line, or for none; return the reservation's status (held/rejected)."""
-    existing = _reservation(session, order_id)
-    if existing and not _teaching_without_guard():
-        return existing["status"]
     wanted = rules.merge_quantities(items)
-    rows = session.execute(  # lock the rows in SKU order so concurrent reservations never deadlock
-        select(stock).where(stock.c.sku.in_(sorted(wanted))).order_by(stock.c.sku)
-        .with_for_update()).mappings()
-    available = {r["sku"]: r["available"] for r in rows}
-    status = HELD if rules.can_reserve(wanted, available) else REJECTED
-    if status == HELD:
-        for sku, qty in wanted.items():
-            _move(session, sku, available=-qty, reserved=+qty)
-    if not existing:  # (with the guard removed, a second reservation holds stock nobody settles)
-        _record(session, order_id, status, wanted)
-    return status
+    claimed = insert_if_absent(session, reservations, _new(order_id, HELD, wanted), "order_id")
+    if not claimed and not _teaching_without_guard():
+        return _reservation(session, order_id)["status"]  # a redelivery: the first answer
+    # Trade-off 17: each line is taken by one conditional UPDATE (`... WHERE available >= qty`)
+    # instead of read-then-write, so two orders racing for the last unit cannot both get it,
+    # on either database, without a lock on the whole table. Lines go in SKU order, so two
+    # orders locking the same rows lock them in the same order and never deadlock. The cost:
+    # an all-or-nothing order that fails on a later line gives back the lines it took.
+    taken = []
+    for sku, qty in sorted(wanted.items()):
+        if not _move(session, sku, qty, available=-qty, reserved=+qty):
+            for took_sku, took_qty in taken:
+                _move(session, took_sku, 0, available=+took_qty, reserved=-took_qty)
+            if claimed:
+                _set_status(session, order_id, REJECTED, HELD)
+            return REJECTED
+        taken.append((sku, qty))
+    return HELD  # (with the guard removed, a second reservation holds stock nobody settles)
 
 
 def _teaching_without_guard():
@@ -56,19 +61,27 @@ def commit(session, order_id):
 
 
 def _settle(session, order_id, new_status, deltas):
-    reservation = _reservation(session, order_id)
-    if not reservation or reservation["status"] != HELD:
+    # Only the call whose UPDATE moves the reservation out of HELD settles it: a concurrent or
+    # repeated call finds no HELD row and changes nothing.
+    if not _set_status(session, order_id, new_status, HELD):
         return False
-    for sku, qty in sorted(reservation["lines"].items()):
-        _move(session, sku, **deltas(qty))
-    session.execute(update(reservations).where(reservations.c.order_id == order_id)
-                    .values(status=new_status, updated_at=utcnow()))
+    for sku, qty in sorted(_reservation(session, order_id)["lines"].items()):
+        _move(session, sku, 0, **deltas(qty))
     return True
 
 
-def _move(session, sku, **deltas):
+def _move(session, sku, at_least, **deltas):
+    """Add the deltas to one stock row if it has `at_least` available; True if it did."""
     values = {name: getattr(stock.c, name) + delta for name, delta in deltas.items()}
-    session.execute(update(stock).where(stock.c.sku == sku).values(**values))
+    return session.execute(update(stock).where(stock.c.sku == sku, stock.c.available >= at_least)
+                           .values(**values)).rowcount == 1
+
+
+def _set_status(session, order_id, new_status, old_status):
+    return session.execute(
+        update(reservations).where(reservations.c.order_id == order_id,
+                                   reservations.c.status == old_status)
+        .values(status=new_status, updated_at=utcnow())).rowcount == 1
 
 
 def _reservation(session, order_id):
@@ -76,10 +89,10 @@ def _reservation(session, order_id):
         select(reservations).where(reservations.c.order_id == order_id)).mappings().first()
 
 
-def _record(session, order_id, status, wanted):
+def _new(order_id, status, wanted):
     now = utcnow()
-    session.execute(insert(reservations).values(order_id=order_id, status=status, lines=wanted,
-                                                created_at=now, updated_at=now))
+    return {"order_id": order_id, "status": status, "lines": wanted, "created_at": now,
+            "updated_at": now}
 
 
 def stock_item(row):

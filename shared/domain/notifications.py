@@ -2,8 +2,9 @@
 import logging
 import uuid
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from shared.db import insert_if_absent
 from shared.models.base import iso, utcnow
 from shared.models.notifications import notifications
 
@@ -12,14 +13,13 @@ log = logging.getLogger(__name__)
 
 def notify(session, order_id, customer_id, outcome, reason=None):
     """Record the outcome notification of an order once; return (notification, sent_now)."""
-    existing = session.execute(
-        select(notifications).where(notifications.c.order_id == order_id)).mappings().first()
-    if existing:
-        return to_dict(existing), False
     row = {"notification_id": str(uuid.uuid4()), "order_id": order_id,
            "customer_id": customer_id, "outcome": outcome, "reason": reason,
            "sent_at": utcnow()}
-    session.execute(insert(notifications).values(**row))
+    if not insert_if_absent(session, notifications, row, "order_id"):
+        existing = session.execute(
+            select(notifications).where(notifications.c.order_id == order_id)).mappings().one()
+        return to_dict(existing), False
     # A real service would send an e-mail here; the row is the proof that it was sent once.
     log.info("notified %s that order %s is %s", customer_id, order_id, outcome)
     return to_dict(row), True

@@ -6,6 +6,7 @@ import uuid
 from sqlalchemy import insert, select, update
 
 from shared import catalog, rules
+from shared.db import insert_if_absent
 from shared.models.base import iso, utcnow
 from shared.models.orders import orders
 
@@ -23,13 +24,6 @@ def request_hash(body):
 
 def place(session, command, correlation_id, idempotency_key=None, body_hash=None):
     """Store a new PENDING order priced from the catalog; return (order, created)."""
-    if idempotency_key:
-        existing = session.execute(
-            select(orders).where(orders.c.idempotency_key == idempotency_key)).mappings().first()
-        if existing:
-            if existing["request_hash"] != body_hash:
-                raise IdempotencyConflict(idempotency_key)
-            return to_dict(existing), False
     lines = rules.price_lines(command.items)
     now = utcnow()
     row = {
@@ -41,8 +35,18 @@ def place(session, command, correlation_id, idempotency_key=None, body_hash=None
         "idempotency_key": idempotency_key, "request_hash": body_hash,
         "correlation_id": correlation_id, "created_at": now, "updated_at": now,
     }
-    session.execute(insert(orders).values(**row))
-    return to_dict(row), True
+    if not idempotency_key:
+        session.execute(insert(orders).values(**row))
+        return to_dict(row), True
+    # One statement claims the key: a racing twin request waits for this insert's transaction
+    # (PostgreSQL) or for the write lock (SQLite), then finds the key taken and replays.
+    if insert_if_absent(session, orders, row, "idempotency_key"):
+        return to_dict(row), True
+    existing = session.execute(
+        select(orders).where(orders.c.idempotency_key == idempotency_key)).mappings().one()
+    if existing["request_hash"] != body_hash:
+        raise IdempotencyConflict(idempotency_key)
+    return to_dict(existing), False
 
 
 def finish(session, order_id, status, reason=None):

@@ -4,6 +4,7 @@ import uuid
 from sqlalchemy import insert, select, update
 
 from shared import rules
+from shared.db import insert_if_absent
 from shared.models.base import iso, utcnow
 from shared.models.payments import payments, refunds
 
@@ -12,27 +13,26 @@ CAPTURED, REFUNDED, DECLINED = "captured", "refunded", "declined"
 
 def charge(session, order_id, customer_id, amount_cents, currency, card_token):
     """Charge once per order; return the payment (status captured or declined)."""
-    existing = _payment(session, order_id)
-    if existing:
-        return to_dict(existing)
     decline = rules.payment_decision(card_token, amount_cents)
     now = utcnow()
     row = {"payment_id": str(uuid.uuid4()), "order_id": order_id, "customer_id": customer_id,
            "amount_cents": amount_cents, "currency": currency,
            "status": DECLINED if decline else CAPTURED, "decline_reason": decline,
            "created_at": now, "updated_at": now}
-    session.execute(insert(payments).values(**row))
+    if not insert_if_absent(session, payments, row, "order_id"):
+        return to_dict(_payment(session, order_id))  # charged before (or by a racing twin)
     return to_dict(row)
 
 
 def refund(session, order_id):
     """Refund a captured payment (compensation); return True if this call refunded it."""
-    payment = _payment(session, order_id)
-    if not payment or payment["status"] != CAPTURED:
-        return False
     now = utcnow()
-    session.execute(update(payments).where(payments.c.order_id == order_id)
-                    .values(status=REFUNDED, updated_at=now))
+    refunded = session.execute(  # only the call that moves it out of CAPTURED refunds it
+        update(payments).where(payments.c.order_id == order_id, payments.c.status == CAPTURED)
+        .values(status=REFUNDED, updated_at=now)).rowcount
+    if not refunded:
+        return False
+    payment = _payment(session, order_id)
     session.execute(insert(refunds).values(refund_id=str(uuid.uuid4()),
                                            payment_id=payment["payment_id"],
                                            amount_cents=payment["amount_cents"], created_at=now))

@@ -1,9 +1,10 @@
 """Book and cancel shipments (the shipping service's rules)."""
 import uuid
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from shared import rules
+from shared.db import insert_if_absent
 from shared.models.base import iso, utcnow
 from shared.models.shipping import shipments
 
@@ -12,16 +13,14 @@ BOOKED, CANCELLED = "booked", "cancelled"
 
 def book(session, order_id, address):
     """Book one shipment per order; return it, or None when the country is not served."""
-    existing = _shipment(session, order_id)
-    if existing:
-        return to_dict(existing)
     if not rules.can_ship_to(address["country"]):
         return None
     now = utcnow()
     row = {"shipment_id": str(uuid.uuid4()), "order_id": order_id,
            "country": address["country"].upper(), "status": BOOKED,
            "created_at": now, "updated_at": now}
-    session.execute(insert(shipments).values(**row))
+    if not insert_if_absent(session, shipments, row, "order_id"):
+        return to_dict(_shipment(session, order_id))  # booked before (or by a racing twin)
     return to_dict(row)
 
 

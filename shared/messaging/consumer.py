@@ -13,10 +13,8 @@ For every delivery:
 import logging
 import time
 
-from sqlalchemy import insert, select
-
 from shared import config, contracts, faults
-from shared.db import transaction
+from shared.db import insert_if_absent, transaction
 from shared.envelope import MalformedMessage, parse
 from shared.heartbeat import beat, worker_name
 from shared.logs import set_correlation_id
@@ -121,12 +119,11 @@ class Consumer:
         """Record the message id; return False if this consumer has processed it before."""
         if config.teaching_switch("TEACH_DISABLE_DEDUP"):
             return True
-        key = {"consumer": self.queue, "message_id": message_id}
-        seen = session.execute(select(processed_messages.c.message_id).filter_by(**key)).first()
-        if seen:
-            return False
-        session.execute(insert(processed_messages).values(**key, processed_at=utcnow()))
-        return True
+        # One INSERT ... ON CONFLICT DO NOTHING: of two deliveries of one message processed at
+        # once (a redelivery racing a slow first try), exactly one inserts and applies it.
+        return insert_if_absent(session, processed_messages, {
+            "consumer": self.queue, "message_id": message_id, "processed_at": utcnow()},
+            "consumer", "message_id")
 
     def retry_later(self, body, properties, attempts):
         """Park the message in the retry queue; the broker sends it back after the delay."""
