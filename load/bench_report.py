@@ -6,6 +6,8 @@ whose spreads overlap are within noise. With one run there is no spread ("one ru
 import statistics
 
 from load import report
+from runner import processes
+from shared import config
 
 # Issue 10's targets on a 2-core machine, SQLite; PostgreSQL: 0.6 of SQLite's throughput.
 TARGETS = {"choreo": (90, 18), "orch": (50, 30)}
@@ -52,7 +54,7 @@ def markdown(runs, chosen, failed):
              f"{chosen['threads']} client threads (7/10 completed, 1/10 of each failure), "
              f"{chosen['runs']} run(s) of each; each figure is the median of the runs with the "
              "lowest and highest in brackets.\n", _summary(runs), _targets(runs),
-             _per_process(runs), _legend()]
+             _per_process(runs), _budget(chosen["variants"]), _legend()]
     if failed:
         parts.append("Runs that failed (see their runner.log): " + ", ".join(failed) + "\n")
     return "\n".join(parts)
@@ -121,6 +123,26 @@ def _per_process(runs):
         spread([r["client_cpu_ms"] for r in g]) for g in grouped.values()) + " |")
     return ("## Where the CPU goes: CPU-ms per order of each process\n\n"
             + "\n".join(rows) + "\n")
+
+
+def _budget(variants):
+    """Return each program's processes and threads, read from the runner's process table."""
+    rows = ["| variant | program | processes | threads each | settings |", "|---|---|---|---|---|"]
+    for variant in variants:
+        for program in processes.programs(variant):
+            command = program.command
+            flag = lambda name, default: (  # noqa: E731
+                command[command.index(name) + 1] if name in command else default)
+            settings = ", ".join(f"{k}={v}" for k, v in program.environment.items()
+                                 if not v.startswith("%("))
+            rows.append(f"| {variant} | {program.name} | "
+                        f"{int(flag('--workers', 1)) * program.numprocs} | "
+                        f"{flag('--threads', 'see its settings')} | {settings or '-'} |")
+    note = (f"\nThreads are gunicorn's request threads; the orchestrator also drives up to "
+            f"ORCH_MAX_IN_FLIGHT ({config.orch_max_in_flight()}) sagas on threads of its own, "
+            "and a choreographed worker runs the consumers and relay its settings give it.\n")
+    return ("## Concurrency budget per service (from runner/processes.py)\n\n"
+            + "\n".join(rows) + "\n" + note)
 
 
 def _legend():
