@@ -34,7 +34,7 @@ up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 f
 archive: venv  ## archive the orchestrated variant's finished sagas older than ORCH_RETENTION_S now
 	VARIANT=orch PYTHONPATH=.:orders-orch $(PY) -m orchestrator.archive
 
-demo: venv broker  ## load-test both variants in every scenario and write reports/<timestamp>/ (DEMO_SCALE=0.5 for half)
+demo: venv broker  ## load-test both variants in every scenario and write reports/<timestamp>/ (DEMO_SCALE=0.5 for half, DEMO_RUNS=3 to repeat)
 	$(PY) -m load demo
 
 .PHONY: demo-quick load-choreo load-orch bench-floor bench

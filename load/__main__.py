@@ -1,6 +1,7 @@
 """Command line of the load harness.
 
     python -m load demo [--scale 0.5 | --seconds 20] [--scenario steady] [--variant orch]
+                        (DEMO_RUNS=3: every run three times, figures as median and spread)
     python -m load floor
     python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
@@ -19,7 +20,7 @@ import time
 import traceback
 from pathlib import Path
 
-from load import bench, floor, report, results, run, scenarios
+from load import bench, floor, report, results, run, scenarios, spread
 from load.variant import ROOT
 from runner.broker import Broker
 from shared import config
@@ -68,16 +69,29 @@ def demo(args):
         for i, (scenario, variant) in enumerate([(s, v) for s in chosen for v in variants], 1):
             log(f"== [{i}/{len(chosen) * len(variants)}] {scenario.name} on {variant} "
                 f"({time.monotonic() - started:.0f} s so far)")
-            folder = out / scenario.name / variant
             try:
-                run.run(scenario, variant, folder, args.port_offset,
-                        args.amqp_url if variant == "choreo" else None, log)
-                runs[(scenario.name, variant)] = results.summary(folder)
-                folders[(scenario.name, variant)] = folder
+                runs[(scenario.name, variant)], folders[(scenario.name, variant)] = _repeat(
+                    args, scenario, variant, out / scenario.name / variant)
             except Exception:  # one broken run must not lose the others' numbers
                 failed.append(f"{scenario.name} on {variant}")
                 log(traceback.format_exc())
     return _write_report(out, runs, folders, floor_numbers, machine_line, failed, started)
+
+
+def _repeat(args, scenario, variant, folder):
+    """Run a scenario DEMO_RUNS times; return the median run's summary (with every repeat's
+    summary under "repeats") and its folder. One run keeps the folder of earlier reports."""
+    count = int(os.environ.get("DEMO_RUNS", 1))
+    done = []
+    for number in range(1, count + 1):
+        where = folder if count == 1 else folder / f"run-{number}"
+        if count > 1:
+            log(f"   run {number}/{count}")
+        run.run(scenario, variant, where, args.port_offset,
+                args.amqp_url if variant == "choreo" else None, log)
+        done.append((results.summary(where), where))
+    summary, where = done[spread.median_run([s for s, _ in done])]
+    return {**summary, "repeats": [s for s, _ in done]}, where
 
 
 def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), started=None):
