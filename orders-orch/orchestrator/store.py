@@ -47,7 +47,7 @@ def load(session_factory, saga_id):
 def record(session_factory, saga, token, service, step, outcome):
     """Append one line to the saga's log (fenced): e.g. a step about to be called."""
     with transaction(session_factory) as session:
-        _fenced_update(session, saga, token, {})
+        _fenced_update(session, saga, token, {"updated_at": utcnow()})
         log(session, saga, service, step, outcome)
 
 
@@ -56,6 +56,7 @@ def advance(session_factory, saga, token, changes, lines):
     # Trade-off 13: every answer is committed before the next call is made (C11), so any
     # replica can resume any saga and none keeps state in memory; it costs a database write
     # per step on the orchestrator's one database (the next step's "started" line rides on it).
+    changes = {**changes, "updated_at": utcnow()}
     with transaction(session_factory) as session:
         _fenced_update(session, saga, token, changes)
         for service, step, outcome in lines:
@@ -68,7 +69,7 @@ def _fenced_update(session, saga, token, changes):
     moved = session.execute(
         update(sagas).where(sagas.c.saga_id == saga["saga_id"], sagas.c.state == saga["state"],
                             sagas.c.cursor == saga["cursor"], holds(token))
-        .values(**changes, updated_at=utcnow())).rowcount
+        .values(**changes)).rowcount
     if moved != 1:
         raise LeaseLost(f"saga {saga['saga_id']}: lease of shard {token.shard} lost (epoch "
                         f"{token.epoch}) or saga moved by someone else; nothing written")
