@@ -99,11 +99,8 @@ def insert_if_absent(session, table, values, *conflict_columns):
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (dialect.insert(table).values(**values)
-                 .on_conflict_do_nothing(index_elements=list(conflict_columns))
-                 .returning(table.c[conflict_columns[0]]))
-    # RETURNING names the row only if it was inserted; rowcount is not reliable here
-    # (psycopg reports 0 or -1 for an INSERT ... ON CONFLICT that did insert).
-    return session.execute(statement).first() is not None
+                 .on_conflict_do_nothing(index_elements=list(conflict_columns)))
+    return session.execute(statement).rowcount == 1
 
 
 def open_service_database(service, metadata, pool_size=10):
