@@ -99,8 +99,9 @@ def insert_if_absent(session, table, values, *conflict_columns):
     """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (dialect.insert(table).values(**values)
-                 .on_conflict_do_nothing(index_elements=list(conflict_columns)))
-    return session.execute(statement).rowcount == 1
+                 .on_conflict_do_nothing(index_elements=list(conflict_columns))
+                 .returning(*(table.c[name] for name in conflict_columns)))
+    return session.execute(statement).first() is not None  # a row comes back only if inserted
 
 
 def open_service_database(service, metadata, pool_size=10):
