@@ -34,7 +34,7 @@ def create(session_factory, order, correlation_id, shard, token=None):
             raise LeaseLost(f"shard {shard}: lease lost before creating saga {row['saga_id']}; "
                             "nothing written")
         if insert_if_absent(session, sagas, row, "saga_id"):
-            log(session, row, "orchestrator", "saga", "started")
+            log(session, row, ("orchestrator", "saga", "started"))
             return row
         return _row(session, row["saga_id"])
 
@@ -49,7 +49,7 @@ def record(session_factory, saga, token, service, step, outcome):
     """Append one line to the saga's log (fenced): e.g. a step about to be called."""
     with write(session_factory) as session:
         _fenced_update(session, saga, token, {"updated_at": utcnow()})
-        log(session, saga, service, step, outcome)
+        log(session, saga, (service, step, outcome))
 
 
 def advance(session_factory, saga, token, changes, lines):
@@ -60,8 +60,7 @@ def advance(session_factory, saga, token, changes, lines):
     changes = {**changes, "updated_at": utcnow()}
     with write(session_factory) as session:
         _fenced_update(session, saga, token, changes)
-        for service, step, outcome in lines:
-            log(session, saga, service, step, outcome)
+        log(session, saga, *lines)
     return {**saga, **changes}
 
 
@@ -90,11 +89,14 @@ def due(session_factory, shards, limit):
             .order_by(sagas.c.next_attempt_at).limit(limit)).scalars())
 
 
-def log(session, saga, service, step, outcome):
-    """Write one saga log line in the session's transaction."""
-    session.execute(saga_log.insert().values(
-        saga_id=saga["saga_id"], at=utcnow(), service=service, step=step,
-        outcome=outcome[:200], correlation_id=saga["correlation_id"]))
+def log(session, saga, *lines):
+    """Write the saga's log lines `(service, step, outcome)` in the session's transaction."""
+    if lines:  # one INSERT of every line: a saga step writes two (its answer, the next start)
+        at = utcnow()
+        session.execute(saga_log.insert(), [
+            {"saga_id": saga["saga_id"], "at": at, "service": service, "step": step,
+             "outcome": outcome[:200], "correlation_id": saga["correlation_id"]}
+            for service, step, outcome in lines])
 
 
 def _row(session, saga_id):

@@ -127,12 +127,12 @@ def test_archival_with_a_lost_lease_moves_nothing(sessions):
 
 
 def test_a_token_from_before_the_replica_gave_its_shard_back_and_took_it_again_is_stale(sessions):
-    a, b = leases(sessions, "a", ttl_ms=300), leases(sessions, "b", ttl_ms=300)
+    a, b = leases(sessions, "a", ttl_ms=1500), leases(sessions, "b", ttl_ms=1500)  # ticks in time
     a.tick()
     saga = store.create(sessions, {**ORDER, "order_id": "o-7"}, "corr", 7, a.token(7))
     stale = a.token(7)  # a thread of a starts a step of this saga, then stalls
     b.tick(), a.tick(), b.tick()  # a gives shard 7 back to b, which takes it
-    time.sleep(0.4)
+    time.sleep(1.6)
     a.tick()  # b is gone: a takes shard 7 over again, one epoch later (same owner name)
     assert a.token(7).epoch == stale.epoch + 2
     with pytest.raises(LeaseLost):
