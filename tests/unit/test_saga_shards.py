@@ -117,8 +117,8 @@ def test_archival_with_a_lost_lease_moves_nothing(sessions):
     a, b = leases(sessions, "a", ttl_ms=300), leases(sessions, "b", ttl_ms=300)
     a.tick()
     saga = store.create(sessions, ORDER, "corr", 3, a.token(3))
-    store.advance(sessions, saga, a.token(3), {"state": COMPLETED, "finished_at": saga["created_at"]},
-                  [])
+    store.advance(sessions, saga, a.token(3),
+                  {"state": COMPLETED, "finished_at": saga["created_at"]}, [])
     stale = a.token(3)
     time.sleep(0.4)
     b.tick()
