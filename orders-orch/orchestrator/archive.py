@@ -11,14 +11,13 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, select, update
 
 from shared import config
-from shared.db import open_service_database
+from shared.db import open_service_database, transaction
 from shared.logs import setup
 from shared.models.base import utcnow
 from shared.models.orchestrator import (metadata, saga_log, saga_log_archive, sagas,
                                         sagas_archive, shard_leases)
 from orchestrator.shards import LeaseLost
 from orchestrator.steps import FINAL
-from orchestrator.writes import write
 
 BATCH = 200
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ def archive_once(session_factory, retention_s, now=None, token=None):
     loop); without one, of every shard (`make archive`, run by an operator)."""
     cutoff = (now or utcnow()) - timedelta(seconds=retention_s)
     where = [sagas.c.state.in_(FINAL), sagas.c.finished_at <= cutoff]
-    with write(session_factory) as session:
+    with transaction(session_factory) as session:
         if token is not None:
             _hold(session, token)
             where.append(sagas.c.shard == token.shard)

@@ -18,12 +18,11 @@ from datetime import timedelta
 
 from sqlalchemy import exists, func, select, update
 
-from shared.db import insert_if_absent, read_only
+from shared.db import insert_if_absent, read_only, transaction
 from shared.heartbeat import beat, worker_name
 from shared.models.base import utcnow
 from shared.models.orchestrator import shard_leases
 from shared.models.plumbing import heartbeats
-from orchestrator.writes import write
 
 ROLE_PREFIX = "leases:"
 
@@ -73,7 +72,7 @@ class Leases:
     def tick(self, busy=frozenset()):
         """Renew, balance and take over leases; return the shards this replica now owns."""
         beat(self.session_factory, self.beat_name)
-        with write(self.session_factory) as session:
+        with transaction(self.session_factory) as session:
             # Trade-off 25: expiry is judged with the replicas' own clocks (utcnow), so they are
             # assumed to agree to well within a TTL (one host, or NTP). A skewed clock only
             # moves a takeover earlier or later; it cannot make two writers, the epoch fences.

@@ -8,12 +8,11 @@ one call.
 """
 from sqlalchemy import select, update
 
-from shared.db import insert_if_absent, read_only
+from shared.db import insert_if_absent, read_only, transaction
 from shared.models.base import utcnow
 from shared.models.orchestrator import saga_log, sagas
 from orchestrator.shards import LeaseLost, holds
 from orchestrator.steps import RUNNING, UNFINISHED
-from orchestrator.writes import write
 
 
 def create(session_factory, order, correlation_id, shard, token=None):
@@ -29,7 +28,7 @@ def create(session_factory, order, correlation_id, shard, token=None):
            "data": order, "correlation_id": correlation_id, "retries": 0,
            "next_attempt_at": now, "last_error": None, "created_at": now,
            "updated_at": now, "finished_at": None}
-    with write(session_factory) as session:
+    with transaction(session_factory) as session:
         if token is not None and not _still_held(session, token):
             raise LeaseLost(f"shard {shard}: lease lost before creating saga {row['saga_id']}; "
                             "nothing written")
@@ -47,7 +46,7 @@ def load(session_factory, saga_id):
 
 def record(session_factory, saga, token, service, step, outcome):
     """Append one line to the saga's log (fenced): e.g. a step about to be called."""
-    with write(session_factory) as session:
+    with transaction(session_factory) as session:
         _fenced_update(session, saga, token, {"updated_at": utcnow()})
         log(session, saga, (service, step, outcome))
 
@@ -58,7 +57,7 @@ def advance(session_factory, saga, token, changes, lines):
     # replica can resume any saga and none keeps state in memory; it costs a database write
     # per step on the orchestrator's one database (the next step's "started" line rides on it).
     changes = {**changes, "updated_at": utcnow()}
-    with write(session_factory) as session:
+    with transaction(session_factory) as session:
         _fenced_update(session, saga, token, changes)
         log(session, saga, *lines)
     return {**saga, **changes}
