@@ -1,7 +1,9 @@
 """Command line of the load harness.
 
     python -m load demo [--scale 0.5 | --seconds 20] [--scenario steady] [--variant orch]
+                        (DEMO_RUNS=3: every run three times, figures as median and spread)
     python -m load floor
+    python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
 
 `demo` (what `make demo` runs) starts each variant in turn through the runner, runs every
@@ -9,6 +11,7 @@ scenario (load/scenarios.py), audits after each run and writes reports/<timestam
 length scales with DEMO_SCALE (default 1: about 10 minutes on 2 cores) or --scale / --seconds.
 """
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -17,7 +20,7 @@ import time
 import traceback
 from pathlib import Path
 
-from load import floor, report, results, run, scenarios
+from load import bench, floor, report, results, run, scenarios, spread
 from load.variant import ROOT
 from runner.broker import Broker
 from shared import config
@@ -28,7 +31,7 @@ VARIANTS = ("choreo", "orch")
 def parse(argv):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(prog="python -m load")
-    parser.add_argument("command", choices=("demo", "floor", "report"))
+    parser.add_argument("command", choices=("demo", "floor", "report", "bench"))
     parser.add_argument("--scale", type=float, default=float(os.environ.get("DEMO_SCALE", 1)))
     parser.add_argument("--seconds", type=float, help="every scenario this long (outage scaled)")
     parser.add_argument("--scenario", action="append", help="only these scenarios")
@@ -66,16 +69,29 @@ def demo(args):
         for i, (scenario, variant) in enumerate([(s, v) for s in chosen for v in variants], 1):
             log(f"== [{i}/{len(chosen) * len(variants)}] {scenario.name} on {variant} "
                 f"({time.monotonic() - started:.0f} s so far)")
-            folder = out / scenario.name / variant
             try:
-                run.run(scenario, variant, folder, args.port_offset,
-                        args.amqp_url if variant == "choreo" else None, log)
-                runs[(scenario.name, variant)] = results.summary(folder)
-                folders[(scenario.name, variant)] = folder
+                runs[(scenario.name, variant)], folders[(scenario.name, variant)] = _repeat(
+                    args, scenario, variant, out / scenario.name / variant)
             except Exception:  # one broken run must not lose the others' numbers
                 failed.append(f"{scenario.name} on {variant}")
                 log(traceback.format_exc())
     return _write_report(out, runs, folders, floor_numbers, machine_line, failed, started)
+
+
+def _repeat(args, scenario, variant, folder):
+    """Run a scenario DEMO_RUNS times; return the median run's summary (with every repeat's
+    summary under "repeats") and its folder. One run keeps the folder of earlier reports."""
+    count = int(os.environ.get("DEMO_RUNS", 1))
+    done = []
+    for number in range(1, count + 1):
+        where = folder if count == 1 else folder / f"run-{number}"
+        if count > 1:
+            log(f"   run {number}/{count}")
+        run.run(scenario, variant, where, args.port_offset,
+                args.amqp_url if variant == "choreo" else None, log)
+        done.append((results.summary(where), where))
+    summary, where = done[spread.median_run([s for s, _ in done])]
+    return {**summary, "repeats": [s for s, _ in done]}, where
 
 
 def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), started=None):
@@ -134,6 +150,10 @@ def main(argv=None):
         with _broker(args.amqp_url):
             print(json.dumps(floor.measure(args.amqp_url), indent=1))
         return 0
+    if args.command == "bench":
+        needs_broker = "choreo" in bench.settings()["variants"]
+        with _broker(args.amqp_url) if needs_broker else contextlib.nullcontext():
+            return bench.bench(args.port_offset, args.amqp_url, args.out, log)
     return demo(args)
 
 

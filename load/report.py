@@ -9,11 +9,12 @@ import platform
 
 import psutil
 
-from load import charts, claims, results
+from load import charts, claims, results, spread
 from load.document import markdown, to_html
 
 HEADER = ["scenario", "variant", "orders", "finished/s", "peak/s (users)", "POST p50/p95/p99 ms",
-          "completion p50/p95/p99 ms", "errors", "429 shed", "CPU ms/order", "audit"]
+          "completion p50/p95/p99 ms", "errors", "429 shed", "CPU ms/order",
+          "client CPU ms/order", "audit"]
 # Critical path to COMPLETED: choreo = POST + 5 message hops (order.placed, stock.reserved,
 # payment.captured, shipment.booked, stock.committed); orch = POST /orders + POST /sagas + 6 calls.
 HOPS = {"choreo": ("amqp", 5, 1), "orch": ("http", 0, 8)}
@@ -37,11 +38,30 @@ def _triple(values):
 
 def table_rows(summaries):
     """Return the summary table's rows."""
-    return [[s["scenario"], s["variant"], sum(s["orders"].values()), f"{s['finished_per_s']:.1f}",
-             f"{s['peak_per_s']:.1f} ({s['peak_users']})", _triple(s["post"]),
+    return [[s["scenario"], s["variant"], sum(s["orders"].values()),
+             spread.text(s, "finished_per_s"),
+             f"{spread.text(s, 'peak_per_s')} ({s['peak_users']})", _triple(s["post"]),
              _triple(s["final"]), s["errors"], s["shed"],
              "-" if s["cpu_ms_per_order"] is None else f"{s['cpu_ms_per_order']:.0f}",
-             "pass" if s["audit_ok"] else "FAIL"] for s in summaries]
+             _client_ms(s), "pass" if s["audit_ok"] else "FAIL"] for s in summaries]
+
+
+def _runs_note(summaries):
+    """Say how many runs each figure comes from, and how to read finished/s and peak/s."""
+    count = max((len(s.get("repeats") or [s]) for s in summaries), default=1)
+    runs = ("One run each: there is no spread, so a verdict comparing two figures says "
+            "\"one run\" (DEMO_RUNS=3 repeats each)." if count == 1 else
+            f"{count} runs each: finished/s and peak/s are the median (lowest-highest); the "
+            "other figures are those of the median run.")
+    return (runs + " finished/s: orders finished over the whole run; peak/s: the best "
+            "5-second window; latencies: over the whole run; CPU: per finished order, the "
+            "system's and, apart, the load generator's.")
+
+
+def _client_ms(summary):
+    """Return the load generator's (Locust's) CPU-ms per order, reported apart from the system's."""
+    orders = sum(summary["orders"].values())
+    return f"{summary['locust_cpu_s'] * 1000 / orders:.1f}" if orders else "-"
 
 
 def console_table(summaries, machine_line):
@@ -104,7 +124,8 @@ def write(folder, runs, folders, floor, machine_line):
     charts.summary_chart(summaries, folder / "charts" / "summary.png")
     blocks = [("h1", "Choreography vs orchestration: load test report"),
               ("p", f"Measured on: {machine_line}. Each scenario ran against each variant in "
-                    "turn, on fresh data, with the same Locust user (load/locustfile.py)."),
+                    "turn, on fresh data, with the same Locust user (load/locustfile.py). "
+                    + _runs_note(summaries)),
               ("table", HEADER, table_rows(summaries)), ("img", "charts/summary.png", "summary"),
               ("h2", "What the numbers say about the article's claims")]
     for part in (claims.c5_outage(runs, folders), claims.c8_slow_dependency(runs),

@@ -50,7 +50,8 @@ def make_engine(url, pool_size=10):
     """Create an engine for a database URL, creating the SQLite file's folder if needed."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(url, pool_size=pool_size, max_overflow=10,
+                               connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         _tune_sqlite(engine)
         return engine
     # A row lock is waited for as long as SQLite waits for its write lock, then fails like it.

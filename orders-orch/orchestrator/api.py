@@ -19,7 +19,8 @@ from sqlalchemy import select
 from shared import config
 from shared.api_models import page_of
 from shared.command_models import Saga, SagaWithLog, Shards, StartSaga
-from shared.db import open_service_database
+from shared.db import open_service_database, read_only
+from shared.idempotency import require
 from shared.logs import setup
 from shared.models.orchestrator import metadata, shard_leases
 from shared.models.base import iso
@@ -27,7 +28,7 @@ from shared.openapi import documented
 from shared.web import PAGE_QUERY, create_base_app, error, page_args, paginated, sessions
 from orchestrator import reads, store, traces
 from orchestrator.replica import Replica
-from orchestrator.shards import shard_of
+from orchestrator.shards import LeaseLost, shard_of
 from orchestrator.steps import FINAL
 
 FORWARDED = "X-Orch-Forwarded-By"
@@ -43,22 +44,26 @@ def start_saga():
     deadline = time.monotonic() + config.orch_sync_budget_ms() / 1000
     order, replica = traces.with_trace(_order()), current_app.extensions["replica"]
     shard = shard_of(order["order_id"], replica.leases.shards)
-    create = lambda: store.create(sessions(), order, g.correlation_id, shard)  # noqa: E731
+    create = lambda token=None: store.create(  # noqa: E731
+        sessions(), order, g.correlation_id, shard, token)
     if request.headers.get("Prefer") == "respond-async":
         return _answer(create())
     if not replica.leases.owns(shard):
         return _forward(replica, shard) or _answer(create())
-    future = replica.drive(order["order_id"], before=create)
+    try:
+        future = replica.drive(order["order_id"],
+                               before=lambda: create(replica.leases.token(shard)))
+    except LeaseLost:  # the shard moved since the last tick: store it for its new owner
+        return _answer(create())
     if future is None:
         return error(429, "overloaded", f"{replica.max_in_flight} sagas in flight; retry later",
                      headers={"Retry-After": str(config.orch_retry_after_s())})
     # Trade-off 10: the request (and one orders thread) waits while the saga runs: the client
     # gets the final status in one call, at the expense of concurrency and throughput (C8).
     try:
-        future.result(timeout=max(0.0, deadline - time.monotonic()))
+        return _answer(future.result(timeout=max(0.0, deadline - time.monotonic())))
     except Exception:  # out of budget, or the lease moved: the saga goes on without us
-        pass
-    return _answer(store.load(sessions(), order["order_id"]))
+        return _answer(store.load(sessions(), order["order_id"]))
 
 
 @routes.get("/sagas")
@@ -70,7 +75,7 @@ def listing():
     if which and which not in reads.FILTERS:
         abort(400, f"state must be one of {', '.join(reads.FILTERS)}")
     limit, after = page_args()
-    with sessions()() as session:
+    with read_only(sessions()) as session:
         items, next_after = reads.listing(session, which, limit, after)
     return paginated("sagas.listing", items, next_after, limit)
 
@@ -79,7 +84,7 @@ def listing():
 @documented("One saga with its step log, live or archived", {200: SagaWithLog})
 def one(saga_id):
     """Return one saga with its step log (also once archived)."""
-    with sessions()() as session:
+    with read_only(sessions()) as session:
         saga = reads.one(session, saga_id)
     if saga is None:
         abort(404, f"no saga {saga_id}")
@@ -90,7 +95,7 @@ def one(saga_id):
 @documented("Every shard's lease: owner, owner URL, expiry, epoch", {200: Shards})
 def shards():
     """Return every shard's lease: owner, owner URL, expiry, epoch."""
-    with sessions()() as session:
+    with read_only(sessions()) as session:
         rows = session.execute(select(shard_leases).order_by(shard_leases.c.shard)).mappings()
         items = [{**dict(r), "expires_at": iso(r["expires_at"])} for r in rows]
     return jsonify({"replica": current_app.extensions["replica"].owner, "items": items})
@@ -124,7 +129,10 @@ def create_app():
     """Return one orchestrator replica's API and start its lease, recovery and archival loops."""
     number = config.orchestrator_replica()
     setup(f"orchestrator-{number}")
-    session_factory = open_service_database("orchestrator", metadata)
+    # A connection for every thread that may hold one at once: each saga in flight, and the
+    # three loops; request threads hold one only for a moment (the overflow covers a burst).
+    session_factory = open_service_database("orchestrator", metadata,
+                                            pool_size=config.orch_max_in_flight() + 3)
     replica = Replica(session_factory, number,
                       f"http://127.0.0.1:{config.orchestrator_port(number)}")
     app = create_base_app("orchestrator", session_factory,

@@ -4,34 +4,56 @@ archive tables, in the same transaction as the delete. Nothing is deleted unless
 Runs periodically in every replica (ORCH_ARCHIVE_EVERY_S) and on demand:
     python -m orchestrator.archive          (what `make archive` runs)
 """
+import logging
 import sys
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from shared import config
 from shared.db import open_service_database, transaction
 from shared.logs import setup
 from shared.models.base import utcnow
 from shared.models.orchestrator import (metadata, saga_log, saga_log_archive, sagas,
-                                        sagas_archive)
+                                        sagas_archive, shard_leases)
+from orchestrator.shards import LeaseLost
 from orchestrator.steps import FINAL
 
 BATCH = 200
+log = logging.getLogger(__name__)
 
 
-def archive_once(session_factory, retention_s, now=None):
-    """Move up to BATCH finished sagas older than the retention; return how many moved."""
+def archive_once(session_factory, retention_s, now=None, token=None):
+    """Move up to BATCH finished sagas older than the retention; return how many moved.
+
+    With a token, only the sagas of its shard, and only while its lease holds (a replica's
+    loop); without one, of every shard (`make archive`, run by an operator)."""
     cutoff = (now or utcnow()) - timedelta(seconds=retention_s)
+    where = [sagas.c.state.in_(FINAL), sagas.c.finished_at <= cutoff]
     with transaction(session_factory) as session:
-        ids = list(session.execute(select(sagas.c.saga_id).where(
-            sagas.c.state.in_(FINAL), sagas.c.finished_at <= cutoff).limit(BATCH)).scalars())
+        if token is not None:
+            _hold(session, token)
+            where.append(sagas.c.shard == token.shard)
+        ids = list(session.execute(select(sagas.c.saga_id).where(*where).limit(BATCH)).scalars())
         if ids:
             # Trade-off 15: copy and delete in ONE transaction (C13): a saga is never gone
             # unless archived, at the price of a batch-sized write on the live tables.
             _move(session, sagas, sagas_archive, sagas.c.saga_id.in_(ids))
             _move(session, saga_log, saga_log_archive, saga_log.c.saga_id.in_(ids))
     return len(ids)
+
+
+def _hold(session, token):
+    """Lock the lease row for this transaction if the token holds; else raise LeaseLost."""
+    # Trade-off 26: archival fences by writing the lease row itself (its epoch, unchanged):
+    # a takeover, which writes that row too, waits until the batch is moved. Cheap once a
+    # minute per shard; every saga step instead fences inside its own UPDATE (shards.holds).
+    held = session.execute(update(shard_leases).where(
+        shard_leases.c.shard == token.shard, shard_leases.c.owner == token.owner,
+        shard_leases.c.epoch == token.epoch).values(epoch=token.epoch)).rowcount
+    if held != 1:
+        raise LeaseLost(f"shard {token.shard}: lease lost (epoch {token.epoch}); "
+                        "nothing archived")
 
 
 def _move(session, table, archive_table, where):
@@ -43,11 +65,16 @@ def _move(session, table, archive_table, where):
         session.execute(delete(table).where(key.in_([r[key.name] for r in rows])))
 
 
-def archive_all(session_factory, retention_s):
-    """Archive every finished saga older than the retention; return how many moved."""
+def archive_all(session_factory, retention_s, tokens=None):
+    """Archive every finished saga older than the retention (of the tokens' shards only, when
+    given; a shard whose lease was lost is skipped); return how many moved."""
     total = 0
-    while moved := archive_once(session_factory, retention_s):
-        total += moved
+    for token in tokens if tokens is not None else [None]:
+        try:
+            while moved := archive_once(session_factory, retention_s, token=token):
+                total += moved
+        except LeaseLost as exc:
+            log.info("archival: %s", exc)
     return total
 
 

@@ -24,8 +24,8 @@ RECOVERY_BACKOFF_MAX_S = 30
 class Driver:
     """Runs sagas of one replica; `send(step, call, kind, state, correlation_id)` makes a call."""
 
-    def __init__(self, session_factory, owner, send, saga=None):
-        self.session_factory, self.owner = session_factory, owner
+    def __init__(self, session_factory, leases, send, saga=None):
+        self.session_factory, self.leases = session_factory, leases
         self.send = traces.traced(send)  # tracing: a span per step and compensation
         self.saga = saga or definition.saga()
 
@@ -38,19 +38,35 @@ class Driver:
 
     def _steps(self, saga):
         """Call steps until the saga is final or must wait for recovery; return the saga."""
+        token = self.leases.token(saga["shard"])  # every write below is fenced with it
+        recorded = False  # is the current step's "started" line already committed?
         while saga["state"] in UNFINISHED:
             plan = self.saga.plan(saga["state"], saga["failed_step"])
             step, call, kind = plan[saga["cursor"]]
-            store.record(self.session_factory, saga, self.owner, step.service, call.name,
-                         "started")
+            if not recorded:
+                store.record(self.session_factory, saga, token, step.service, call.name,
+                             "started")
             answer = self.send(step, call, kind, state_of(saga), saga["correlation_id"])
             faults.stall_point("saga.after_call")  # a test's stall window (shared/faults.py)
             changes, lines = next_state(saga, plan, answer, utcnow())
             log.info("saga %s: %s", saga["saga_id"], "; ".join(f"{s}: {o}" for _, s, o in lines))
-            saga = store.advance(self.session_factory, saga, self.owner, changes, lines)
-            if "next_attempt_at" in changes:
+            waits = "next_attempt_at" in changes
+            following = None if waits else self._following(saga, changes)
+            if following:  # the next step is recorded as started in this same write
+                lines = lines + [(*following, "started")]
+            saga = store.advance(self.session_factory, saga, token, changes, lines)
+            recorded = following is not None
+            if waits:
                 break  # left for the recovery loop
         return saga
+
+    def _following(self, saga, changes):
+        """Return (service, call name) of the step after these changes, or None when final."""
+        after = {**saga, **changes}
+        if after["state"] not in UNFINISHED:
+            return None
+        step, call, _ = self.saga.plan(after["state"], after["failed_step"])[after["cursor"]]
+        return step.service, call.name
 
 
 def state_of(saga):

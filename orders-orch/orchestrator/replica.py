@@ -30,7 +30,7 @@ class Replica:
         self.owner = f"{self.role}@{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.leases = Leases(session_factory, self.owner, url, self.role, config.orch_shards(),
                              config.orch_lease_ttl_ms())
-        self.driver = Driver(session_factory, self.owner, send)
+        self.driver = Driver(session_factory, self.leases, send)
         self.max_in_flight = config.orch_max_in_flight()
         self.executor = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="saga")
         self.active, self.lock = {}, threading.Lock()
@@ -89,13 +89,17 @@ class Replica:
             busy = {shard_of(saga_id, self.leases.shards) for saga_id in self.active}
         return self.leases.tick(busy)
 
+    def archive_once(self):
+        """Archive the finished sagas of the shards this replica leases, fenced per shard."""
+        return archive.archive_all(self.session_factory, config.orch_retention_s(),
+                                   self.leases.tokens())
+
     def start_loops(self):
         """Start the lease, recovery and archival loops in daemon threads."""
         self._loop("leases", self.tick_leases, config.orch_lease_ttl_ms() / 3000)
         self._loop("recovery", self.recover_once, config.orch_recovery_every_ms() / 1000)
         if config.orch_archive_every_s() > 0:
-            self._loop("archival", lambda: archive.archive_all(
-                self.session_factory, config.orch_retention_s()), config.orch_archive_every_s())
+            self._loop("archival", self.archive_once, config.orch_archive_every_s())
 
     @staticmethod
     def _loop(name, work, every_s):

@@ -1,19 +1,24 @@
 """Sagas are split into a fixed number of shards, and each replica drives the shards it leases.
 
-A lease has an owner and an expiry; the owner renews it every third of its time to live. A
-replica that dies stops renewing; once its leases expire, the live replicas take its shards
-over. Shards are balanced: each live replica (one with a fresh heartbeat) aims for
-ceil(shards / live replicas), and gives back extra shards it is not driving a saga of.
-Every saga write is fenced on the lease (fence() below), so a replica that stalled past its
-lease can never write over the replica that took its shard over.
+A lease has an owner, an expiry and an epoch; the owner renews it every third of its time to
+live. A replica that dies stops renewing; once its leases expire, the live replicas take its
+shards over, and each takeover adds one to the shard's epoch. Shards are balanced: each live
+replica (one with a fresh heartbeat) aims for ceil(shards / live replicas), and gives back
+extra shards it is not driving a saga of.
+
+The epoch is a fencing token: every saga write carries the Token (shard, owner, epoch) its
+replica held when it started, and changes nothing unless the lease row still says exactly
+that (holds() below, part of each write's WHERE). A replica that stalled past its lease can
+never write over the replica that took its shard over.
 """
 import hashlib
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, select, update
 
-from shared.db import transaction
+from shared.db import insert_if_absent, read_only, transaction
 from shared.heartbeat import beat, worker_name
 from shared.models.base import utcnow
 from shared.models.orchestrator import shard_leases
@@ -23,7 +28,15 @@ ROLE_PREFIX = "leases:"
 
 
 class LeaseLost(Exception):
-    """This replica no longer holds the lease of the saga's shard: stop driving it."""
+    """This replica no longer holds the lease of the saga's shard: it wrote nothing, and stops."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """A fencing token: the lease of `shard` as `owner` held it, at `epoch`."""
+    shard: int
+    owner: str
+    epoch: int
 
 
 def shard_of(order_id, shards):
@@ -31,15 +44,15 @@ def shard_of(order_id, shards):
     return int.from_bytes(hashlib.sha256(order_id.encode()).digest()[:8], "big") % shards
 
 
-def fence(session, shard, owner):
-    """Raise LeaseLost unless `owner` holds the shard's lease now (call inside the write)."""
-    # Trade-off 14: the lease is checked inside the same transaction as the saga write (C12),
-    # so a replica that stalled past its lease cannot overwrite the new owner. Every write
-    # pays one locked read of the lease row for it.
-    row = session.execute(select(shard_leases.c.owner, shard_leases.c.expires_at)
-                          .where(shard_leases.c.shard == shard).with_for_update()).first()
-    if row is None or row.owner != owner or row.expires_at <= utcnow():
-        raise LeaseLost(f"shard {shard} is not leased to {owner}")
+def holds(token):
+    """Return the SQL condition "the shard's lease is still this token's" for a write's WHERE."""
+    # Trade-off 14: the lease is checked by the saga write itself (C12), so a replica that
+    # stalled past its lease cannot overwrite the new owner; the check is one indexed
+    # subquery inside each UPDATE, not an extra locked read. Nothing here reads a clock: a
+    # takeover bumps the epoch, so an old token fails whatever time its holder believes it is.
+    return exists().where(shard_leases.c.shard == token.shard,
+                          shard_leases.c.owner == token.owner,
+                          shard_leases.c.epoch == token.epoch)
 
 
 class Leases:
@@ -49,35 +62,58 @@ class Leases:
         self.session_factory, self.owner, self.url = session_factory, owner, url
         self.beat_name = worker_name(ROLE_PREFIX + role)
         self.shards, self.ttl = shards, timedelta(milliseconds=ttl_ms)
-        self.owned = frozenset()
+        self.epochs = {}  # shard -> epoch of the leases held at the last tick
+
+    @property
+    def owned(self):
+        """Return the shards this replica held at its last tick."""
+        return frozenset(self.epochs)
 
     def tick(self, busy=frozenset()):
         """Renew, balance and take over leases; return the shards this replica now owns."""
         beat(self.session_factory, self.beat_name)
         with transaction(self.session_factory) as session:
+            # Trade-off 25: expiry is judged with the replicas' own clocks (utcnow), so they are
+            # assumed to agree to well within a TTL (one host, or NTP). A skewed clock only
+            # moves a takeover earlier or later; it cannot make two writers, the epoch fences.
             now = utcnow()
             rows = self._rows(session)
             target = math.ceil(self.shards / self._live(session, now))
-            mine = sorted(r.shard for r in rows if r.owner == self.owner)
-            free = [r.shard for r in rows if r.owner != self.owner
+            mine = [r for r in rows if r.owner == self.owner]
+            free = [r for r in rows if r.owner != self.owner
                     and (r.owner is None or r.expires_at <= now)]
-            extra = [s for s in reversed(mine) if s not in busy][:max(0, len(mine) - target)]
+            extra = [r for r in reversed(mine) if r.shard not in busy][:max(0, len(mine) - target)]
             take = free[:max(0, target - len(mine))]
-            keep = [s for s in mine if s not in extra]
-            self._set(session, keep, owner=self.owner, owner_url=self.url, expires_at=now + self.ttl)
-            self._set(session, extra, owner=None, owner_url=None, expires_at=now)
-            self._set(session, take, owner=self.owner, owner_url=self.url,
-                      expires_at=now + self.ttl, epoch=shard_leases.c.epoch + 1)
-        self.owned = frozenset(keep + take)
+            epochs = {}
+            for row in mine:
+                if row in extra:
+                    self._cas(session, row, owner=None, owner_url=None, expires_at=now)
+                elif self._cas(session, row, expires_at=now + self.ttl):
+                    epochs[row.shard] = row.epoch
+            for row in take:
+                if self._cas(session, row, owner=self.owner, owner_url=self.url,
+                             expires_at=now + self.ttl, epoch=row.epoch + 1):
+                    epochs[row.shard] = row.epoch + 1
+        self.epochs = epochs
         return self.owned
+
+    def token(self, shard):
+        """Return the fencing token of a shard held at the last tick; raise LeaseLost if none."""
+        if shard not in self.epochs:
+            raise LeaseLost(f"shard {shard} is not leased to {self.owner}")
+        return Token(shard, self.owner, self.epochs[shard])
+
+    def tokens(self):
+        """Return the fencing tokens of every shard held at the last tick."""
+        return [Token(shard, self.owner, epoch) for shard, epoch in sorted(self.epochs.items())]
 
     def owns(self, shard):
         """Return True if this replica held the shard at its last tick (writes still fence)."""
-        return shard in self.owned
+        return shard in self.epochs
 
     def owner_url(self, shard):
         """Return the URL of the replica holding the shard's lease now, or None."""
-        with self.session_factory() as session:
+        with read_only(self.session_factory) as session:
             row = session.execute(select(shard_leases).where(shard_leases.c.shard == shard)
                                   ).mappings().first()
         return row["owner_url"] if row and row["expires_at"] > utcnow() else None
@@ -85,9 +121,9 @@ class Leases:
     def _rows(self, session):
         rows = session.execute(select(shard_leases).order_by(shard_leases.c.shard)).all()
         missing = set(range(self.shards)) - {r.shard for r in rows}
-        for shard in sorted(missing):
-            session.execute(insert(shard_leases).values(shard=shard, owner=None, owner_url=None,
-                                                        expires_at=utcnow(), epoch=0))
+        for shard in sorted(missing):  # two replicas starting at once: one row each, no error
+            insert_if_absent(session, shard_leases, {"shard": shard, "owner": None,
+                             "owner_url": None, "expires_at": utcnow(), "epoch": 0}, "shard")
         if missing:
             rows = session.execute(select(shard_leases).order_by(shard_leases.c.shard)).all()
         return [r for r in rows if r.shard < self.shards]
@@ -98,7 +134,9 @@ class Leases:
         return max(1, fresh.scalar_one())
 
     @staticmethod
-    def _set(session, shards, **values):
-        if shards:
-            session.execute(update(shard_leases).where(shard_leases.c.shard.in_(shards))
-                            .values(**values))
+    def _cas(session, row, **values):
+        """Update a lease row only if nobody changed it since it was read; True if it was."""
+        return session.execute(update(shard_leases).where(
+            shard_leases.c.shard == row.shard, shard_leases.c.epoch == row.epoch,
+            shard_leases.c.owner.is_(None) if row.owner is None
+            else shard_leases.c.owner == row.owner).values(**values)).rowcount == 1

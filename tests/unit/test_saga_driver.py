@@ -41,14 +41,21 @@ def sessions(tmp_path):
     """Return a session factory for a fresh orchestrator database, every shard leased to `me`."""
     engine = make_engine(f"sqlite:///{tmp_path / 'orchestrator.db'}")
     factory = make_session_factory(engine, orchestrator.metadata, plumbing.metadata)
-    Leases(factory, "me", "http://me", "me", 8, 60_000).tick()
     yield factory
     engine.dispose()
 
 
-def start(sessions, services):
+@pytest.fixture
+def me(sessions):
+    """Return the leases of replica `me`, which holds every shard."""
+    leases = Leases(sessions, "me", "http://me", "me", 8, 60_000)
+    leases.tick()
+    return leases
+
+
+def start(sessions, me, services):
     store.create(sessions, ORDER, "corr-1", shard_of("o-1", 8))
-    return Driver(sessions, "me", services).drive("o-1")
+    return Driver(sessions, me, services).drive("o-1")
 
 
 def logged(sessions):
@@ -57,8 +64,8 @@ def logged(sessions):
         return [(line["step"], line["outcome"]) for line in reads.one(session, "o-1")["log"]]
 
 
-def test_a_saga_runs_every_step_and_logs_before_and_after_each(sessions):
-    saga = start(sessions, FakeServices())
+def test_a_saga_runs_every_step_and_logs_before_and_after_each(sessions, me):
+    saga = start(sessions, me, FakeServices())
     assert saga["state"] == COMPLETED and saga["data"]["payment_id"] == "p-1"
     lines = logged(sessions)
     assert lines.count(("charge_payment", "started")) == 1
@@ -67,36 +74,36 @@ def test_a_saga_runs_every_step_and_logs_before_and_after_each(sessions):
     assert lines[-1] == ("saga", "completed")
 
 
-def test_a_declined_payment_releases_the_stock_and_cancels_with_the_reason(sessions):
+def test_a_declined_payment_releases_the_stock_and_cancels_with_the_reason(sessions, me):
     declined = Answer(REJECTED, 409, {"error": {"code": "payment_declined"}})
     services = FakeServices(charge_payment=[declined])
-    saga = start(sessions, services)
+    saga = start(sessions, me, services)
     assert saga["state"] == CANCELLED and saga["reason"] == "payment_declined"
     assert services.calls == ["reserve_stock", "charge_payment", "release_stock",
                               "cancel_order", "notify_customer"]
 
 
-def test_a_step_that_keeps_failing_is_left_for_recovery_and_resumed_where_it_stopped(sessions):
+def test_a_step_that_keeps_failing_is_left_for_recovery_and_resumed_where_it_stopped(sessions, me):
     services = FakeServices(book_shipment=[Answer(TRANSIENT, error="ReadTimeout")])
-    saga = start(sessions, services)
+    saga = start(sessions, me, services)
     assert saga["state"] == RUNNING and saga["retries"] == 1 and saga["next_attempt_at"]
-    saga = Driver(sessions, "me", services).drive("o-1")
+    saga = Driver(sessions, me, services).drive("o-1")
     assert saga["state"] == COMPLETED
     assert services.calls.count("charge_payment") == 1
     assert services.calls.count("book_shipment") == 2
 
 
-def test_a_driver_that_lost_its_lease_stops_without_writing(sessions):
+def test_a_driver_that_lost_its_lease_stops_without_writing(sessions, me):
     store.create(sessions, ORDER, "corr-1", shard_of("o-1", 8))
     with transaction(sessions) as session:
         session.execute(update(orchestrator.shard_leases).values(owner="someone-else"))
     with pytest.raises(LeaseLost):
-        Driver(sessions, "me", FakeServices()).drive("o-1")
+        Driver(sessions, me, FakeServices()).drive("o-1")
     assert logged(sessions) == [("saga", "started")]
 
 
-def test_archival_moves_finished_sagas_with_their_log_and_never_unfinished_ones(sessions):
-    start(sessions, FakeServices())
+def test_archival_moves_finished_sagas_with_their_log_and_never_unfinished_ones(sessions, me):
+    start(sessions, me, FakeServices())
     before = logged(sessions)
     store.create(sessions, {**ORDER, "order_id": "o-2"}, "corr-2", shard_of("o-2", 8))
     assert archive.archive_all(sessions, retention_s=0) == 1

@@ -7,9 +7,11 @@ import pytest
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.db import make_engine, make_session_factory, transaction  # noqa: E402
+from shared.db import make_engine, make_session_factory  # noqa: E402
 from shared.models import orchestrator, plumbing  # noqa: E402
-from orchestrator.shards import LeaseLost, Leases, fence, shard_of  # noqa: E402
+from orchestrator import archive, store  # noqa: E402
+from orchestrator.shards import LeaseLost, Leases, shard_of  # noqa: E402
+from orchestrator.steps import COMPLETED  # noqa: E402
 
 
 @pytest.fixture
@@ -65,14 +67,74 @@ def test_the_shards_of_a_replica_that_stops_renewing_are_taken_over(sessions):
     assert b.tick() == frozenset(range(8))
 
 
-def test_a_write_is_fenced_on_the_shards_lease(sessions):
+ORDER = {"order_id": "o-3", "customer_id": "c", "items": [], "total_cents": 1,
+         "currency": "EUR", "card_token": "tok_visa", "shipping_address": {}}
+
+
+def log_of(sessions, saga_id="o-3"):
+    with sessions() as session:
+        from orchestrator import reads
+        return [(line["step"], line["outcome"]) for line in reads.one(session, saga_id)["log"]]
+
+
+def test_a_takeover_adds_one_to_the_shards_epoch(sessions):
     a, b = leases(sessions, "a", ttl_ms=300), leases(sessions, "b", ttl_ms=300)
     a.tick()
-    with transaction(sessions) as session:
-        fence(session, 3, a.owner)
-        with pytest.raises(LeaseLost):
-            fence(session, 3, b.owner)
     time.sleep(0.4)
     b.tick()
-    with pytest.raises(LeaseLost), transaction(sessions) as session:
-        fence(session, 3, a.owner)  # a stalled past its lease: b owns the shard now
+    assert a.token(3).epoch == 1 and b.token(3).epoch == 2
+
+
+def test_a_replica_that_lost_its_shard_writes_nothing_with_its_old_token(sessions):
+    a, b = leases(sessions, "a", ttl_ms=300), leases(sessions, "b", ttl_ms=300)
+    a.tick()
+    saga = store.create(sessions, ORDER, "corr", 3, a.token(3))
+    stale = a.token(3)
+    time.sleep(0.4)  # a stalls past its lease; b takes the shard over
+    b.tick()
+    with pytest.raises(LeaseLost, match="nothing written"):
+        store.record(sessions, saga, stale, "inventory", "reserve_stock", "started")
+    with pytest.raises(LeaseLost):
+        store.advance(sessions, saga, stale, {"cursor": 1}, [("inventory", "x", "succeeded")])
+    with pytest.raises(LeaseLost):
+        store.create(sessions, {**ORDER, "order_id": "o-4"}, "corr", 3, stale)
+    assert store.load(sessions, "o-3")["cursor"] == 0 and store.load(sessions, "o-4") is None
+    assert log_of(sessions) == [("saga", "started")]
+    store.record(sessions, saga, b.token(3), "inventory", "reserve_stock", "started")
+    assert log_of(sessions)[-1] == ("reserve_stock", "started")
+
+
+def test_an_expired_lease_nobody_took_over_still_fences_by_epoch_not_by_clock(sessions):
+    a = leases(sessions, "a", ttl_ms=100)
+    a.tick()
+    saga = store.create(sessions, ORDER, "corr", 3, a.token(3))
+    time.sleep(0.2)  # expired by the clock, but no other replica wrote: the token still holds
+    store.record(sessions, saga, a.token(3), "inventory", "reserve_stock", "started")
+    assert log_of(sessions)[-1] == ("reserve_stock", "started")
+
+
+def test_archival_with_a_lost_lease_moves_nothing(sessions):
+    a, b = leases(sessions, "a", ttl_ms=300), leases(sessions, "b", ttl_ms=300)
+    a.tick()
+    saga = store.create(sessions, ORDER, "corr", 3, a.token(3))
+    store.advance(sessions, saga, a.token(3),
+                  {"state": COMPLETED, "finished_at": saga["created_at"]}, [])
+    stale = a.token(3)
+    time.sleep(0.4)
+    b.tick()
+    assert archive.archive_all(sessions, retention_s=0, tokens=[stale]) == 0
+    assert archive.archive_all(sessions, retention_s=0, tokens=[b.token(3)]) == 1
+
+
+def test_a_token_from_before_the_replica_gave_its_shard_back_and_took_it_again_is_stale(sessions):
+    a, b = leases(sessions, "a", ttl_ms=1500), leases(sessions, "b", ttl_ms=1500)  # ticks in time
+    a.tick()
+    saga = store.create(sessions, {**ORDER, "order_id": "o-7"}, "corr", 7, a.token(7))
+    stale = a.token(7)  # a thread of a starts a step of this saga, then stalls
+    b.tick(), a.tick(), b.tick()  # a gives shard 7 back to b, which takes it
+    time.sleep(1.6)
+    a.tick()  # b is gone: a takes shard 7 over again, one epoch later (same owner name)
+    assert a.token(7).epoch == stale.epoch + 2
+    with pytest.raises(LeaseLost):
+        store.record(sessions, saga, stale, "inventory", "reserve_stock", "started")
+    assert log_of(sessions, "o-7") == [("saga", "started")]

@@ -1,0 +1,145 @@
+"""`make bench`: the drain benchmark of both variants on SQLite and PostgreSQL, repeated.
+
+    python -m load bench        (BENCH_VARIANTS=orch BENCH_DBS=sqlite BENCH_ORDERS=300 BENCH_RUNS=1)
+
+Each run starts a variant afresh with the runner (load/drain.py), warms it up, places the
+orders and times the drain. Every measurement is repeated BENCH_RUNS times (three by default)
+and reported as the median with its spread (lowest-highest), in load/bench_report.py's table,
+printed and written to reports/bench-<timestamp>/bench.md (the raw runs in runs.json).
+"""
+import datetime
+import json
+import os
+import statistics
+import time
+import traceback
+
+import requests
+
+from load import bench_report, drain
+from load.queues import QueueWatch
+from load.variant import ROOT, Variant
+from shared import config
+
+QUEUES_EMPTY_WITHIN_S = 30
+
+
+def settings():
+    """Return the bench's settings from the environment (documented in docs/performance.md)."""
+    words = lambda name, default: os.environ.get(name, default).replace(",", " ").split()  # noqa
+    return {"variants": words("BENCH_VARIANTS", "choreo orch"),
+            "dbs": words("BENCH_DBS", "sqlite postgres"),
+            "orders": int(os.environ.get("BENCH_ORDERS", 1500)),
+            "warmup": int(os.environ.get("BENCH_WARMUP", 80)),
+            "threads": int(os.environ.get("BENCH_THREADS", 32)),
+            "runs": int(os.environ.get("BENCH_RUNS", 3))}
+
+
+def bench(port_offset, amqp_url, out=None, log=print):
+    """Run every (database, variant) BENCH_RUNS times; write the report; return an exit code."""
+    chosen = settings()
+    out = out or ROOT / "reports" / f"bench-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"bench: {chosen}; report in {out}")
+    runs, failed = [], []
+    for db in chosen["dbs"]:
+        for variant in chosen["variants"]:
+            for number in range(1, chosen["runs"] + 1):
+                log(f"== {variant} on {db}, run {number}/{chosen['runs']}")
+                try:
+                    runs.append(measure(variant, db, chosen, out / f"{variant}-{db}-{number}",
+                                        port_offset, amqp_url, log))
+                except Exception:  # one broken run must not lose the others' numbers
+                    failed.append(f"{variant} on {db}, run {number}")
+                    log(traceback.format_exc())
+    (out / "runs.json").write_text(json.dumps(runs, indent=1))
+    text = bench_report.markdown(runs, chosen, failed)
+    (out / "bench.md").write_text(text)
+    log(f"\n{bench_report.console(runs)}\n\nreport: {out / 'bench.md'}")
+    return 1 if failed or not runs else 0
+
+
+def measure(name, db, chosen, folder, port_offset, amqp_url, log):
+    """Run one drain measurement on a fresh variant; return its figures."""
+    variant = Variant(name, config.var_dir(), folder / "runner.log", port_offset,
+                      amqp_url if name == "choreo" else None, db=db)
+    variant.start()
+    try:
+        client = drain.Client(variant.url("orders"), chosen["threads"])
+        client.place(chosen["warmup"])
+        drain.wait_drained(variant)
+        log(f"  warmed up with {chosen['warmup']} orders; placing {chosen['orders']} ...")
+        return _measured(variant, db, client, chosen["orders"], amqp_url, log)
+    finally:
+        variant.stop()
+
+
+def _measured(variant, db, client, count, amqp_url, log):
+    pids = drain.extra_pids(variant, db)
+    before, client_before = drain.cpu_snapshot(variant, pids), drain.client_cpu_s()
+    started = time.monotonic()
+    posts = client.place(count)
+    drained = drain.wait_drained(variant)
+    after, client_after = drain.cpu_snapshot(variant, pids), drain.client_cpu_s()
+    queues_s = _queues_empty_s(amqp_url) if variant.name == "choreo" else None
+    seconds, placed = drained - started, sum(1 for p in posts if p["status"] in (201, 202))
+    cpu_ms = {who: round((after[who] - before.get(who, 0.0)) * 1000 / placed, 2)
+              for who in after}
+    finals = _final_orders(variant.url("orders"), {p["order_id"] for p in posts})
+    figures = {"variant": variant.name, "db": db, "orders": placed, "drain_s": round(seconds, 2),
+               "orders_per_s": round(placed / seconds, 1), "cpu_ms": cpu_ms,
+               "client_cpu_ms": round((client_after - client_before) * 1000 / placed, 2),
+               "post_ms": _percentiles([p["ms"] for p in posts]),
+               "completion_ms": _percentiles(_completions(posts, finals)),
+               "post_errors": count - placed, "shed_429": sum(p["shed"] for p in posts),
+               "statuses": _count(o["status"] for o in finals.values()),
+               "queues_empty_s": queues_s}
+    log(f"  {figures['orders_per_s']} finished orders/s, "
+        f"{sum(cpu_ms.values()):.1f} CPU-ms/order (services), drained in {seconds:.1f} s")
+    return figures
+
+
+def _queues_empty_s(amqp_url):
+    """Return the seconds until every queue is empty (None when not within the limit)."""
+    started, watch = time.monotonic(), QueueWatch(amqp_url)
+    try:
+        while time.monotonic() - started < QUEUES_EMPTY_WITHIN_S:
+            if not any(watch.depths().values()):
+                return round(time.monotonic() - started, 2)
+            time.sleep(0.2)
+        return None
+    finally:
+        watch.close()
+
+
+def _final_orders(url, wanted):
+    """Return {order_id: order} of the wanted orders, read page by page from GET /orders."""
+    found, page = {}, f"{url}/orders?limit=1000"
+    with requests.Session() as http:
+        while page:
+            body = http.get(page, timeout=30).json()
+            found.update({o["order_id"]: o for o in body["items"] if o["order_id"] in wanted})
+            page = url + body["next"] if body["next"] else None
+    return found
+
+
+def _completions(posts, finals):
+    """Return each order's ms from its POST to its last update (the final status)."""
+    ends = {i: datetime.datetime.fromisoformat(o["updated_at"]).timestamp()
+            for i, o in finals.items()}
+    return [(ends[p["order_id"]] - p["wall"]) * 1000 for p in posts if p["order_id"] in ends]
+
+
+def _percentiles(values):
+    """Return {"p50": ms, "p99": ms} of a list of milliseconds (None when empty)."""
+    if len(values) < 2:
+        return {"p50": None, "p99": None}
+    cuts = statistics.quantiles(values, n=100)
+    return {"p50": round(cuts[49], 1), "p99": round(cuts[98], 1)}
+
+
+def _count(values):
+    counts = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts

@@ -1,0 +1,179 @@
+"""The bench's report: each figure as the median of the runs, with its spread (lowest-highest).
+
+Plumbing for load/bench.py. A figure's spread tells how far to trust a difference: two medians
+whose spreads overlap are within noise. With one run there is no spread ("one run").
+"""
+import statistics
+
+from load import report
+from runner import processes
+from shared import config
+
+# Issue 10's targets on a 2-core machine, SQLite; PostgreSQL: 0.6 of SQLite's throughput.
+TARGETS = {"choreo": (90, 18), "orch": (50, 30)}
+PG_SHARE = 0.6
+QUEUES_EMPTY_S = 5
+
+
+def _within(seconds):
+    return seconds <= QUEUES_EMPTY_S
+
+
+def groups(runs):
+    """Return {(db, variant): [runs]} in the order they ran."""
+    grouped = {}
+    for run in runs:
+        grouped.setdefault((run["db"], run["variant"]), []).append(run)
+    return grouped
+
+
+def services_cpu(run):
+    """Return a run's CPU-ms per order of every process but the client (services, broker, db)."""
+    return sum(run["cpu_ms"].values())
+
+
+def spread(values, digits=1):
+    """Return `median (lowest-highest)`, or `value (one run)`; '-' when there is none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    median = round(statistics.median(values), digits)
+    if len(values) == 1:
+        return f"{median} (one run)"
+    return f"{median} ({round(min(values), digits)}-{round(max(values), digits)})"
+
+
+def _ms(runs, key, cut):
+    return spread([r[key][cut] for r in runs], 0)
+
+
+def console(runs):
+    """Return the summary table for the terminal (the same as bench.md's)."""
+    return _summary(runs)
+
+
+def markdown(runs, chosen, failed):
+    """Return bench.md: settings, summary, targets, CPU per process, and how to read it."""
+    parts = [f"# Drain benchmark\n\n{report.machine()}\n",
+             f"{chosen['warmup']} warm-up orders, then {chosen['orders']} orders from "
+             f"{chosen['threads']} client threads (7/10 completed, 1/10 of each failure), "
+             f"{chosen['runs']} run(s) of each; each figure is the median of the runs with the "
+             "lowest and highest in brackets.\n", _summary(runs), _targets(runs),
+             _per_process(runs), _budget(chosen["variants"]), _legend()]
+    if failed:
+        parts.append("Runs that failed (see their runner.log): " + ", ".join(failed) + "\n")
+    return "\n".join(parts)
+
+
+def _summary(runs):
+    rows = ["| db | variant | finished orders/s | CPU-ms per order (services) | client CPU-ms "
+            "per order | POST p50 / p99 ms | completion p50 / p99 ms | queues empty after s | "
+            "429s retried | final statuses (last run) |", "|" + "---|" * 10]
+    for (db, variant), group in groups(runs).items():
+        rows.append(f"| {db} | {variant} | {spread([r['orders_per_s'] for r in group])} | "
+                    f"{spread([services_cpu(r) for r in group])} | "
+                    f"{spread([r['client_cpu_ms'] for r in group])} | "
+                    f"{_ms(group, 'post_ms', 'p50')} / {_ms(group, 'post_ms', 'p99')} | "
+                    f"{_ms(group, 'completion_ms', 'p50')} / "
+                    f"{_ms(group, 'completion_ms', 'p99')} | {_queues(variant, group)} | "
+                    f"{spread([r['shed_429'] for r in group], 0)} | "
+                    f"{_statuses(group[-1])} |")
+    return "## Summary\n\n" + "\n".join(rows) + "\n"
+
+
+def _queues(variant, group):
+    return spread([r["queues_empty_s"] for r in group]) if variant == "choreo" else "no queues"
+
+
+def _statuses(run):
+    """Return e.g. `COMPLETED 1050, CANCELLED 450` (and POSTs that failed, if any)."""
+    text = ", ".join(f"{k} {v}" for k, v in sorted(run["statuses"].items()))
+    return text + (f"; {run['post_errors']} POSTs failed" if run["post_errors"] else "")
+
+
+def _targets(runs):
+    grouped, rows = groups(runs), ["| db | variant | target | median | verdict |",
+                                   "|---|---|---|---|---|"]
+    for (db, variant), group in grouped.items():
+        rate = [r["orders_per_s"] for r in group]
+        if db == "sqlite" and variant in TARGETS:
+            least, most = TARGETS[variant]
+            cpu = [services_cpu(r) for r in group]
+            rows.append(f"| {db} | {variant} | >= {least} orders/s | {spread(rate)} | "
+                        f"{_verdict(rate, lambda v: v >= least)} |")
+            rows.append(f"| {db} | {variant} | <= {most} CPU-ms per order | {spread(cpu)} | "
+                        f"{_verdict(cpu, lambda v: v <= most)} |")
+            if variant == "choreo":
+                empty = [r["queues_empty_s"] for r in group]  # None: not within 30 s
+                late = [float("inf") if e is None else e for e in empty]
+                shown = spread(empty) if any(e is not None for e in empty) else "not in 30 s"
+                rows.append(f"| {db} | {variant} | every queue empty <= {QUEUES_EMPTY_S} s "
+                            f"after the drain | {shown} | {_verdict(late, _within)} |")
+        elif ("sqlite", variant) in grouped:
+            base = statistics.median(r["orders_per_s"] for r in grouped[("sqlite", variant)])
+            share = [v / base for v in rate]
+            rows.append(f"| {db} | {variant} | >= {PG_SHARE} of SQLite's orders/s | "
+                        f"{spread(share, 2)} | {_verdict(share, lambda v: v >= PG_SHARE)} |")
+    return "## Targets (issue 10)\n\n" + "\n".join(rows) + "\n"
+
+
+def _verdict(values, holds):
+    """Return whether a target holds in every run, in the median only, or not."""
+    if all(holds(v) for v in values):
+        return "met in every run" if len(values) > 1 else "met (one run)"
+    return "met by the median only" if holds(statistics.median(values)) else "not met"
+
+
+def _per_process(runs):
+    grouped = groups(runs)
+    names = sorted({who for run in runs for who in run["cpu_ms"]})
+    head = "| process | " + " | ".join(f"{v} ({db})" for db, v in grouped) + " |"
+    rows = [head, "|---|" + "---|" * len(grouped)]
+    for who in names:
+        rows.append(f"| {who} | " + " | ".join(
+            spread([r["cpu_ms"].get(who) for r in g]) for g in grouped.values()) + " |")
+    rows.append("| **services (sum)** | " + " | ".join(
+        spread([services_cpu(r) for r in g]) for g in grouped.values()) + " |")
+    rows.append("| client (apart) | " + " | ".join(
+        spread([r["client_cpu_ms"] for r in g]) for g in grouped.values()) + " |")
+    return ("## Where the CPU goes: CPU-ms per order of each process\n\n"
+            + "\n".join(rows) + "\n")
+
+
+def _budget(variants):
+    """Return each program's processes and threads, read from the runner's process table."""
+    rows = ["| variant | program | processes | threads each | settings |", "|---|---|---|---|---|"]
+    for variant in variants:
+        for program in processes.programs(variant):
+            command = program.command
+            flag = lambda name, default: (  # noqa: E731
+                command[command.index(name) + 1] if name in command else default)
+            settings = ", ".join(f"{k}={v}" for k, v in program.environment.items()
+                                 if not v.startswith("%("))
+            rows.append(f"| {variant} | {program.name} | "
+                        f"{int(flag('--workers', 1)) * program.numprocs} | "
+                        f"{flag('--threads', 'see its settings')} | {settings or '-'} |")
+    note = (f"\nThreads are gunicorn's request threads; the orchestrator also drives up to "
+            f"ORCH_MAX_IN_FLIGHT ({config.orch_max_in_flight()}) sagas on threads of its own, "
+            "and a choreographed worker runs the consumers and relay its settings give it.\n")
+    return ("## Concurrency budget per service (from runner/processes.py)\n\n"
+            + "\n".join(rows) + "\n" + note)
+
+
+def _legend():
+    return """## What each figure is
+
+- **finished orders/s**: measured orders divided by the seconds from the first POST until no
+  order is PENDING (the drain), not a peak rate.
+- **CPU-ms per order (services)**: user+system CPU of every service process (with its gunicorn
+  workers), the broker and PostgreSQL during the drain, divided by the orders.
+- **client CPU-ms per order**: the load generator's own CPU (this process), reported apart.
+- **POST p50 / p99**: time until `POST /orders` answered, over all measured orders of one run.
+- **completion p50 / p99**: time from sending the first POST until the order's final status was
+  stored (its `updated_at`), over all measured orders of one run.
+- **429s retried**: how often the client was told to come back later (load shed) and sent the
+  same order again after Retry-After; the POST times are those of the accepted attempt.
+- **queues empty after s**: seconds after the drain until every queue, the tracker's included,
+  is empty (choreo only).
+- **median (lowest-highest)**: over the runs; a difference smaller than the spread is noise.
+"""

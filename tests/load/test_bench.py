@@ -1,0 +1,40 @@
+"""A smoke run of `make bench`: one variant, a few orders, one run, on moved ports.
+
+The same `python -m load bench` as `make bench`, with tiny numbers, so a broken benchmark
+(client, CPU accounting, drain, report) is found by `make test`, not by the next bench.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+PORT_OFFSET = 22000
+ORDERS = 30
+
+
+@pytest.mark.timeout(120)
+def test_the_bench_drains_every_order_and_reports_cpu_per_process(tmp_path):
+    out = tmp_path / "bench"
+    env = dict(os.environ, VAR_DIR=str(ROOT / "var" / "bench-smoke"), PYTHONPATH=str(ROOT),
+               BENCH_VARIANTS="orch", BENCH_DBS="sqlite", BENCH_ORDERS=str(ORDERS),
+               BENCH_WARMUP="10", BENCH_RUNS="1", BENCH_THREADS="8")
+    finished = subprocess.run(
+        [sys.executable, "-m", "load", "bench", "--port-offset", str(PORT_OFFSET),
+         "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=110)
+    assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-2000:]
+
+    [run] = json.loads((out / "runs.json").read_text())
+    assert run["orders"] == ORDERS and run["post_errors"] == 0
+    assert sum(run["statuses"].values()) == ORDERS and "PENDING" not in run["statuses"]
+    assert run["statuses"]["COMPLETED"] == ORDERS * 7 // 10  # the 7/1/1/1 mix, exactly
+    # a saga costs milliseconds of CPU in the gunicorn workers (the children of each program)
+    assert run["cpu_ms"]["orchestrator"] > 1 and run["cpu_ms"]["orders-api"] > 1
+    assert run["client_cpu_ms"] > 0 and run["orders_per_s"] > 0
+    assert run["post_ms"]["p50"] <= run["post_ms"]["p99"]
+    report = (out / "bench.md").read_text()
+    assert "| sqlite | orch |" in report and "(one run)" in report
+    assert "| orchestrator |" in report and "client (apart)" in report
