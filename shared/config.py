@@ -181,3 +181,9 @@ def orders_handover_after_ms():
     """Return how old an order not yet handed to the orchestrator must be before the
     orders service's handover loop retries it (longer than any POST /orders request)."""
     return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))
+
+
+def choreo_services_dir():
+    """Return the folder whose `<service>/subscriptions.py` files declare the choreographed
+    variant's queues (read as data by `python -m shared.messaging.topology`)."""
+    return Path(_env("CHOREO_SERVICES_DIR", str(repo_root() / "orders-choreo")))
