@@ -1,6 +1,7 @@
 """Tables every service database carries for reliable messaging and idempotent calls.
 
-- outbox: events written in the same transaction as the state change that caused them.
+- outbox: events written in the same transaction as the state change that caused them
+  (`owner`: who hands an orchestrated order over, see shared/handover.py; unused in choreo).
 - processed_messages: ids of messages a consumer has applied (same transaction as the effect).
 - idempotency_keys: answers already given to a keyed HTTP request, replayed on a retry.
 - heartbeats: when each worker last proved it was alive and subscribed (read by /health).
@@ -19,6 +20,7 @@ outbox = Table(
     Column("body", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True, index=True),
+    Column("owner", String(16), nullable=True),
 )
 
 processed_messages = Table(
