@@ -75,15 +75,18 @@ def persistent(envelope_type, message_id, correlation_id, headers=None):
 
 def subscriptions_in(folder):
     """Return {queue: routing keys} of every `<service>/subscriptions.py` under `folder`."""
-    found = {}
+    found, folder = {}, Path(folder).resolve()
     sys.path.insert(0, str(folder))
     try:
         for path in sorted(folder.glob("*/subscriptions.py")):
             module = importlib.import_module(f"{path.parent.name}.subscriptions")
             found.update({queue: sorted(handlers) for queue, handlers in
                           module.SUBSCRIPTIONS.items()})
-    finally:
+    finally:  # forget the variant's modules: another variant may have packages of those names
         sys.path.remove(str(folder))
+        for name in [n for n, m in sys.modules.items()
+                     if str(getattr(m, "__file__", None) or "").startswith(str(folder))]:
+            del sys.modules[name]
     return found
 
 
