@@ -33,11 +33,15 @@ def busy(variant, urls, queues=None, orchestrator_url=None):
     if running:
         lines.append(f"{len(running)} saga(s) unfinished")
     if queues is not None:
-        depths = queues.depths()
-        waiting = {q: n for q, n in depths.items() if _work_queue(q) and n != 0}
+        waiting = waiting_messages(queues)
         if waiting:
             lines.append(f"messages waiting: {waiting}")
     return lines
+
+
+def waiting_messages(queues):
+    """Return {queue: depth} of every consumer or retry queue that is not empty (or unread)."""
+    return {q: n for q, n in queues.depths().items() if _work_queue(q) and n != 0}
 
 
 def _work_queue(name):
