@@ -9,6 +9,8 @@ second order made by a client's retry of one request). Only the client knows wha
     {"key": "burst-1712-0", "customer_id": "burst-1712-0", "expect": "completed",
      "status": 202, "order_id": "8c1f..."}                          one line per attempt
 
+A `status` of null (or an exception's name) is an attempt with no answer: the client may
+write one before it sends, as Locust does, since it can stop before the answer arrives.
 `scope` is the prefix of every customer id the client used ("" when the client owns the
 whole system): orders of other customers are not this ledger's business.
 """

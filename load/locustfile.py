@@ -94,6 +94,7 @@ class OrderUser(HttpUser):
 
     def _post(self, body, outcome):
         key = uuid.uuid4().hex
+        self._record(key, body, outcome, None)  # sent: Locust may stop before the answer
         with self.client.post("/orders", json=body, name="POST /orders", catch_response=True,
                               headers={"Idempotency-Key": key}) as response:
             self._record(key, body, outcome, response)
@@ -123,8 +124,10 @@ class OrderUser(HttpUser):
         return None
 
     def _record(self, key, body, outcome, response):
-        """Write the attempt to the client's ledger, when there is one."""
-        if self.ledger is not None:
+        """Write the attempt (response None: sent, no answer yet) to the ledger, if any."""
+        if self.ledger is not None and response is None:
+            self.ledger.record(key, body["customer_id"], outcome, None)
+        elif self.ledger is not None:
             accepted = response.status_code in (201, 202)
             self.ledger.record(key, body["customer_id"], outcome, response.status_code or None,
                                response.json()["order_id"] if accepted else None)

@@ -41,7 +41,9 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
         assert "outcome as asked" in summary["audit"], "the audit did not get Locust's ledger"
         ledger = summary["ledger"]  # what Locust sent and was told, counted from its ledger
         assert ledger["accepted"] > 0, f"{summary['variant']}: the smoke placed no order"
-        assert sum(summary["orders"].values()) == ledger["accepted"], (summary["orders"], ledger)
+        # Locust stops its users mid-request: an order may exist whose answer never came, but
+        # never more orders than requests sent (the audit ties each to its key's customer).
+        assert ledger["accepted"] <= sum(summary["orders"].values()) <= ledger["sent"], ledger
         assert set(ledger["asked"]) <= set(EXPECTED) and ledger["ended"] == endings(ledger["asked"])
         assert [action for _, action, _ in summary["events"]] == ["stop", "start"]
     assert "| pass |" in (out / "report.md").read_text()
