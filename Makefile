@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 VARIANT ?= choreo
 REPLICAS ?= 1
 DB ?= sqlite
+LEDGER ?=
 PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e test-contract reset \
@@ -100,8 +101,8 @@ replay-dead-letters: venv  ## send every dead letter back to the queue it came f
 clean:  ## remove var/ (databases, logs, broker data) and reports/
 	rm -rf var reports
 
-audit: venv  ## check docs/domain.md's invariants of a running variant through its inspection API (VARIANT=choreo); lists dead letters (choreo) or stuck sagas (orch)
-	$(PY) -m audit --variant $(VARIANT)
+audit: venv  ## check docs/domain.md's invariants of a running variant through its inspection API (VARIANT=choreo, LEDGER=a client's ledger); lists dead letters (choreo) or stuck sagas (orch)
+	$(PY) -m audit --variant $(VARIANT) $(if $(LEDGER),--ledger $(LEDGER))
 
 # `make chaos` runs every scenario in both variants; SCENARIO=kill-payments VARIANT=orch runs one;
 # TEACH=TEACH_DISABLE_DEDUP runs a teaching switch's scenario, whose audit must then fail.

@@ -1,4 +1,12 @@
-"""Command line of the audit: wait for quiet, check every invariant, exit 1 on any violation."""
+"""Command line of the audit: wait until quiet, check every invariant once, exit 1 on any violation.
+
+    python -m audit --variant choreo                          (`make audit VARIANT=choreo`)
+    python -m audit --variant choreo --ledger ledger.jsonl    (`make audit LEDGER=...`)
+
+With a client's ledger (audit/ledger.py) it also checks what only the client knows: every
+accepted order exists once and is final, one order per key, no order nobody asked for, and
+each order ended the way its body asked. Without one it says so and checks what it can.
+"""
 import argparse
 import sys
 import time
@@ -7,11 +15,12 @@ import requests
 from pika.exceptions import AMQPError
 
 from shared import config
-from audit import extras
+from audit import extras, ledger as ledgers, quiet
 from audit.fetch import snapshot
 from audit.invariants import audit
 
 SERVICES = ("orders", "inventory", "payments", "shipping", "notifications")
+NO_LEDGER = ("client ledger", {"ledger": "none: only the orders that exist were checked"}, [])
 
 
 def service_urls(variant):
@@ -19,41 +28,42 @@ def service_urls(variant):
     return {s: config.service_url(s, variant) for s in SERVICES}
 
 
-def audit_when_quiet(urls, timeout_s):
-    """Audit again and again until every invariant holds or the timeout passes: the system
-    is eventually consistent, so a violation only counts once it has had time to settle."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        results = audit(snapshot(urls))
-        if all(not violations for _, _, violations in results) or time.monotonic() > deadline:
-            return results
-        time.sleep(0.5)
-
-
-def variant_audit(variant, urls, amqp_url=None, orchestrator_url=None):
-    """Return (results, listings): the invariants, plus dead letters (choreo) or stuck sagas
-    (orch) as one more result each, and what to list about them."""
-    results = audit(snapshot(urls))
+def variant_audit(variant, urls, ledger=None, amqp_url=None, orchestrator_url=None):
+    """Return (results, listings) of one snapshot: the invariants, the dead letters (choreo) or
+    stuck sagas (orch) as one more result, the ledger's checks (or NO_LEDGER)."""
+    snap = snapshot(urls)
+    results = audit(snap)
     if variant == "choreo":
         *result, listing = extras.dead_letters(amqp_url or config.amqp_url())
     else:
         *result, listing = extras.stuck_sagas(orchestrator_url or config.orchestrator_urls()[0])
-    return results + [tuple(result)], {result[0]: listing}
+    results.append(tuple(result))
+    if ledger is None:
+        results.append(NO_LEDGER)
+    else:
+        results += ledgers.checks(*ledgers.read(ledger), snap)
+    return results, {result[0]: listing}
 
 
-def variant_audit_when_quiet(variant, urls, timeout_s, **where):
-    """Like audit_when_quiet, with the dead letters or stuck sagas of variant_audit."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+def audit_when_quiet(variant, urls, timeout_s, ledger=None, amqp_url=None,
+                     orchestrator_url=None):
+    """Wait until the variant is quiet (audit/quiet.py), then audit ONE snapshot.
+
+    Returns (results, listings); "quiet before the audit" is violated when the timeout passed
+    with work still going on (the snapshot was then read anyway, to show what it found)."""
+    where = {"amqp_url": amqp_url or (config.amqp_url() if variant == "choreo" else None),
+             "orchestrator_url": orchestrator_url or (config.orchestrator_urls()[0]
+                                                      if variant == "orch" else None)}
+    still_busy = quiet.wait_quiet(variant, urls, timeout_s, **where)
+    quiet_result = ("quiet before the audit", {"waited up to s": timeout_s}, still_busy)
+    for attempt in range(10):
         try:
-            results, listings = variant_audit(variant, urls, **where)
+            results, listings = variant_audit(variant, urls, ledger, **where)
+            return [quiet_result] + results, listings
         except (requests.RequestException, AMQPError) as exc:  # a service still restarting
-            if time.monotonic() > deadline:
-                raise
-            results, listings = [("every service answers", {}, [repr(exc)])], {}
-        if all(not violations for _, _, violations in results) or time.monotonic() > deadline:
-            return results, listings
-        time.sleep(0.5)
+            if attempt == 9:
+                return [quiet_result, ("every service answers", {}, [repr(exc)])], {}
+            time.sleep(1)
 
 
 def report_listings(listings, out=sys.stdout):
@@ -81,10 +91,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m audit")
     parser.add_argument("--variant", choices=("choreo", "orch"), default=config.variant())
     parser.add_argument("--wait", type=float, default=30,
-                        help="seconds to let the system settle before a violation counts")
+                        help="seconds to wait for the variant to be quiet before auditing")
+    parser.add_argument("--ledger", default=None,
+                        help="a client's ledger (JSON lines, see audit/ledger.py)")
     args = parser.parse_args(argv)
-    results, listings = variant_audit_when_quiet(args.variant, service_urls(args.variant),
-                                                 args.wait)
+    results, listings = audit_when_quiet(args.variant, service_urls(args.variant), args.wait,
+                                         ledger=args.ledger or None)
     report_listings(listings)
     return 0 if report(results) else 1
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from shared import config
 
 HEADER = ("| scenario | variant | sent | accepted | completed | cancelled | lost | doubled "
-          "| drain s | verdict | notes |\n|---|---|---|---|---|---|---|---|---|---|---|")
+          "| refused | drain s | verdict | notes |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def table(rows):
@@ -14,7 +14,7 @@ def table(rows):
     for r in rows:
         verdict = "pass" if r.passed else "**FAIL**"
         lines.append(f"| {r.scenario} | {r.variant} | {r.sent} | {r.accepted} | {r.completed} "
-                     f"| {r.cancelled} | {r.lost} | {r.doubled} | {r.drain_s} | {verdict} "
+                     f"| {r.cancelled} | {r.lost} | {r.doubled} | {r.refused} | {r.drain_s} | {verdict} "
                      f"| {'; '.join(r.notes)} |")
     return "\n".join(lines)
 
@@ -28,8 +28,9 @@ def write(rows, audit_text, title="Fault catalogue"):
     return path
 
 
-LEGEND = ("sent: orders the clients tried; accepted: answered 2xx; completed/cancelled: accepted "
-          "orders in that final status once quiet; lost: accepted but never final; doubled: "
-          "second payments, shipments, notifications and units of stock held or sold twice; "
-          "drain s: from the end of the load (faults healed) until every invariant held. "
-          "See docs/faults.md.")
+LEGEND = ("Counted from the clients' ledger. sent: order requests (keys) the clients made; "
+          "accepted: keys answered 2xx; completed/cancelled: accepted orders in that final status "
+          "once quiet; lost: accepted but never final or missing; doubled: a key with two orders, "
+          "an order nobody asked for, second payments, shipments, notifications and units of "
+          "stock held or sold twice; refused: keys never accepted; drain s: from the end of the "
+          "load (faults healed) until the variant was quiet and audited. See docs/faults.md.")

@@ -1,6 +1,9 @@
 """Run one scenario against a running System: load, fault, heal, wait for quiet, audit, measure.
 
-Time to drain: from the end of the load (faults healed) until every invariant holds.
+Every request the scenario's clients send goes into one ledger (audit/ledger.py), which the
+audit checks and the row is counted from. A row passes only with exact counts: every key the
+clients sent was accepted, and every accepted order ended as its body asked.
+Time to drain: from the end of the load (faults healed) until the variant was quiet.
 """
 import io
 import threading
@@ -8,6 +11,7 @@ import time
 from datetime import datetime, timezone
 
 from audit.__main__ import report, report_listings
+from audit.ledger import Ledger
 from chaos.load import Load
 from chaos.measure import Row, measure
 from chaos.scenarios import SCENARIOS
@@ -24,12 +28,13 @@ class Context:
         self.system, self.short, self.amqp_url = system, short, system.amqp_url
         self.tag = f"{name}-{datetime.now(timezone.utc):%H%M%S}"
         self.total, self.rate, self.down_s = knobs["total"], knobs["rate"], knobs["down_s"]
-        self.load, self.extra_accepted, self.failures = None, [], []
+        self.load, self.extra_keys, self.failures = None, 0, []
+        self.ledger = Ledger(system.var_dir / "ledgers" / f"{self.tag}.jsonl", f"{self.tag}-")
 
     def under_load(self, action, at_fraction=0.3):
         """Run the load; `action` (if any) starts in the middle of it. Wait for both."""
-        self.load = Load(self.system.urls["orders"], self.tag, total=self.total, rate=self.rate,
-                         seconds=self.total / self.rate + 60).start()
+        self.load = Load(self.system.urls["orders"], self.tag, self.ledger, total=self.total,
+                         rate=self.rate, seconds=self.total / self.rate + 60).start()
         done = threading.Thread(target=action, daemon=True) if action else None
         if done:
             time.sleep(at_fraction * self.total / self.rate)
@@ -51,14 +56,16 @@ def run_scenario(system, name, short=False, audit_s=None, out=None):
     ctx = Context(system, name, short)
     notes = function(ctx)
     healed = time.monotonic()
-    results, listings = system.audit(audit_s or (SHORT if short else FULL)["audit_s"])
+    results, listings = system.audit(audit_s or (SHORT if short else FULL)["audit_s"],
+                                     ledger=ctx.ledger.path)
     row = Row(name, system.variant, drain_s=round(time.monotonic() - healed, 1), notes=notes)
-    out.write(f"--- {name} ({system.variant}): {'; '.join(notes)}\n")
+    out.write(f"--- {name} ({system.variant}): {'; '.join(notes)} [ledger {ctx.ledger.path}]\n")
     report_listings(listings, out)
     audit_ok = report(results, out)
-    accepted = (ctx.load.accepted if ctx.load else []) + ctx.extra_accepted
-    measure(row, system.urls, accepted)
-    row.sent = (ctx.load.sent if ctx.load else 0) + len(ctx.extra_accepted)
+    measure(row, system.urls, ctx.ledger.path)
+    expected = (ctx.total if ctx.load else 0) + ctx.extra_keys
+    ctx.check(row.sent == expected, f"the ledger holds {row.sent} keys, {expected} were sent")
+    ctx.check(row.refused == 0, f"{row.refused} keys never accepted")
     row.notes += ctx.failures + [f"HTTP {dict(ctx.load.statuses)}"]
     row.passed = audit_ok and not ctx.failures and row.lost == 0 and row.doubled == 0
     return row

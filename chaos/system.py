@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from audit.__main__ import variant_audit_when_quiet
+from audit.__main__ import audit_when_quiet
 from runner import chaos_control
 from runner.broker import Broker
 from runner.health import wait_healthy
@@ -111,7 +111,8 @@ class System:
                      for i in range(self.replicas)]
         wait_healthy(urls, timeout=timeout)
 
-    def audit(self, timeout_s):
-        """Audit until quiet (or timeout): (results, listings) as audit.__main__ returns them."""
-        return variant_audit_when_quiet(self.variant, self.urls, timeout_s, amqp_url=self.amqp_url,
-                                        orchestrator_url=self.orchestrator_url)
+    def audit(self, timeout_s, ledger=None):
+        """Wait for quiet (at most timeout_s), audit with the client's ledger: (results, listings)
+        as audit.__main__ returns them."""
+        return audit_when_quiet(self.variant, self.urls, timeout_s, ledger=ledger,
+                                amqp_url=self.amqp_url, orchestrator_url=self.orchestrator_url)

@@ -20,13 +20,19 @@ Two shapes, chosen by LOAD_PACING_S:
 
 The outcome mix comes from LOAD_MIX, e.g. `completed=7,out_of_stock=1,payment_declined=1,
 shipping_unavailable=1` (weights, the default). Traffic only ever goes to --host.
+
+With LOAD_LEDGER set to a ledger file (audit/ledger.py), every POST carries an Idempotency-Key
+and is recorded there with its answer, so the audit can check every order it was told about.
 """
 import os
 import random
 import time
+import uuid
 
 import gevent
 from locust import FastHttpUser, constant, constant_pacing, events, task
+
+from audit.ledger import Ledger
 
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postcode": "10115",
            "country": "DE"}
@@ -77,7 +83,7 @@ class OrderUser(FastHttpUser):
         """POST an order of the mix, then poll GET /orders/<id> until it is final."""
         outcome = random.choices(self.outcomes, self.weights)[0]
         started = time.perf_counter()
-        order = self._post(order_body(outcome, self.user_id))
+        order = self._post(order_body(outcome, self.user_id), outcome)
         if order is None:
             return
         if PACING_S:  # open loop: the next order does not wait for this one
@@ -91,9 +97,12 @@ class OrderUser(FastHttpUser):
         if order is not None:
             self._fire_final(started, order, expected)
 
-    def _post(self, body):
-        with self.client.post("/orders", json=body, name="POST /orders",
-                              catch_response=True) as response:
+    def _post(self, body, outcome):
+        key = uuid.uuid4().hex
+        self._record(key, body, outcome, None)  # sent: Locust may stop before the answer
+        with self.client.post("/orders", json=body, name="POST /orders", catch_response=True,
+                              headers={"Idempotency-Key": key}) as response:
+            self._record(key, body, outcome, response)
             if response.status_code == 429:
                 response.request_meta["name"] = "POST /orders [429 shed]"
                 response.success()
@@ -119,6 +128,15 @@ class OrderUser(FastHttpUser):
         self._fire_final(started, None, "final", f"still PENDING after {FINAL_WITHIN_S:.0f}s")
         return None
 
+    def _record(self, key, body, outcome, response):
+        """Write the attempt (response None: sent, no answer yet) to the ledger, if any."""
+        if self.ledger is not None and response is None:
+            self.ledger.record(key, body["customer_id"], outcome, None)
+        elif self.ledger is not None:
+            accepted = response.status_code in (201, 202)
+            self.ledger.record(key, body["customer_id"], outcome, response.status_code or None,
+                               response.json()["order_id"] if accepted else None)
+
     def _fire_final(self, started, order, expected, error=None):
         if error is None and order["status"] != expected:
             error = f"ended {order['status']} ({order['reason']}), expected {expected}"
@@ -128,6 +146,8 @@ class OrderUser(FastHttpUser):
                             exception=AssertionError(error) if error else None)
 
     def on_start(self):
-        """Read the outcome mix and pick a customer id."""
+        """Read the outcome mix, pick a customer id, open the ledger (LOAD_LEDGER) if any."""
         self.outcomes, self.weights = parse_mix(os.environ.get("LOAD_MIX", DEFAULT_MIX))
         self.user_id = random.randrange(10**6)
+        path = os.environ.get("LOAD_LEDGER")
+        self.ledger = Ledger(path) if path else None

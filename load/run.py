@@ -3,7 +3,10 @@
     start the variant (fresh data) -> start Locust headless and the sampler -> (outage: stop and
     start payments on time) -> Locust stops by itself -> wait until quiet -> audit -> stop
 
-Everything a run leaves is in its folder: Locust's CSV and HTML, the samples, runner.log, run.json.
+Locust writes every POST and its answer to the client's ledger (ledger.jsonl); the audit checks
+it: every accepted order exists once, is final and ended as its body asked.
+Everything a run leaves is in its folder: Locust's CSV and HTML, the samples, runner.log,
+ledger.jsonl, run.json.
 """
 import csv
 import io
@@ -13,10 +16,11 @@ import subprocess
 import sys
 import time
 
-import requests
 
 from audit import __main__ as audit_cli
-from load.queues import QueueWatch
+from audit import quiet
+from audit.fetch import snapshot
+from audit.ledger import Ledger, read, tally
 from load.sampler import Sampler, listener_pid
 from load.scenarios import PAYMENTS_PROGRAM
 from load.variant import ROOT, Variant
@@ -46,7 +50,8 @@ def run(scenario, variant_name, folder, port_offset=0, amqp_url=None, log=print)
 def _load_and_audit(scenario, variant, folder, amqp_url, log):
     choreo = variant.name == "choreo"
     pids = {"broker": listener_pid(Broker(amqp_url, folder).port)} if choreo else {}
-    locust = _start_locust(scenario, variant, folder)
+    ledger = Ledger(folder / "ledger.jsonl", scope="")  # a fresh variant: every order is ours
+    locust = _start_locust(scenario, variant, folder, ledger.path)
     sampler = Sampler(variant, amqp_url if choreo else None,
                       {**{k: v for k, v in pids.items() if v}, "locust": locust.pid})
     sampler.start()
@@ -56,22 +61,25 @@ def _load_and_audit(scenario, variant, folder, amqp_url, log):
     load_cpu = sampler.cpu_seconds()
     sampler.stop()
     log(f"  quiet {drained_s:.1f}s after the load stopped; auditing ...")
-    verdict, text, orders = _audit(variant)
+    verdict, text, orders = _audit(variant, ledger.path)
+    counts = tally(read(ledger.path)[1], snapshot({s: variant.url(s) for s in config.SERVICES}))
+    log(f"    ledger: {counts}")
     log("    " + text.strip().replace("\n", "\n    "))
     _write_samples(folder, sampler)
     return {"scenario": scenario.name, "variant": variant.name, "seconds": scenario.seconds,
             "users": scenario.users, "pacing": scenario.pacing, "replicas": scenario.replicas, "env": scenario.env,
             "outage": scenario.outage, "t0": sampler.started_wall, "events": events, "drained_s": drained_s,
-            "cpu_s": load_cpu, "orders": orders, "audit_ok": verdict, "audit": text}
+            "cpu_s": load_cpu, "orders": orders, "ledger": counts, "audit_ok": verdict,
+            "audit": text}
 
 
-def _start_locust(scenario, variant, folder):
+def _start_locust(scenario, variant, folder, ledger_path):
     command = [sys.executable, "-m", "locust", "-f", str(ROOT / "load" / "locustfile.py"),
                "--headless", "-u", str(scenario.users), "-r", f"{scenario.spawn_rate():.3f}",
                "-t", f"{max(round(scenario.seconds), 1)}s", "--host", variant.url("orders"),
                "--csv", str(folder / "locust"), "--csv-full-history",
                "--html", str(folder / "locust.html"), "--only-summary"]
-    env = dict(os.environ, LOAD_PACING_S=str(scenario.pacing))
+    env = dict(os.environ, LOAD_PACING_S=str(scenario.pacing), LOAD_LEDGER=str(ledger_path))
     with open(folder / "locust.log", "w") as out:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -126,34 +134,30 @@ def _progress(history):
 
 
 def _wait_quiet(variant, amqp_url, timeout):
-    """Wait until no order is PENDING (and, choreo, every queue is empty); return the seconds."""
-    started, queues = time.monotonic(), QueueWatch(amqp_url) if amqp_url else None
-    with requests.Session() as http:
-        while time.monotonic() - started < timeout:
-            pending = http.get(f"{variant.url('orders')}/orders?status=PENDING&limit=1",
-                               timeout=10).json()["items"]
-            depths = queues.depths().values() if queues else []
-            if not pending and not any(depths):
-                break
-            time.sleep(0.5)
-    if queues:
-        queues.close()
+    """Wait until quiet (no order PENDING, no saga unfinished, every queue and retry queue
+    empty: audit/quiet.py); return the seconds it took."""
+    started = time.monotonic()
+    quiet.wait_quiet(variant.name, {s: variant.url(s) for s in config.SERVICES}, timeout,
+                     **_where(variant, amqp_url))
     return time.monotonic() - started
 
 
-def _audit(variant):
-    """Check docs/domain.md's invariants through the inspection API.
+def _where(variant, amqp_url=None):
+    if variant.name == "choreo":
+        return {"amqp_url": amqp_url or variant.env.get("AMQP_URL", config.amqp_url())}
+    return {"orchestrator_url": variant.url("orchestrator")}
 
-    Return (ok, the printed verdict, {status: orders}) (the first check counts the orders)."""
+
+def _audit(variant, ledger_path):
+    """Check docs/domain.md's invariants and the client's ledger through the inspection API.
+
+    Return (ok, the printed verdict, {status: orders}) (the "every order final" counts)."""
     urls = {s: variant.url(s) for s in config.SERVICES}
-    if hasattr(audit_cli, "variant_audit_when_quiet"):  # with dead letters / stuck sagas
-        where = ({"amqp_url": variant.env.get("AMQP_URL", config.amqp_url())}
-                 if variant.name == "choreo" else {"orchestrator_url": variant.url("orchestrator")})
-        results, _ = audit_cli.variant_audit_when_quiet(variant.name, urls, 30, **where)
-    else:
-        results = audit_cli.audit_when_quiet(urls, 30)
+    results, _ = audit_cli.audit_when_quiet(variant.name, urls, 30, ledger=ledger_path,
+                                            **_where(variant))
     out = io.StringIO()
-    return audit_cli.report(results, out), out.getvalue(), results[0][1]
+    counts = next((c for name, c, _ in results if name == "every order final"), {})
+    return audit_cli.report(results, out), out.getvalue(), counts
 
 
 def _write_samples(folder, sampler):

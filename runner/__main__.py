@@ -2,6 +2,7 @@
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import threading
 
@@ -43,6 +44,8 @@ def up(args):
         signal.signal(sig, lambda *_: stop.set())
     services = supervisor.Supervisor(folder, programs)
     try:
+        if args.variant == "choreo":
+            declare_topology()  # topology before work
         services.start()
         logtail.follow(folder / "logs", stop)
         urls = {p.name: f"http://127.0.0.1:{p.port}" for p in programs if p.port}
@@ -63,6 +66,15 @@ def up(args):
         if broker_stop:
             broker_stop.join()
         print("runner: stopped", flush=True)
+
+
+def declare_topology():
+    """Declare every exchange, queue, retry queue and binding before any program starts, so
+    no event is published before its subscriber's queue exists (the same one-shot command a
+    container deployment runs first)."""
+    subprocess.run([sys.executable, "-m", "shared.messaging.topology"], check=True, timeout=120,
+                   cwd=config.repo_root())
+    print("runner: topology declared", flush=True)
 
 
 def _check_ports_free(programs):

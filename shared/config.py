@@ -210,3 +210,9 @@ def trace_file(of_variant=None):
 def trace_flush_ms():
     """Return how long finished spans wait in memory before they are written (OTEL_BSP_SCHEDULE_DELAY)."""
     return int(_env("OTEL_BSP_SCHEDULE_DELAY", 500))
+
+
+def choreo_services_dir():
+    """Return the folder whose `<service>/subscriptions.py` files declare the choreographed
+    variant's queues (read as data by `python -m shared.messaging.topology`)."""
+    return Path(_env("CHOREO_SERVICES_DIR", str(repo_root() / "orders-choreo")))

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+from audit.ledger import EXPECTED, Ledger
 from runner.folders import reachable
 from shared import config
 
@@ -41,6 +42,39 @@ OUTCOMES = {
     "shipping_unavailable": (order("TEE-BLACK", 3, country="AQ"), "CANCELLED",
                              "shipping_unavailable"),
 }
+
+
+def post_recorded(session, base_url, ledger, scope, n, outcome, timeout=60):
+    """POST the n-th order of a ledgered client (customer and key `<scope><n>`), asking for
+    `outcome`; record the attempt in the ledger; return the response."""
+    key = f"{scope}{n}"
+    body = dict(OUTCOMES[outcome][0], customer_id=key)
+    try:
+        response = session.post(f"{base_url}/orders", json=body, timeout=timeout,
+                                headers={"Idempotency-Key": key})
+    except Exception as exc:
+        ledger.record(key, key, outcome, type(exc).__name__)
+        raise
+    accepted = response.status_code in (200, 201, 202)
+    ledger.record(key, key, outcome, response.status_code,
+                  response.json()["order_id"] if accepted else None)
+    return response
+
+
+def endings(asked):
+    """Return how orders asked for `{outcome: n}` must end, as audit.ledger.tally writes it."""
+    found = {}
+    for outcome, n in asked.items():
+        status, reason = EXPECTED[outcome]
+        name = f"{status}/{reason}" if reason else status
+        found[name] = found.get(name, 0) + n
+    return found
+
+
+def new_ledger(folder, name):
+    """Start a ledger under `folder` whose customers are `<name>-<time>-<n>`; return (ledger, scope)."""
+    scope = f"{name}-{time.time_ns() % 10**12}-"
+    return Ledger(Path(folder) / f"{scope}ledger.jsonl", scope), scope
 
 
 def moved_ports(variant, offset):

@@ -9,3 +9,6 @@ HANDLERS = {
     "payment.refunded": handlers.on_payment_refunded,
     "shipment.booked": handlers.on_shipment_booked,
 }
+
+# Every queue of this service with its handlers (what `python -m shared.messaging.topology` declares).
+SUBSCRIPTIONS = {QUEUE: HANDLERS}

@@ -18,3 +18,6 @@ HANDLERS = {
 # to every event ("#") and keep its own copy of the story; it is only as complete as the
 # events services chose to publish (C4).
 TRACKER_HANDLERS = {"#": handlers.record_in_timeline}
+
+# Every queue of this service with its handlers (what `python -m shared.messaging.topology` declares).
+SUBSCRIPTIONS = {QUEUE: HANDLERS, TRACKER_QUEUE: TRACKER_HANDLERS}

@@ -7,3 +7,6 @@ HANDLERS = {
     "stock.reserved": handlers.on_stock_reserved,
     "shipment.rejected": handlers.on_shipment_rejected,
 }
+
+# Every queue of this service with its handlers (what `python -m shared.messaging.topology` declares).
+SUBSCRIPTIONS = {QUEUE: HANDLERS}

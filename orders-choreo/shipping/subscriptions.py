@@ -6,3 +6,6 @@ QUEUE = "shipping.events"
 HANDLERS = {
     "payment.captured": handlers.on_payment_captured,
 }
+
+# Every queue of this service with its handlers (what `python -m shared.messaging.topology` declares).
+SUBSCRIPTIONS = {QUEUE: HANDLERS}

@@ -8,8 +8,27 @@ retry queue and the shared dead-letter queue.
 Every queue is durable and every message persistent, so a broker restart loses nothing.
 Each service declares its own queue and bindings (see its `subscriptions.py`): no central list
 names the services, which is what lets a new one join without changing the others.
+
+Topology before work: a queue that does not exist yet receives nothing, so an event published
+before a subscriber first declared its queue is lost for that subscriber (the tracker binds "#",
+so the event is still routable and the publisher's confirm does not notice). So the whole
+topology is declared once, before any service accepts work:
+
+    python -m shared.messaging.topology [FOLDER]     (the runner runs it before any program)
+
+FOLDER (default: CHOREO_SERVICES_DIR, the choreographed variant) holds one folder per service
+with a `subscriptions.py` whose SUBSCRIPTIONS maps each queue to its handlers: read as data,
+so this module names no service and imports no variant until it is told where to look.
 """
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+
 import pika
+
+from shared import config
 
 EXCHANGE = "orders.events"
 DEAD_LETTER_QUEUE = "dead-letters"
@@ -52,3 +71,51 @@ def persistent(envelope_type, message_id, correlation_id, headers=None):
         content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent,
         type=envelope_type, message_id=message_id, correlation_id=correlation_id,
         headers=headers or {})
+
+
+def subscriptions_in(folder):
+    """Return {queue: routing keys} of every `<service>/subscriptions.py` under `folder`."""
+    found, folder = {}, Path(folder).resolve()
+    sys.path.insert(0, str(folder))
+    try:
+        for path in sorted(folder.glob("*/subscriptions.py")):
+            module = importlib.import_module(f"{path.parent.name}.subscriptions")
+            found.update({queue: sorted(handlers) for queue, handlers in
+                          module.SUBSCRIPTIONS.items()})
+    finally:  # forget the variant's modules: another variant may have packages of those names
+        sys.path.remove(str(folder))
+        for name in [n for n, m in sys.modules.items()
+                     if str(getattr(m, "__file__", None) or "").startswith(str(folder))]:
+            del sys.modules[name]
+    return found
+
+
+def declare_all(channel, subscriptions):
+    """Declare the exchange and, for every subscription, its queue, bindings and retry queue."""
+    for queue, routing_keys in subscriptions.items():
+        declare_consumer_queue(channel, queue, routing_keys)
+
+
+def main(argv=None):
+    """Declare the whole topology on the broker of AMQP_URL, then exit 0."""
+    parser = argparse.ArgumentParser(prog="python -m shared.messaging.topology")
+    parser.add_argument("folder", nargs="?", type=Path, default=None,
+                        help="one folder per service, each with a subscriptions.py")
+    folder = parser.parse_args(argv).folder or config.choreo_services_dir()
+    subscriptions = subscriptions_in(folder)
+    if not subscriptions:
+        raise SystemExit(f"topology: no <service>/subscriptions.py under {folder}")
+    connection = pika.BlockingConnection(pika.URLParameters(config.amqp_url()))
+    try:
+        declare_all(connection.channel(), subscriptions)
+    finally:
+        connection.close()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("topology").info("topology: declared %d queues with their retry queues "
+                                       "and bindings: %s", len(subscriptions),
+                                       ", ".join(subscriptions))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,7 +1,8 @@
 """Tables every service database carries for reliable messaging and idempotent calls.
 
 - outbox: events written in the same transaction as the state change that caused them, with
-  the W3C trace context of the span that wrote them (`headers`, JSON; see shared/tracing/).
+  the W3C trace context of the span that wrote them (`headers`, JSON; see shared/tracing/), and
+  `owner`: who hands an orchestrated order over (see orders-orch/orders/handover.py; unused in choreo).
 - processed_messages: ids of messages a consumer has applied (same transaction as the effect).
 - idempotency_keys: answers already given to a keyed HTTP request, replayed on a retry.
 - heartbeats: when each worker last proved it was alive and subscribed (read by /health).
@@ -21,6 +22,7 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True, index=True),
     Column("headers", Text, nullable=True),  # tracing: the trace the event belongs to
+    Column("owner", String(16), nullable=True),
 )
 
 processed_messages = Table(

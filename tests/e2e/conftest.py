@@ -63,6 +63,14 @@ def http():
 
 
 @pytest.fixture
+def audit_where(system):
+    """Where the audit reads the broker's queues (choreo) or the unfinished sagas (orch)."""
+    if system.variant == "choreo":
+        return {"amqp_url": TEST_AMQP_URL}
+    return {"orchestrator_url": system.url("orchestrator")}
+
+
+@pytest.fixture
 def urls(system):
     """The base URL of each service of the running variant."""
     return {s: system.url(s) for s in config.SERVICES}

@@ -1,32 +1,38 @@
-"""The invariants of docs/domain.md hold after a burst of concurrent orders of every outcome."""
+"""A burst of concurrent orders of every outcome: the ledger audit finds each one, exactly once,
+ended as its body asked, and the invariants of docs/domain.md hold."""
 from concurrent.futures import ThreadPoolExecutor
 import threading
 
 import requests
 
 from audit.__main__ import audit_when_quiet, report
-from tests.support import OUTCOMES
+from audit.fetch import snapshot
+from audit.ledger import read, tally
+from tests.support import OUTCOMES, endings, new_ledger, post_recorded
 
 BURST = 200
 THREADS = 16
 
 
-def test_the_invariants_hold_after_a_burst_of_200_concurrent_orders(system, urls):
-    bodies = [OUTCOMES[name][0] for name in OUTCOMES]
+def test_a_burst_of_200_concurrent_orders_ends_exactly_as_asked(system, urls, audit_where,
+                                                                  tmp_path):
+    ledger, scope = new_ledger(tmp_path, "burst")
+    names = list(OUTCOMES)
     local = threading.local()
 
     def post(n):
         if not hasattr(local, "session"):
             local.session = requests.Session()  # one session per thread: they are not thread-safe
-        response = local.session.post(f"{urls['orders']}/orders", json=bodies[n % len(bodies)],
-                                      timeout=60)
-        return response.status_code
+        return post_recorded(local.session, urls["orders"], ledger, scope, n,
+                             names[n % len(names)]).status_code
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         statuses = list(pool.map(post, range(BURST)))
     assert all(s in (201, 202) for s in statuses), sorted(set(statuses))
 
-    results = audit_when_quiet(urls, timeout_s=120)
+    results, _ = audit_when_quiet(system.variant, urls, 120, ledger=ledger.path, **audit_where)
     assert report(results), [violations for _, _, violations in results if violations]
-    counts = dict(results[0][1])
-    assert counts.get("COMPLETED", 0) >= BURST // 4 and counts.get("CANCELLED", 0) >= BURST // 2
+    counts = tally(read(ledger.path)[1], snapshot(urls))
+    each = BURST // len(names)
+    assert counts == {"sent": BURST, "accepted": BURST, "asked": dict.fromkeys(names, each),
+                      "ended": endings(dict.fromkeys(names, each))}

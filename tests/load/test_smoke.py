@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from tests.support import ROOT
+from audit.ledger import EXPECTED
+from tests.support import ROOT, endings
 
 PORT_OFFSET = 21000
 LOAD_AMQP_URL = "amqp://guest:guest@127.0.0.1:5675/%2F"
@@ -37,5 +38,12 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
         folder = out / "outage" / summary["variant"]
         assert (folder / "locust_stats.csv").is_file() and (folder / "locust.html").is_file()
         assert summary["audit_ok"] is True and "every order final" in summary["audit"]
+        assert "outcome as asked" in summary["audit"], "the audit did not get Locust's ledger"
+        ledger = summary["ledger"]  # what Locust sent and was told, counted from its ledger
+        assert ledger["accepted"] > 0, f"{summary['variant']}: the smoke placed no order"
+        # Locust stops its users mid-request: an order may exist whose answer never came, but
+        # never more orders than requests sent (the audit ties each to its key's customer).
+        assert ledger["accepted"] <= sum(summary["orders"].values()) <= ledger["sent"], ledger
+        assert set(ledger["asked"]) <= set(EXPECTED) and ledger["ended"] == endings(ledger["asked"])
         assert [action for _, action, _ in summary["events"]] == ["stop", "start"]
     assert "| pass |" in (out / "report.md").read_text()
