@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e reset \
         status stop-service start-service dead-letters replay-dead-letters audit clean \
-        chaos fuzz
+        chaos fuzz watch up-both restart-with chromium test-browser
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -27,6 +27,12 @@ broker:  ## install rabbitmq-server if it is missing (apt, as root on Debian/Ubu
 
 up-choreo: venv broker  ## start the choreographed variant (Ctrl-C stops it); REPLICAS=2 for two workers per service; DB=postgres for PostgreSQL
 	$(PY) -m runner up choreo --replicas $(REPLICAS) --db $(DB)
+
+up-both: venv broker  ## both variants and the page to watch them side by side (http://127.0.0.1:8080); Ctrl-C stops all
+	$(PY) -m watch.both
+
+watch: venv  ## only the page (http://127.0.0.1:8080), for variants already started with make up-choreo / make up-orch
+	$(PY) -m watch
 
 up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas; DB=postgres for PostgreSQL
 	$(PY) -m runner up orch --replicas $(REPLICAS) --db $(DB)
@@ -51,8 +57,14 @@ load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `m
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine
 	$(PY) -m load floor
 
-test: venv broker  ## run every test: static, unit, integration (real broker), end-to-end, load smoke, faults
-	$(PY) -m pytest tests/static tests/unit tests/integration tests/e2e tests/load tests/chaos $(PYTEST_ARGS)
+test: venv broker chromium  ## run every test: static, unit, integration (real broker), end-to-end, load smoke, faults, browser
+	$(PY) -m pytest tests/static tests/unit tests/integration tests/e2e tests/load tests/chaos tests/browser $(PYTEST_ARGS)
+
+chromium:  ## install Debian's chromium if it is missing (apt, as root), for the browser tests
+	@scripts/ensure-chromium.sh
+
+test-browser: venv broker chromium  ## the page in a real headless Chromium, both variants running (reports/browser/)
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 test-unit: venv  ## unit tests only (no broker, no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -74,6 +86,9 @@ stop-service: venv  ## stop one program of a running variant: SERVICE=payments-w
 
 start-service: venv  ## start it again: SERVICE=payments-worker
 	$(PY) -m runner start-service $(VARIANT) $(SERVICE)
+
+restart-with: venv  ## restart one program with fault settings: SERVICE=payments-api SETTINGS="PAYMENTS_FAULT_LATENCY_MS=1000"
+	$(PY) -m runner restart-with $(VARIANT) $(SERVICE) $(SETTINGS)
 
 dead-letters: venv  ## list dead-lettered messages with their reasons (choreographed variant)
 	$(PY) -m shared.messaging.deadletters list

@@ -181,3 +181,30 @@ def orders_handover_after_ms():
     """Return how old an order not yet handed to the orchestrator must be before the
     orders service's handover loop retries it (longer than any POST /orders request)."""
     return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))
+
+
+# --- The page that watches both variants side by side (watch/). ---
+
+DEFAULT_WATCH_PORT = 8080
+
+
+def watch_host():
+    """Return the address the page binds to (WATCH_HOST): loopback unless you say otherwise."""
+    return _env("WATCH_HOST", "127.0.0.1")
+
+
+def watch_port():
+    """Return the page's port (WATCH_PORT)."""
+    return int(_env("WATCH_PORT", DEFAULT_WATCH_PORT))
+
+
+def watch_orders_url(of_variant):
+    """Return the public order API the page talks to, e.g. WATCH_CHOREO_URL (default: port 8001)."""
+    return _env(f"WATCH_{of_variant.upper()}_URL",
+                f"http://127.0.0.1:{DEFAULT_PORTS[of_variant]['orders']}")
+
+
+def watch_orchestrator_url():
+    """Return the orchestrator the page asks about sagas (WATCH_ORCHESTRATOR_URL; default 8020)."""
+    return _env("WATCH_ORCHESTRATOR_URL",
+                f"http://127.0.0.1:{DEFAULT_PORTS['orch']['orchestrator']}")
