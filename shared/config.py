@@ -199,9 +199,10 @@ def watch_port():
 
 
 def watch_orders_url(of_variant):
-    """Return the public order API the page talks to, e.g. WATCH_CHOREO_URL (default: port 8001)."""
-    return _env(f"WATCH_{of_variant.upper()}_URL",
-                f"http://127.0.0.1:{DEFAULT_PORTS[of_variant]['orders']}")
+    """Return the public order API the page talks to: WATCH_CHOREO_URL (default: port 8001)
+    or WATCH_ORCH_URL (8002)."""
+    name = {"choreo": "WATCH_CHOREO_URL", "orch": "WATCH_ORCH_URL"}[of_variant]
+    return _env(name, f"http://127.0.0.1:{DEFAULT_PORTS[of_variant]['orders']}")
 
 
 def watch_orchestrator_url():
