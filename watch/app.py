@@ -10,7 +10,7 @@ import threading
 import time
 
 import requests
-from flask import Flask, abort, jsonify, request
+from flask import Flask, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from shared import config
@@ -45,6 +45,7 @@ class State:
         self.last, self.read_at = None, 0.0
 
     def holding(self):
+        """Return what each variant holds, read again when the last reading is too old."""
         with self.lock:
             if self.last is None or time.monotonic() - self.read_at > HOLDING_FRESH_S:
                 with requests.Session() as http:
@@ -64,7 +65,7 @@ def _place(variant):
     if type(how_many) is not int or not 1 <= how_many <= orders.MAX_BURST:
         abort(400, f"count must be an integer from 1 to {orders.MAX_BURST}")
     answers = orders.place(variant, outcome, how_many)
-    state = _state()
+    state = current_app.extensions["watch"]
     with state.lock:
         state.shed[variant] += sum(1 for a in answers if a["status"] == 429)
     return jsonify({"variant": variant, "outcome": outcome, "answers": answers})
@@ -94,11 +95,6 @@ def _control():
 def _known(variant):
     if variant not in VARIANTS:
         abort(404, f"no variant {variant!r}; choose one of {', '.join(VARIANTS)}")
-
-
-def _state():
-    from flask import current_app
-    return current_app.extensions["watch"]
 
 
 def _json_error(exc):

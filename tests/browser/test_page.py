@@ -124,7 +124,7 @@ def test_stopping_payments_piles_messages_in_a_queue_and_parks_sagas_until_it_st
     assert control(page, "choreo", "start").startswith("make start-service VARIANT=choreo")
     assert control(page, "orch", "start").startswith("make start-service VARIANT=orch")
     for variant in VARIANTS:
-        wait_for(lambda: holding(page, variant, "pending") == 0, timeout=60,
+        wait_for(lambda: holding(page, variant, "pending") == 0, timeout=90,
                  message=f"{variant}: every order finished")
     assert queued(page, "payments.events") == 0
     assert holding(page, "orch", "running") == 0 and holding(page, "orch", "waiting") == 0
