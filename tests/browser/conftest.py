@@ -20,7 +20,7 @@ from playwright.sync_api import sync_playwright
 from runner.broker import Broker
 from tests.support import ROOT, RunningVariant, moved_ports
 
-PORT_OFFSET = 25000
+PORT_OFFSET = 16000  # 24001-24080: below the ephemeral ports (32768 and up) a client may hold
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5679/%2F"
 VAR_DIR = ROOT / "var" / "test-browser"
 WATCH_PORT = 8080 + PORT_OFFSET
