@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e test-contract reset \
         status stop-service start-service dead-letters replay-dead-letters audit clean \
-        chaos fuzz trace test-tracing trace-cost
+        chaos fuzz trace test-tracing trace-cost watch up-both restart-with chromium test-browser
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -28,6 +28,12 @@ broker:  ## install rabbitmq-server if it is missing (apt, as root on Debian/Ubu
 
 up-choreo: venv broker  ## start the choreographed variant (Ctrl-C stops it); REPLICAS=2 for two workers per service; DB=postgres for PostgreSQL
 	$(PY) -m runner up choreo --replicas $(REPLICAS) --db $(DB)
+
+up-both: venv broker  ## both variants and the page to watch them side by side (http://127.0.0.1:8080); Ctrl-C stops all
+	$(PY) -m watch.both
+
+watch: venv  ## only the page (http://127.0.0.1:8080), for variants already started with make up-choreo / make up-orch
+	$(PY) -m watch
 
 up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas; DB=postgres for PostgreSQL
 	$(PY) -m runner up orch --replicas $(REPLICAS) --db $(DB)
@@ -55,8 +61,14 @@ bench: venv broker  ## the drain benchmark: both variants on SQLite and PostgreS
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine
 	$(PY) -m load floor
 
-test: venv broker  ## run every test: static, unit, integration (real broker), API contract, end-to-end, tracing, load smoke, faults
-	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/tracing tests/load tests/chaos $(PYTEST_ARGS)
+test: venv broker chromium  ## run every test: static, unit, integration (real broker), API contract, end-to-end, tracing, load smoke, faults, browser
+	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/tracing tests/load tests/chaos tests/browser $(PYTEST_ARGS)
+
+chromium:  ## install Debian's chromium if it is missing (apt, as root), for the browser tests
+	@scripts/ensure-chromium.sh
+
+test-browser: venv broker chromium  ## the page in a real headless Chromium, both variants running (reports/browser/)
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 test-unit: venv  ## unit tests only (no broker, no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -91,6 +103,9 @@ stop-service: venv  ## stop one program of a running variant: SERVICE=payments-w
 
 start-service: venv  ## start it again: SERVICE=payments-worker
 	$(PY) -m runner start-service $(VARIANT) $(SERVICE)
+
+restart-with: venv  ## restart one program with fault settings: SERVICE=payments-api SETTINGS="PAYMENTS_FAULT_LATENCY_MS=1000"
+	$(PY) -m runner restart-with $(VARIANT) $(SERVICE) $(SETTINGS)
 
 dead-letters: venv  ## list dead-lettered messages with their reasons (choreographed variant)
 	$(PY) -m shared.messaging.deadletters list

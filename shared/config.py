@@ -216,3 +216,31 @@ def choreo_services_dir():
     """Return the folder whose `<service>/subscriptions.py` files declare the choreographed
     variant's queues (read as data by `python -m shared.messaging.topology`)."""
     return Path(_env("CHOREO_SERVICES_DIR", str(repo_root() / "orders-choreo")))
+
+
+# --- The page that watches both variants side by side (watch/). ---
+
+DEFAULT_WATCH_PORT = 8080
+
+
+def watch_host():
+    """Return the address the page binds to (WATCH_HOST): loopback unless you say otherwise."""
+    return _env("WATCH_HOST", "127.0.0.1")
+
+
+def watch_port():
+    """Return the page's port (WATCH_PORT)."""
+    return int(_env("WATCH_PORT", DEFAULT_WATCH_PORT))
+
+
+def watch_orders_url(of_variant):
+    """Return the public order API the page talks to: WATCH_CHOREO_URL (default: port 8001)
+    or WATCH_ORCH_URL (8002)."""
+    name = {"choreo": "WATCH_CHOREO_URL", "orch": "WATCH_ORCH_URL"}[of_variant]
+    return _env(name, f"http://127.0.0.1:{DEFAULT_PORTS[of_variant]['orders']}")
+
+
+def watch_orchestrator_url():
+    """Return the orchestrator the page asks about sagas (WATCH_ORCHESTRATOR_URL; default 8020)."""
+    return _env("WATCH_ORCHESTRATOR_URL",
+                f"http://127.0.0.1:{DEFAULT_PORTS['orch']['orchestrator']}")

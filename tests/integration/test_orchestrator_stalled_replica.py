@@ -62,7 +62,6 @@ def _place(urls, ledger, scope):
     return [a.json()["order_id"] for a in answers]
 
 
-@pytest.mark.xfail(reason="needs fencing from branch bench", strict=True)
 @pytest.mark.timeout(240)
 def test_a_replica_stalled_past_its_lease_has_its_late_write_refused(stack, tmp_path):
     stalled_url = stack.url("orchestrator-1")

@@ -139,6 +139,7 @@ def _allowed_ports():
     ports = {p for ports in config.DEFAULT_PORTS.values() for p in ports.values()}
     ports |= {config.orchestrator_port(replica) for replica in range(1, 9)}  # 8025 and up
     ports.add(5672)  # the broker (AMQP)
+    ports.add(config.DEFAULT_WATCH_PORT)  # the page that watches both variants (watch/)
     postgres = ROOT / "runner" / "postgres.py"  # the PostgreSQL the runner starts, if any
     if postgres.exists():
         ports |= {int(p) for p in re.findall(r"^DEFAULT_PORT = (\d+)", postgres.read_text(), re.M)}
