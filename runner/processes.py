@@ -9,7 +9,8 @@ coordination styles and not thread counts: 16 units of work in progress at once.
 - orchestrated: each service's API is one gunicorn worker with 16 threads (the orders API,
   which also takes every customer request, 2 workers of 32; the orchestrator 48 threads);
 - choreographed: per queue, CONSUMER_THREADS consumers (a thread and a connection each)
-  with PREFETCH_COUNT unacked messages each (by default 2 x 8 = 16), plus a small API.
+  with PREFETCH_COUNT unacked messages each: 2 x 8 = 16, the defaults of shared/config.py,
+  which every worker reads (here and in docker-compose.yml alike), plus a small API.
 """
 import sys
 from dataclasses import dataclass, field
@@ -38,8 +39,6 @@ def gunicorn(app, port, workers=1, threads=4):
 
 def choreo(replicas=1):
     """Return the choreographed variant's programs: an API and a worker per service."""
-    budget = {"CONSUMER_THREADS": str(config.consumer_threads()),  # the budget above
-              "PREFETCH_COUNT": str(config.prefetch_count())}
     programs = []
     for service in config.SERVICES:
         port = config.port(service, "choreo")
@@ -48,7 +47,7 @@ def choreo(replicas=1):
                                                            workers=workers), port=port))
         programs.append(Program(f"{service}-worker", [sys.executable, "-m", f"{service}.worker"],
                                 numprocs=replicas,
-                                environment={"WORKER_REPLICA": "%(process_num)d", **budget}))
+                                environment={"WORKER_REPLICA": "%(process_num)d"}))
     return programs
 
 
