@@ -17,7 +17,6 @@ import psutil
 import requests
 
 from load.sampler import _with_children, listener_pid, program_service
-from load.variant import Variant
 from runner import postgres
 from runner.broker import Broker
 

@@ -20,7 +20,6 @@ from shared import config
 from shared.api_models import page_of
 from shared.command_models import Saga, SagaWithLog, Shards, StartSaga
 from shared.db import open_service_database, read_only
-from shared.idempotency import require
 from shared.logs import setup
 from shared.models.orchestrator import metadata, shard_leases
 from shared.models.base import iso

@@ -13,7 +13,7 @@ import requests
 from audit.__main__ import audit_when_quiet, report
 from audit.fetch import all_items, snapshot
 from audit.ledger import read, tally
-from tests.integration.conftest_orch import OrchStack, wait_until
+from tests.integration.conftest_orch import OrchStack
 from tests.support import endings, new_ledger, post_recorded
 
 # The request stalls before its call long enough for the loop (ORDERS_HANDOVER_AFTER_MS) to
