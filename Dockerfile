@@ -1,7 +1,10 @@
 # One image for every Python program of both variants (APIs, workers, the orchestrator, Locust).
 # docker-compose.yml gives each container its command: the same commands the native runner
 # runs (runner/processes.py), checked by tests/static/test_compose.py.
-FROM python:3.11.13-slim-bookworm
+# PYTHON_IMAGE names another base with `python` and `pip` on PATH: `make compose-images` passes
+# deploy/standins/python's when the official image cannot be pulled.
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+FROM ${PYTHON_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -124,8 +124,7 @@ def create_app():
     number = config.orchestrator_replica()
     setup(f"orchestrator-{number}")
     session_factory = open_service_database("orchestrator", metadata)
-    replica = Replica(session_factory, number,
-                      f"http://127.0.0.1:{config.orchestrator_port(number)}")
+    replica = Replica(session_factory, number, config.orchestrator_url(number))
     app = create_base_app("orchestrator", session_factory,
                           workers=(replica.leases.beat_name.split("@")[0],))
     app.extensions["replica"] = replica

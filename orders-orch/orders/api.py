@@ -7,13 +7,14 @@ the orchestrator sheds load. Twin: orders-choreo/orders/api.py, which always ans
 """
 from flask import Blueprint, abort, g, jsonify
 
-from shared import handover, orders_api
+from orders import handover
+from orders.orchestrator_client import fetch_saga
+from shared import orders_api
 from shared.db import open_service_database, transaction
 from shared.domain import orders
 from shared.idempotency import command_routes
 from shared.logs import setup
 from shared.models.orders import metadata
-from shared.orchestrator_client import fetch_saga
 from shared.web import create_base_app, error, sessions
 
 from orders import handlers
