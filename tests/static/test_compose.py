@@ -20,6 +20,7 @@ import pytest
 
 from runner import postgres, processes
 from runner.__main__ import environment
+from shared import config
 from tests.support import ROOT
 
 HERE = ROOT / "tests" / "static"
@@ -214,3 +215,13 @@ def test_the_base_images_default_to_the_official_ones_and_have_a_stand_in_each(c
     assert f"ARG PYTHON_IMAGE={defaults['PYTHON_IMAGE']}" in dockerfile
     for folder in ("python", "postgres", "rabbitmq"):
         assert (ROOT / "deploy" / "standins" / folder / "Dockerfile").is_file(), folder
+
+
+def test_the_code_calls_the_urls_the_compose_file_gives(compose, monkeypatch):
+    env = compose["services"]["orch-orchestrator-0"]["environment"]
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    for service in config.SERVICES:
+        assert config.service_url(service, "orch") == env[f"{service.upper()}_URL"]
+    assert config.orchestrator_urls() == env["ORCHESTRATOR_URLS"].split(",")
+    assert config.orchestrator_url(0) == env["ORCHESTRATOR_URLS"]
