@@ -45,8 +45,9 @@ ensure_daemon() {
     exit 1
   fi
   mkdir -p var
-  say "starting dockerd (log: var/dockerd.log)"
+  say "starting dockerd (log: var/dockerd.log; it keeps running: kill \$(cat var/dockerd.pid) stops it)"
   setsid nohup dockerd > var/dockerd.log 2>&1 < /dev/null &
+  echo $! > var/dockerd.pid
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
   say "dockerd did not start; see var/dockerd.log"
   exit 1
