@@ -73,11 +73,16 @@ base_image() {  # the image of KEY that .env names, else the official one
   local named; named=$(setting "$1"); echo "${named:-${OFFICIAL[$1]}}"
 }
 
+build() {  # docker build ARGS..., its output shown only when it fails
+  local log; log=$(mktemp)
+  if ! docker build "$@" > "$log" 2>&1; then cat "$log" >&2; rm -f "$log"; return 1; fi
+  rm -f "$log"
+}
+
 standin() {  # KEY: build the stand-in for KEY (Docker's cache makes a rebuild quick)
   deploy/standins/base.sh "$STANDIN_BASE"
   say "building ${STANDIN[$1]} (deploy/standins/${FOLDER[$1]})"
-  docker build -q --build-arg "BASE_IMAGE=$STANDIN_BASE" -t "${STANDIN[$1]}" \
-    "deploy/standins/${FOLDER[$1]}" >/dev/null
+  build --build-arg "BASE_IMAGE=$STANDIN_BASE" -t "${STANDIN[$1]}" "deploy/standins/${FOLDER[$1]}"
 }
 
 images() {
@@ -99,7 +104,7 @@ images() {
     fi
   done
   say "building $APP_IMAGE on $(base_image PYTHON_IMAGE)"
-  docker build -q --build-arg "PYTHON_IMAGE=$(base_image PYTHON_IMAGE)" -t "$APP_IMAGE" . >/dev/null
+  build --build-arg "PYTHON_IMAGE=$(base_image PYTHON_IMAGE)" -t "$APP_IMAGE" .
 }
 
 health() {  # the health of a container, or its state when it has no healthcheck
@@ -133,7 +138,7 @@ up() {  # VARIANT
   ensure_daemon
   ensure_env
   compose --profile "$variant" up -d
-  wait_healthy "$variant" 300
+  wait_healthy "$variant" 420
   local api=8001 ui=8089 inspect="8011-8014, RabbitMQ management 15672, AMQP 5672"
   if [ "$variant" = orch ]; then api=8002 ui=8090 inspect="8021-8024, orchestrator 8020"; fi
   echo "every container of $variant is healthy:"

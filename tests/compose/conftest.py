@@ -72,6 +72,13 @@ class ComposedVariant:
         return json.loads(run("docker", "inspect", container_id).stdout)[0]
 
 
+def pytest_collection_modifyitems(items):
+    """Allow 10 minutes a test here: a profile's first test includes bringing it up."""
+    for item in items:
+        if "tests/compose/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.timeout(600))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def images_are_built():
     """The app image must exist: `make test-compose` builds it (`make compose-images`)."""
