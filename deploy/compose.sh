@@ -137,7 +137,14 @@ up() {  # VARIANT
   case "$variant" in choreo|orch) ;; *) say "VARIANT must be choreo or orch"; exit 2 ;; esac
   ensure_daemon
   ensure_env
-  compose --profile "$variant" up -d
+  # docker-compose 1.29 gives up on a dependant when its dependency is not healthy yet
+  # (a slow machine): wait for what was started, then start the rest.
+  local attempt
+  for attempt in 1 2 3; do
+    if compose --profile "$variant" up -d; then break; fi
+    [ "$attempt" = 3 ] && exit 1
+    wait_healthy "$variant" 420 || exit 1
+  done
   wait_healthy "$variant" 420
   local api=8001 ui=8089 inspect="8011-8014, RabbitMQ management 15672, AMQP 5672"
   if [ "$variant" = orch ]; then api=8002 ui=8090 inspect="8021-8024, orchestrator 8020"; fi

@@ -53,7 +53,8 @@ class ComposedVariant:
     def up(self):
         started = run("deploy/compose.sh", "up", self.variant, check=False)
         if started.returncode != 0:
-            raise RuntimeError(f"compose-up {self.variant} failed:\n{started.stdout}"
+            self.down()
+            raise RuntimeError(f"compose-up {self.variant} failed:\n{started.stdout[-2000:]}"
                                f"\n{started.stderr[-4000:]}")
 
     def down(self):
