@@ -1,8 +1,9 @@
 #!/bin/bash
 # What the official rabbitmq image's entrypoint does, as far as docker-compose.yml relies on
 # it: the default user from RABBITMQ_DEFAULT_USER / RABBITMQ_DEFAULT_PASS (created on the
-# first boot, on an empty data folder), and one Erlang cookie, kept in the data volume, that
-# the server (user rabbitmq) and `rabbitmq-diagnostics` run as root both use.
+# first boot, on an empty data folder), and one Erlang cookie, kept in the data volume. The
+# healthcheck runs `rabbitmq-diagnostics` as root; Debian's wrapper then runs it as the
+# rabbitmq user with that user's home, the data volume, so it reads the server's cookie.
 set -euo pipefail
 : "${RABBITMQ_DEFAULT_USER:?RABBITMQ_DEFAULT_USER must be set}"
 : "${RABBITMQ_DEFAULT_PASS:?RABBITMQ_DEFAULT_PASS must be set (there is no default)}"
@@ -13,7 +14,6 @@ if [ ! -s "$cookie" ]; then
 fi
 chown -R rabbitmq:rabbitmq /var/lib/rabbitmq
 chmod 400 "$cookie"
-install -m 400 "$cookie" /root/.erlang.cookie
 
 cat > /etc/rabbitmq/rabbitmq.conf <<CONF
 default_user = $RABBITMQ_DEFAULT_USER
