@@ -107,17 +107,21 @@ start-service: venv  ## start it again: SERVICE=payments-worker
 restart-with: venv  ## restart one program with fault settings: SERVICE=payments-api SETTINGS="PAYMENTS_FAULT_LATENCY_MS=1000"
 	$(PY) -m runner restart-with $(VARIANT) $(SERVICE) $(SETTINGS)
 
+# While `make compose-up VARIANT=choreo` runs, the broker's user and password are .env's.
+COMPOSE_AMQP = $(shell deploy/compose.sh amqp-url 2>/dev/null)
+WITH_AMQP = $(if $(COMPOSE_AMQP),AMQP_URL='$(COMPOSE_AMQP)')
+
 dead-letters: venv  ## list dead-lettered messages with their reasons (choreographed variant)
-	$(PY) -m shared.messaging.deadletters list
+	@$(WITH_AMQP) $(PY) -m shared.messaging.deadletters list
 
 replay-dead-letters: venv  ## send every dead letter back to the queue it came from
-	$(PY) -m shared.messaging.deadletters replay
+	@$(WITH_AMQP) $(PY) -m shared.messaging.deadletters replay
 
 clean:  ## remove var/ (databases, logs, broker data) and reports/
 	rm -rf var reports
 
-audit: venv  ## check docs/domain.md's invariants of a running variant through its inspection API (VARIANT=choreo, LEDGER=a client's ledger); lists dead letters (choreo) or stuck sagas (orch)
-	$(PY) -m audit --variant $(VARIANT) $(if $(LEDGER),--ledger $(LEDGER))
+audit: venv  ## check docs/domain.md's invariants of a running variant (native or compose) through its inspection API (VARIANT=choreo, LEDGER=a client's ledger); lists dead letters (choreo) or stuck sagas (orch)
+	@$(WITH_AMQP) $(PY) -m audit --variant $(VARIANT) $(if $(LEDGER),--ledger $(LEDGER))
 
 # `make chaos` runs every scenario in both variants; SCENARIO=kill-payments VARIANT=orch runs one;
 # TEACH=TEACH_DISABLE_DEDUP runs a teaching switch's scenario, whose audit must then fail.
@@ -126,3 +130,19 @@ chaos: venv broker  ## the fault catalogue under load, then the audit (SCENARIO=
 
 fuzz: venv broker  ## 1,000 generated bad requests per variant (values and structural extremes): no 5xx, no order but those answered 2xx
 	$(PY) -m chaos --fuzz-only --requests 1000 --variant both
+
+# --- Docker Compose (docs/deploy.md): the same programs, one container each. ---
+
+.PHONY: compose-images compose-up compose-down test-compose
+
+compose-images:  ## build the app image (and stand-ins for official images that cannot be pulled)
+	deploy/compose.sh images
+
+compose-up: compose-images  ## start a variant in containers, detached, and wait until all are healthy (VARIANT=choreo)
+	deploy/compose.sh up $(VARIANT)
+
+compose-down:  ## remove every container, network and volume of the compose project
+	deploy/compose.sh down
+
+test-compose: venv compose-images  ## both variants under compose: e2e scenarios, a killed container, audit, Locust (not in make test)
+	$(PY) -m pytest tests/compose $(PYTEST_ARGS)

@@ -44,8 +44,9 @@ def port(service, of_variant=None):
 
 
 def service_url(service, of_variant=None):
-    """Return the base URL of a service on this machine."""
-    return f"http://127.0.0.1:{port(service, of_variant)}"
+    """Return the base URL of a service, e.g. PAYMENTS_URL (http://payments-api:8022 in
+    containers), else this machine's address at the service's port."""
+    return _env(f"{service.upper()}_URL", f"http://127.0.0.1:{port(service, of_variant)}")
 
 
 def database_url(service):
@@ -123,9 +124,18 @@ def orchestrator_port(replica=0):
     return base if replica == 0 else base + 4 + replica
 
 
+def orchestrator_url(replica=0):
+    """Return replica i's base URL: the i-th of ORCHESTRATOR_URLS (comma-separated, one per
+    replica, as in containers), else this machine's address at orchestrator_port(i)."""
+    listed = [url.strip() for url in _env("ORCHESTRATOR_URLS", "").split(",") if url.strip()]
+    if replica < len(listed):
+        return listed[replica]
+    return f"http://127.0.0.1:{orchestrator_port(replica)}"
+
+
 def orchestrator_urls():
     """Return the base URL of every orchestrator replica."""
-    return [f"http://127.0.0.1:{orchestrator_port(i)}" for i in range(orchestrator_replicas())]
+    return [orchestrator_url(i) for i in range(orchestrator_replicas())]
 
 
 def orch_shards():

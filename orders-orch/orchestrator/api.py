@@ -132,8 +132,7 @@ def create_app():
     # three loops; request threads hold one only for a moment (the overflow covers a burst).
     session_factory = open_service_database("orchestrator", metadata,
                                             pool_size=config.orch_max_in_flight() + 3)
-    replica = Replica(session_factory, number,
-                      f"http://127.0.0.1:{config.orchestrator_port(number)}")
+    replica = Replica(session_factory, number, config.orchestrator_url(number))
     app = create_base_app("orchestrator", session_factory,
                           workers=(replica.leases.beat_name.split("@")[0],))
     app.extensions["replica"] = replica

@@ -7,7 +7,9 @@ the orchestrator sheds load. Twin: orders-choreo/orders/api.py, which always ans
 """
 from flask import Blueprint, abort, g, jsonify
 
-from shared import handover, openapi, orders_api
+from orders import handover
+from orders.orchestrator_client import fetch_saga
+from shared import openapi, orders_api
 from shared.api_models import Order
 from shared.command_models import SettleOrder
 from shared.db import open_service_database, transaction
@@ -16,7 +18,6 @@ from shared.idempotency import command_routes
 from shared.logs import setup
 from shared.models.orders import metadata
 from shared.openapi import describe, documented
-from shared.orchestrator_client import fetch_saga
 from shared.web import create_base_app, error, sessions
 
 from orders import handlers

@@ -5,7 +5,8 @@ events it hears; here the orchestrator tells it the outcome with a command.
 """
 from flask import abort
 
-from shared import handover, rules
+from orders import handover
+from shared import rules
 from shared.domain import orders
 
 OUTCOMES = (orders.COMPLETED, orders.CANCELLED)

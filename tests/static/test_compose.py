@@ -1,9 +1,10 @@
 """docker-compose.yml is valid, complete, and starts every program as the native runner does.
 
-The project's CI cannot run containers, so these checks stand in for `docker compose up`:
-the file validates against the Compose specification's JSON schema, every file it names
-exists, and each container's command and environment are the runner's (runner/processes.py)
-up to the interpreter (`python`) and the bind address (0.0.0.0). compose_spec.json beside
+These checks run without Docker, in `make test`; tests/compose/ (`make test-compose`) starts
+the file for real. Here: the file validates against the Compose specification's JSON schema,
+every file it names exists, each container's command and environment are the runner's
+(runner/processes.py) up to the interpreter (`python`) and the bind address (0.0.0.0), and
+the service URLs the containers are given reach the containers that serve them. compose_spec.json beside
 this file is vendored unchanged from compose/config/compose_spec.json of the docker-compose
 1.29.2 package on PyPI (Apache-2.0), the Compose specification's schema of that release.
 """
@@ -19,6 +20,7 @@ import pytest
 
 from runner import postgres, processes
 from runner.__main__ import environment
+from shared import config
 from tests.support import ROOT
 
 HERE = ROOT / "tests" / "static"
@@ -44,10 +46,21 @@ def test_the_compose_file_validates_against_the_compose_spec_schema(compose):
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None,
                     reason="docker-compose (Debian's package) is not installed")
-def test_docker_compose_itself_accepts_the_file_for_both_profiles():
+def test_docker_compose_itself_accepts_the_file_for_both_profiles(tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text((ROOT / ".env.example").read_text().replace(
+        "_PASSWORD=\n", "_PASSWORD=not-a-real-one\n"))
     for profile in ("choreo", "orch"):
-        subprocess.run(["docker-compose", "--env-file", ".env.example", "--profile", profile,
+        subprocess.run(["docker-compose", "--env-file", str(env_file), "--profile", profile,
                         "config", "-q"], cwd=ROOT, check=True, capture_output=True, timeout=60)
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None,
+                    reason="docker-compose (Debian's package) is not installed")
+def test_docker_compose_refuses_to_start_with_the_example_files_empty_passwords():
+    found = subprocess.run(["docker-compose", "--env-file", ".env.example", "--profile", "choreo",
+                            "config", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert found.returncode != 0 and "PASSWORD" in found.stderr, found.stderr
 
 
 @pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
@@ -96,7 +109,7 @@ def test_the_postgres_init_script_creates_every_database_of_both_variants():
 def test_every_file_the_compose_file_names_exists(compose):
     for name, service in compose["services"].items():
         if "build" in service:
-            assert (ROOT / service["build"] / "Dockerfile").is_file(), name
+            assert (ROOT / service["build"]["context"] / "Dockerfile").is_file(), name
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("."):
@@ -114,8 +127,7 @@ def test_every_dependency_is_awaited_until_healthy(compose):
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
             assert dependency in services, (name, dependency)
-            wanted = "service_started" if dependency == "orch-network" else "service_healthy"
-            assert condition == {"condition": wanted}, (name, dependency)
+            assert condition == {"condition": "service_healthy"}, (name, dependency)
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["rabbitmq"]
 
 
@@ -128,13 +140,49 @@ def test_api_containers_check_their_own_health_and_workers_their_apis(compose):
                 assert url == f"http://127.0.0.1:{urlparse(url).port}/health", name
 
 
-def test_credentials_come_from_the_environment_and_env_example_names_them_all():
+def test_credentials_come_from_the_environment_and_have_no_default():
     text = (ROOT / "docker-compose.yml").read_text()
     assert "guest" not in text
-    used = set(re.findall(r"\$\{([A-Z_]+)", text))
+    required = set(re.findall(r"\$\{([A-Z_]+):\?", text))
+    defaulted = set(re.findall(r"\$\{([A-Z_]+):-", text))
+    unguarded = set(re.findall(r"\$\{([A-Z_]+)\}", text))
     example = (ROOT / ".env.example").read_text()
-    defined = set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
-    assert used and used <= defined
+    defined = dict(re.findall(r"^([A-Z_]+)=(.*)$", example, re.MULTILINE))
+    assert {"RABBITMQ_PASSWORD", "POSTGRES_PASSWORD"} <= required
+    assert required | unguarded <= set(defined)
+    assert all(defined[name] == "" for name in defined if name.endswith("_PASSWORD"))
+    assert all(re.search(rf"^# {name}=", example, re.MULTILINE) for name in defaulted)
+
+
+def test_the_env_file_with_the_passwords_is_never_committed():
+    assert ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_no_container_shares_another_containers_network_namespace(compose):
+    for name, service in compose["services"].items():
+        assert "network_mode" not in service, name
+        assert "ipc" not in service and "pid" not in service, name
+
+
+@pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
+def test_every_service_url_reaches_the_container_serving_it_at_the_runners_port(compose,
+                                                                               variant):
+    serving = {program.name.split("-")[0]: f"http://{name}:{program.port}"
+               for program, name in programs_with_services(variant)
+               if program.port and program.name.endswith("-api")}
+    orchestrators = [f"http://{name}:{program.port}"
+                     for program, name in programs_with_services(variant)
+                     if program.name.startswith("orchestrator-")]
+    for program, name in programs_with_services(variant):
+        env = compose["services"][name]["environment"]
+        given = {k[:-len("_URL")].lower(): v for k, v in env.items()
+                 if k.endswith("_URL") and not k.endswith("_DATABASE_URL")
+                 and k not in ("AMQP_URL", "HEALTHCHECK_URL")}
+        if variant == "orch":
+            assert given == serving, name
+            assert env["ORCHESTRATOR_URLS"].split(",") == orchestrators, name
+        else:  # the choreographed services never call each other (events only)
+            assert given == {} and "ORCHESTRATOR_URLS" not in env, name
 
 
 def test_only_the_public_apis_and_uis_are_published_on_every_interface(compose):
@@ -147,4 +195,33 @@ def test_only_the_public_apis_and_uis_are_published_on_every_interface(compose):
 
 def test_the_locust_services_aim_at_their_variants_public_api(compose):
     assert compose["services"]["choreo-locust"]["command"][-1] == "http://choreo-orders-api:8001"
-    assert compose["services"]["orch-locust"]["command"][-1] == "http://orch-network:8002"
+    assert compose["services"]["orch-locust"]["command"][-1] == "http://orch-orders-api:8002"
+
+
+def test_every_container_with_the_apps_healthcheck_says_what_to_check(compose):
+    for name, service in compose["services"].items():
+        if service.get("image") == "orders-saga-app":
+            assert service["environment"].get("HEALTHCHECK_URL", "").startswith("http://"), name
+
+
+def test_the_base_images_default_to_the_official_ones_and_have_a_stand_in_each(compose):
+    text = (ROOT / "docker-compose.yml").read_text()
+    defaults = dict(re.findall(r"\$\{([A-Z]+_IMAGE):-([^}]+)\}", text))
+    script = (ROOT / "deploy" / "compose.sh").read_text()
+    official = dict(re.findall(r"\[([A-Z]+_IMAGE)\]=([^\s)]+)", script.split("declare -A STANDIN")[0]))
+    assert defaults == official
+    assert set(defaults) == {"PYTHON_IMAGE", "POSTGRES_IMAGE", "RABBITMQ_IMAGE"}
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"ARG PYTHON_IMAGE={defaults['PYTHON_IMAGE']}" in dockerfile
+    for folder in ("python", "postgres", "rabbitmq"):
+        assert (ROOT / "deploy" / "standins" / folder / "Dockerfile").is_file(), folder
+
+
+def test_the_code_calls_the_urls_the_compose_file_gives(compose, monkeypatch):
+    env = compose["services"]["orch-orchestrator-0"]["environment"]
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    for service in config.SERVICES:
+        assert config.service_url(service, "orch") == env[f"{service.upper()}_URL"]
+    assert config.orchestrator_urls() == env["ORCHESTRATOR_URLS"].split(",")
+    assert config.orchestrator_url(0) == env["ORCHESTRATOR_URLS"]

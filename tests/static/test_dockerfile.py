@@ -18,7 +18,10 @@ def index_of(structure, name, contains=""):
 
 def test_the_base_image_is_a_slim_python_311_pinned_to_a_patch_release(dockerfile):
     (base,) = instructions(dockerfile, "FROM")
-    assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?", base), base
+    assert base == "${PYTHON_IMAGE}"  # overridable; by default the official image
+    default = next(value.split("=", 1)[1] for value in instructions(dockerfile, "ARG")
+                   if value.startswith("PYTHON_IMAGE="))
+    assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?", default), default
 
 
 def test_the_requirements_are_installed_before_the_code_is_copied(dockerfile):

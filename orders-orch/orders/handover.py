@@ -25,7 +25,7 @@ from shared.domain import orders
 from shared.models.base import utcnow
 from shared.models.orders import orders as orders_table
 from shared.models.plumbing import outbox
-from shared.orchestrator_client import start_saga
+from orders.orchestrator_client import start_saga
 
 log = logging.getLogger(__name__)
 ROUTING_KEY = "saga.start"

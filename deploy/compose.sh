@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# What the compose Makefile targets run (see docs/deploy.md):
+#   deploy/compose.sh images          the app image, and stand-in base images when needed
+#   deploy/compose.sh up VARIANT      start a profile detached; return once every container is healthy
+#   deploy/compose.sh down            remove every container, network and volume of the project
+#   deploy/compose.sh amqp-url        the broker's URL on the host, while the compose broker runs
+# It uses `docker compose` (v2) when present, else `docker-compose` (1.29), and writes .env
+# with random passwords when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+APP_IMAGE=orders-saga-app
+STANDIN_BASE=orders-saga-standin-base:bookworm
+declare -A OFFICIAL=([PYTHON_IMAGE]=python:3.11.13-slim-bookworm
+                     [POSTGRES_IMAGE]=postgres:15-bookworm
+                     [RABBITMQ_IMAGE]=rabbitmq:3.13-management)
+declare -A STANDIN=([PYTHON_IMAGE]=orders-saga-standin-python:3.11-bookworm
+                    [POSTGRES_IMAGE]=orders-saga-standin-postgres:15-bookworm
+                    [RABBITMQ_IMAGE]=orders-saga-standin-rabbitmq:3.10-management)
+declare -A FOLDER=([PYTHON_IMAGE]=python [POSTGRES_IMAGE]=postgres [RABBITMQ_IMAGE]=rabbitmq)
+
+say() { echo "compose: $*" >&2; }
+
+setting() {  # the value of KEY in .env, or nothing
+  [ -f .env ] && sed -n "s/^$1=//p" .env | tail -n 1 || true
+}
+
+project() { local name; name=$(setting COMPOSE_PROJECT_NAME); echo "${name:-orders-saga}"; }
+
+compose() {
+  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+}
+
+ensure_daemon() {
+  if ! command -v docker >/dev/null 2>&1; then
+    say "Docker is not installed: apt-get install -y docker.io docker-compose (Debian), or see docs.docker.com"
+    exit 1
+  fi
+  if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+    say "neither 'docker compose' nor 'docker-compose' is installed: apt-get install -y docker-compose"
+    exit 1
+  fi
+  docker info >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v dockerd >/dev/null 2>&1; then
+    say "the Docker daemon is not running: start it (e.g. 'sudo systemctl start docker'), or join the docker group"
+    exit 1
+  fi
+  mkdir -p var
+  say "starting dockerd (log: var/dockerd.log; it keeps running: kill \$(cat var/dockerd.pid) stops it)"
+  setsid nohup dockerd > var/dockerd.log 2>&1 < /dev/null &
+  echo $! > var/dockerd.pid
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 0.5; done
+  say "dockerd did not start; see var/dockerd.log"
+  exit 1
+}
+
+ensure_env() {
+  [ -f .env ] && return 0
+  say "writing .env from .env.example with random passwords"
+  local rabbitmq postgres
+  rabbitmq=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  postgres=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  sed -e "s/^RABBITMQ_PASSWORD=.*/RABBITMQ_PASSWORD=$rabbitmq/" \
+      -e "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$postgres/" .env.example > .env
+  chmod 600 .env
+}
+
+set_setting() {  # KEY VALUE: replace KEY's line in .env, or add it
+  sed -i "/^$1=/d" .env
+  echo "$1=$2" >> .env
+}
+
+base_image() {  # the image of KEY that .env names, else the official one
+  local named; named=$(setting "$1"); echo "${named:-${OFFICIAL[$1]}}"
+}
+
+build() {  # docker build ARGS..., its output shown only when it fails
+  local log; log=$(mktemp)
+  if ! docker build "$@" > "$log" 2>&1; then cat "$log" >&2; rm -f "$log"; return 1; fi
+  rm -f "$log"
+}
+
+standin() {  # KEY: build the stand-in for KEY (Docker's cache makes a rebuild quick)
+  deploy/standins/base.sh "$STANDIN_BASE"
+  say "building ${STANDIN[$1]} (deploy/standins/${FOLDER[$1]})"
+  build --build-arg "BASE_IMAGE=$STANDIN_BASE" -t "${STANDIN[$1]}" "deploy/standins/${FOLDER[$1]}"
+}
+
+images() {
+  ensure_daemon
+  ensure_env
+  local key image
+  for key in PYTHON_IMAGE POSTGRES_IMAGE RABBITMQ_IMAGE; do
+    image=$(base_image "$key")
+    if [ "$image" = "${STANDIN[$key]}" ]; then
+      standin "$key"
+    elif docker image inspect "$image" >/dev/null 2>&1; then
+      say "using $image"
+    elif say "pulling $image" && timeout 120 docker pull -q "$image" >/dev/null 2>&1; then
+      say "pulled $image"
+    else
+      say "cannot pull $image: using a stand-in built from Debian's packages"
+      standin "$key"
+      set_setting "$key" "${STANDIN[$key]}"
+    fi
+  done
+  say "building $APP_IMAGE on $(base_image PYTHON_IMAGE)"
+  build --build-arg "PYTHON_IMAGE=$(base_image PYTHON_IMAGE)" -t "$APP_IMAGE" .
+}
+
+health() {  # the health of a container, or its state when it has no healthcheck
+  docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1"
+}
+
+wait_healthy() {  # VARIANT TIMEOUT_S
+  local deadline=$((SECONDS + $2)) ids id waiting
+  while :; do
+    ids=$(compose --profile "$1" ps -q)
+    waiting=()
+    for id in $ids; do
+      [ "$(health "$id")" = healthy ] || waiting+=("$id")
+    done
+    if [ -n "$ids" ] && [ "${#waiting[@]}" -eq 0 ]; then return 0; fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      say "not healthy after $2 s:"
+      for id in "${waiting[@]}"; do
+        say "  $(docker inspect -f '{{.Name}}' "$id"): $(health "$id")"
+        docker logs --tail 20 "$id" 2>&1 | sed 's/^/      /' >&2
+      done
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+up() {  # VARIANT
+  local variant=${1:?say VARIANT=choreo or VARIANT=orch}
+  case "$variant" in choreo|orch) ;; *) say "VARIANT must be choreo or orch"; exit 2 ;; esac
+  ensure_daemon
+  ensure_env
+  # docker-compose 1.29 gives up on a dependant when its dependency is not healthy yet
+  # (a slow machine): wait for what was started, then start the rest.
+  local attempt
+  for attempt in 1 2 3; do
+    if compose --profile "$variant" up -d; then break; fi
+    [ "$attempt" = 3 ] && exit 1
+    wait_healthy "$variant" 420 || exit 1
+  done
+  wait_healthy "$variant" 420
+  local api=8001 ui=8089 inspect="8011-8014, RabbitMQ management 15672, AMQP 5672"
+  if [ "$variant" = orch ]; then api=8002 ui=8090 inspect="8021-8024, orchestrator 8020"; fi
+  echo "every container of $variant is healthy:"
+  echo "  order API      http://localhost:$api/orders"
+  echo "  Locust web UI  http://localhost:$ui"
+  echo "  on 127.0.0.1 only: inspection APIs $inspect"
+}
+
+leftovers() {  # every container, network and volume still labelled with the project
+  local label="label=com.docker.compose.project=$(project)"
+  docker ps -aq --filter "$label"
+  docker network ls -q --filter "$label"
+  docker volume ls -q --filter "$label"
+}
+
+down() {
+  ensure_daemon
+  if [ -f .env ]; then
+    compose --profile choreo --profile orch down -v --remove-orphans
+  else  # nothing needs the passwords to be removed
+    COMPOSE_PROJECT_NAME=orders-saga RABBITMQ_USER=none RABBITMQ_PASSWORD=none \
+    POSTGRES_USER=none POSTGRES_PASSWORD=none \
+      compose --profile choreo --profile orch down -v --remove-orphans
+  fi
+  if [ -n "$(leftovers)" ]; then
+    say "left behind: $(leftovers | tr '\n' ' ')"
+    exit 1
+  fi
+}
+
+amqp_url() {
+  [ -z "${AMQP_URL:-}" ] && [ -f .env ] && command -v docker >/dev/null 2>&1 || return 0
+  local running
+  running=$(docker ps -q --filter "label=com.docker.compose.project=$(project)" \
+                        --filter "label=com.docker.compose.service=rabbitmq" 2>/dev/null || true)
+  [ -n "$running" ] || return 0
+  python3 -c 'import sys, urllib.parse as u
+print(f"amqp://{u.quote(sys.argv[1], safe=str())}:{u.quote(sys.argv[2], safe=str())}@127.0.0.1:5672/%2F")' \
+    "$(setting RABBITMQ_USER)" "$(setting RABBITMQ_PASSWORD)"
+}
+
+case "${1:-}" in
+  images) images ;;
+  up) up "${2:-}" ;;
+  down) down ;;
+  amqp-url) amqp_url ;;
+  *) echo "usage: $0 images | up choreo|orch | down | amqp-url" >&2; exit 2 ;;
+esac
