@@ -111,13 +111,17 @@ health() {  # the health of a container, or its state when it has no healthcheck
   docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1"
 }
 
+one_shot_done() {  # a container that runs once (restart "no", e.g. choreo-topology) and exited 0
+  [ "$(docker inspect -f '{{.HostConfig.RestartPolicy.Name}} {{.State.Status}} {{.State.ExitCode}}' "$1")" = "no exited 0" ]
+}
+
 wait_healthy() {  # VARIANT TIMEOUT_S
   local deadline=$((SECONDS + $2)) ids id waiting
   while :; do
     ids=$(compose --profile "$1" ps -q)
     waiting=()
     for id in $ids; do
-      [ "$(health "$id")" = healthy ] || waiting+=("$id")
+      [ "$(health "$id")" = healthy ] || one_shot_done "$id" || waiting+=("$id")
     done
     if [ -n "$ids" ] && [ "${#waiting[@]}" -eq 0 ]; then return 0; fi
     if [ "$SECONDS" -ge "$deadline" ]; then

@@ -127,7 +127,10 @@ def test_every_dependency_is_awaited_until_healthy(compose):
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
             assert dependency in services, (name, dependency)
-            assert condition == {"condition": "service_healthy"}, (name, dependency)
+            if dependency == "choreo-topology":  # a one-shot: awaited until it exited 0
+                assert condition == {"condition": "service_completed_successfully"}, name
+            else:
+                assert condition == {"condition": "service_healthy"}, (name, dependency)
     assert "healthcheck" in services["postgres"] and "healthcheck" in services["rabbitmq"]
 
 
@@ -200,7 +203,7 @@ def test_the_locust_services_aim_at_their_variants_public_api(compose):
 
 def test_every_container_with_the_apps_healthcheck_says_what_to_check(compose):
     for name, service in compose["services"].items():
-        if service.get("image") == "orders-saga-app":
+        if service.get("image") == "orders-saga-app" and name != "choreo-topology":
             assert service["environment"].get("HEALTHCHECK_URL", "").startswith("http://"), name
 
 
@@ -225,3 +228,15 @@ def test_the_code_calls_the_urls_the_compose_file_gives(compose, monkeypatch):
         assert config.service_url(service, "orch") == env[f"{service.upper()}_URL"]
     assert config.orchestrator_urls() == env["ORCHESTRATOR_URLS"].split(",")
     assert config.orchestrator_url(0) == env["ORCHESTRATOR_URLS"]
+
+
+def test_every_choreographed_worker_waits_for_the_topology_the_runner_declares(compose):
+    services = compose["services"]
+    topology = services["choreo-topology"]
+    assert topology["command"] == ["python", "-m", "shared.messaging.topology"]
+    assert topology["restart"] == "no" and topology["profiles"] == ["choreo"]
+    workers = [n for n in services if n.startswith("choreo-") and n.endswith("-worker")]
+    assert len(workers) == 5
+    for name in workers:
+        assert services[name]["depends_on"]["choreo-topology"] == {
+            "condition": "service_completed_successfully"}, name
