@@ -125,8 +125,8 @@ audit: venv  ## check docs/domain.md's invariants of a running variant (native o
 
 # `make chaos` runs every scenario in both variants; SCENARIO=kill-payments VARIANT=orch runs one;
 # TEACH=TEACH_DISABLE_DEDUP runs a teaching switch's scenario, whose audit must then fail.
-chaos: venv broker  ## the fault catalogue under load, then the audit (SCENARIO=, VARIANT=, TEACH=); see docs/faults.md
-	$(PY) -m chaos $(if $(TEACH),--teach $(TEACH),$(if $(SCENARIO),--scenario $(SCENARIO) --variant $(VARIANT),--variant both))
+chaos: venv broker  ## the fault catalogue under load, then the audit (SCENARIO=, VARIANT=, TEACH=, DB=postgres); see docs/faults.md
+	$(PY) -m chaos --db $(DB) $(if $(TEACH),--teach $(TEACH),$(if $(SCENARIO),--scenario $(SCENARIO) --variant $(VARIANT),--variant both))
 
 fuzz: venv broker  ## 1,000 generated bad requests per variant (values and structural extremes): no 5xx, no order but those answered 2xx
 	$(PY) -m chaos --fuzz-only --requests 1000 --variant both

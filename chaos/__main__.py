@@ -4,6 +4,7 @@
     python -m chaos --variant orch --scenario kill-payments
     python -m chaos --teach TEACH_DISABLE_DEDUP       the switch's scenario: its audit must FAIL
     python -m chaos --fuzz-only --requests 1000       generated bad requests only (`make fuzz`)
+    python -m chaos --db postgres                     the same on PostgreSQL, a database per service
 
 Each variant is started once (two replicas, ports moved by 24000, var/chaos-<variant>/) and
 the scenarios run against it one after another; the audit covers everything done so far.
@@ -17,6 +18,7 @@ from chaos import fuzz, report
 from chaos.run import run_scenario
 from chaos.scenarios import SCENARIOS, names
 from chaos.system import System
+from runner.__main__ import DATABASES
 
 # Each teaching switch, the variant and the scenario whose audit it makes fail.
 TEACHING = {"TEACH_DISABLE_OUTBOX": ("choreo", "broker-restart"),
@@ -26,7 +28,7 @@ TEACHING = {"TEACH_DISABLE_OUTBOX": ("choreo", "broker-restart"),
 
 def run_variant(variant, scenario_names, args, audit_text, env=None):
     """Start the variant, run the scenarios (and the fuzz), stop it; return the rows."""
-    system, rows = System(variant, env=env), []
+    system, rows = System(variant, env=env, db=args.db), []
     system.start()
     try:
         for name in scenario_names:
@@ -49,6 +51,8 @@ def main(argv=None):
     parser.add_argument("--variant", choices=("choreo", "orch", "both"), default="both")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--teach", choices=sorted(TEACHING))
+    parser.add_argument("--db", choices=DATABASES, default="sqlite",
+                        help="postgres: every service on its own database, as `runner up --db`")
     parser.add_argument("--short", action="store_true", help="the test suite's short version")
     parser.add_argument("--fuzz-only", action="store_true")
     parser.add_argument("--requests", type=int, default=None, help="generated bad requests")

@@ -148,7 +148,7 @@ def run(system, count=LONG_RUN):
     before = order_count(base)
     tally = generate(base, count)
     created = order_count(base) - before
-    row = Row("fuzz", system.variant, sent=tally.sent,
+    row = Row("fuzz", system.variant, system.db, sent=tally.sent,
               passed=not tally.failures and created == tally.accepted)
     row.notes = [f"{tally.sent} bad requests, statuses {dict(sorted(tally.statuses.items()))}, "
                  f"{created} order(s) created, {tally.accepted} answered 2xx"] + tally.failures[:5]

@@ -21,6 +21,7 @@ from audit.fetch import snapshot
 class Row:
     scenario: str
     variant: str
+    db: str = "sqlite"
     sent: int = 0
     accepted: int = 0
     completed: int = 0

@@ -1,11 +1,11 @@
-"""The results table: scenario x variant -> orders sent, completed, cancelled, lost, effects
-doubled, time to drain; written to reports/chaos-<time>/results.md and printed."""
+"""The results table: scenario x variant x database -> orders sent, completed, cancelled, lost,
+effects doubled, time to drain; written to reports/chaos-<time>/results.md and printed."""
 from datetime import datetime, timezone
 
 from shared import config
 
-HEADER = ("| scenario | variant | sent | accepted | completed | cancelled | lost | doubled "
-          "| refused | drain s | verdict | notes |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| scenario | variant | db | sent | accepted | completed | cancelled | lost | doubled "
+          "| refused | drain s | verdict | notes |\n" + "|---" * 13 + "|")
 
 
 def table(rows):
@@ -13,9 +13,9 @@ def table(rows):
     lines = [HEADER]
     for r in rows:
         verdict = "pass" if r.passed else "**FAIL**"
-        lines.append(f"| {r.scenario} | {r.variant} | {r.sent} | {r.accepted} | {r.completed} "
-                     f"| {r.cancelled} | {r.lost} | {r.doubled} | {r.refused} | {r.drain_s} | {verdict} "
-                     f"| {'; '.join(r.notes)} |")
+        lines.append(f"| {r.scenario} | {r.variant} | {r.db} | {r.sent} | {r.accepted} "
+                     f"| {r.completed} | {r.cancelled} | {r.lost} | {r.doubled} | {r.refused} "
+                     f"| {r.drain_s} | {verdict} | {'; '.join(r.notes)} |")
     return "\n".join(lines)
 
 
@@ -28,7 +28,8 @@ def write(rows, audit_text, title="Fault catalogue"):
     return path
 
 
-LEGEND = ("Counted from the clients' ledger. sent: order requests (keys) the clients made; "
+LEGEND = ("Counted from the clients' ledger. db: the database every service ran on; "
+          "sent: order requests (keys) the clients made; "
           "accepted: keys answered 2xx; completed/cancelled: accepted orders in that final status "
           "once quiet; lost: accepted but never final or missing; doubled: a key with two orders, "
           "an order nobody asked for, second payments, shipments, notifications and units of "

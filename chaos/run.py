@@ -58,8 +58,10 @@ def run_scenario(system, name, short=False, audit_s=None, out=None):
     healed = time.monotonic()
     results, listings = system.audit(audit_s or (SHORT if short else FULL)["audit_s"],
                                      ledger=ctx.ledger.path)
-    row = Row(name, system.variant, drain_s=round(time.monotonic() - healed, 1), notes=notes)
-    out.write(f"--- {name} ({system.variant}): {'; '.join(notes)} [ledger {ctx.ledger.path}]\n")
+    row = Row(name, system.variant, system.db, drain_s=round(time.monotonic() - healed, 1),
+              notes=notes)
+    out.write(f"--- {name} ({system.variant}, {system.db}): {'; '.join(notes)} "
+              f"[ledger {ctx.ledger.path}]\n")
     report_listings(listings, out)
     audit_ok = report(results, out)
     measure(row, system.urls, ctx.ledger.path)

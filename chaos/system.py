@@ -1,5 +1,6 @@
 """A variant under test: started by `python -m runner up` exactly as `make up-<variant>` starts
-it, on ports moved by PORT_OFFSET, with its own broker (choreographed) and var folder.
+it, on ports moved by PORT_OFFSET, with its own broker (choreographed) and var folder, on SQLite
+or (db="postgres", as `--db postgres`) on the runner's PostgreSQL, one database per service.
 
 Plumbing for the catalogue. Faults go through the runner's own controls (runner/chaos_control.py):
 kill -9 of one program and restart with other settings, while the rest keeps running.
@@ -12,7 +13,7 @@ import sys
 import time
 
 from audit.__main__ import audit_when_quiet
-from runner import chaos_control
+from runner import chaos_control, postgres
 from runner.broker import Broker
 from runner.health import wait_healthy
 from shared import config
@@ -32,11 +33,12 @@ class System:
     """One variant, running under its runner, that scenarios put faults into."""
 
     def __init__(self, variant, name="chaos", replicas=2, env=None, offset=PORT_OFFSET,
-                 amqp_url=AMQP_URL):
-        self.variant, self.replicas = variant, replicas
+                 amqp_url=AMQP_URL, db="sqlite"):
+        self.variant, self.replicas, self.db = variant, replicas, db
         self.var_dir = ROOT / "var" / f"{name}-{variant}"
         self.env = dict(os.environ, **moved_ports(variant, offset), VAR_DIR=str(self.var_dir),
-                        VARIANT=variant, AMQP_URL=amqp_url, **(env or {}))
+                        VARIANT=variant, AMQP_URL=amqp_url,
+                        POSTGRES_PORT=str(postgres.DEFAULT_PORT + offset), **(env or {}))
         self.amqp_url = amqp_url
         self.folder = self.var_dir / variant  # the runner's supervisord socket and logs
         self.urls = {s: f"http://127.0.0.1:{self.env[f'{s.upper()}_PORT']}" for s in SERVICES}
@@ -64,10 +66,13 @@ class System:
             shutil.rmtree(self.broker.base, ignore_errors=True)  # no events of an earlier run
             self.broker.start()
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self.db == "postgres":
+            self._fresh_postgres()
         self.var_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.var_dir / "runner.log", "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "runner", "up", self.variant, "--replicas", str(self.replicas)],
+            [sys.executable, "-m", "runner", "up", self.variant, "--replicas", str(self.replicas),
+             "--db", self.db],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while " is up" not in (self.var_dir / "runner.log").read_text():
@@ -75,6 +80,15 @@ class System:
                 self.stop()
                 raise RuntimeError(f"the runner did not come up; see {self.var_dir}/runner.log")
             time.sleep(0.3)
+
+    def _fresh_postgres(self):
+        """Remove the cluster of an earlier run (the runner then creates a new one), as fresh
+        as the SQLite files; stop it first if an interrupted run of ours left it running."""
+        cluster = postgres.Cluster(int(self.env["POSTGRES_PORT"]), self.var_dir / "postgres")
+        if cluster.answers() and (cluster.data / "PG_VERSION").exists():
+            cluster.started = True  # ours: its port and folder are this System's
+            cluster.stop()
+        shutil.rmtree(cluster.base, ignore_errors=True)  # Cluster made it reachable()
 
     def stop(self):
         """Stop the runner as Ctrl-C would, then the broker we started."""
