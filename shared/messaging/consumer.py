@@ -156,19 +156,22 @@ class Consumer:
     def _failed(self, delivery, exc):
         """Dead-letter a poison message at once; send a failed one to retry, or at the end of
         its attempts to the dead letters with the last error."""
-        tracing.mark_failed(repr(exc), delivery.span)  # tracing
         if isinstance(exc, (MalformedMessage, contracts.ContractViolation, PermanentError)):
-            self.dead_letter(delivery.body, delivery.properties, delivery.attempts,
-                             f"poison: {exc}")
+            self._dead_letter(delivery, f"poison: {exc}")
             return
         # transient: database busy, injected fault, a bug to fix
         log.warning("attempt %d of %s failed: %r", delivery.attempts,
                     delivery.method.routing_key, exc)
         if delivery.attempts >= config.max_attempts():
-            self.dead_letter(delivery.body, delivery.properties, delivery.attempts,
-                             f"failed {delivery.attempts} times: {exc!r}")
+            self._dead_letter(delivery, f"failed {delivery.attempts} times: {exc!r}")
         else:
+            tracing.mark_failed(f"attempt {delivery.attempts} failed, sent to the retry queue: "
+                                f"{exc!r}", delivery.span)  # tracing
             self.retry_later(delivery.body, delivery.properties, delivery.attempts)
+
+    def _dead_letter(self, delivery, reason):
+        tracing.mark_failed(f"dead-lettered: {reason}", delivery.span)  # tracing; headers keep it
+        self.dead_letter(delivery.body, delivery.properties, delivery.attempts, reason)
 
     def apply(self, envelope, handler):
         """Apply one message's effect in a transaction of its own (faults injected first)."""
