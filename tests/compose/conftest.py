@@ -109,3 +109,11 @@ def http():
 def urls(system):
     """The base URL of each service of the running variant, through the published ports."""
     return {s: system.url(s) for s in config.SERVICES}
+
+
+@pytest.fixture
+def audit_where(system):
+    """Where the audit reads the broker's queues (choreo) or the unfinished sagas (orch)."""
+    if system.variant == "choreo":
+        return {"amqp_url": run("deploy/compose.sh", "amqp-url").stdout.strip()}
+    return {"orchestrator_url": system.url("orchestrator")}

@@ -21,7 +21,7 @@ from tests.e2e.test_bad_input import (  # noqa: F401
     test_no_bad_request_creates_an_order,
 )
 from tests.e2e.test_burst import (  # noqa: F401
-    test_the_invariants_hold_after_a_burst_of_200_concurrent_orders,
+    test_a_burst_of_200_concurrent_orders_ends_exactly_as_asked,
 )
 
 
