@@ -27,6 +27,9 @@ import sys
 from pathlib import Path
 
 import pika
+from pika.exceptions import AMQPError
+from tenacity import (before_sleep_log, retry, retry_if_exception_type, stop_after_delay,
+                      wait_exponential_jitter)
 
 from shared import config
 
@@ -96,6 +99,20 @@ def declare_all(channel, subscriptions):
         declare_consumer_queue(channel, queue, routing_keys)
 
 
+@retry(retry=retry_if_exception_type((AMQPError, OSError)),
+       wait=wait_exponential_jitter(initial=0.2, max=5), stop=stop_after_delay(60),
+       before_sleep=before_sleep_log(logging.getLogger("topology"), logging.WARNING),
+       reraise=True)
+def _declare_when_the_broker_answers(subscriptions):
+    """Declare everything; a broker that is still starting (it may pass its healthcheck before
+    it takes logins) is tried again with backoff for a minute."""
+    connection = pika.BlockingConnection(pika.URLParameters(config.amqp_url()))
+    try:
+        declare_all(connection.channel(), subscriptions)
+    finally:
+        connection.close()
+
+
 def main(argv=None):
     """Declare the whole topology on the broker of AMQP_URL, then exit 0."""
     parser = argparse.ArgumentParser(prog="python -m shared.messaging.topology")
@@ -105,12 +122,8 @@ def main(argv=None):
     subscriptions = subscriptions_in(folder)
     if not subscriptions:
         raise SystemExit(f"topology: no <service>/subscriptions.py under {folder}")
-    connection = pika.BlockingConnection(pika.URLParameters(config.amqp_url()))
-    try:
-        declare_all(connection.channel(), subscriptions)
-    finally:
-        connection.close()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _declare_when_the_broker_answers(subscriptions)
     logging.getLogger("topology").info("topology: declared %d queues with their retry queues "
                                        "and bindings: %s", len(subscriptions),
                                        ", ".join(subscriptions))
