@@ -100,7 +100,7 @@ def declare_all(channel, subscriptions):
 
 
 @retry(retry=retry_if_exception_type((AMQPError, OSError)),
-       wait=wait_exponential_jitter(initial=0.2, max=5), stop=stop_after_delay(60),
+       wait=wait_exponential_jitter(multiplier=0.2, max=5), stop=stop_after_delay(60),
        before_sleep=before_sleep_log(logging.getLogger("topology"), logging.WARNING),
        reraise=True)
 def _declare_when_the_broker_answers(subscriptions):

@@ -235,6 +235,7 @@ def test_every_choreographed_worker_waits_for_the_topology_the_runner_declares(c
     topology = services["choreo-topology"]
     assert topology["command"] == ["python", "-m", "shared.messaging.topology"]
     assert topology["restart"] == "no" and topology["profiles"] == ["choreo"]
+    assert topology["environment"]["AMQP_URL"].endswith("@rabbitmq:5672/%2F")  # the compose broker
     workers = [n for n in services if n.startswith("choreo-") and n.endswith("-worker")]
     assert len(workers) == 5
     for name in workers:
