@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import bindparam, create_engine, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 
@@ -143,14 +143,43 @@ def insert_if_absent(session, table, values, *conflict_columns):
     return session.execute(statement, values).first() is not None  # a row only if inserted
 
 
+def first_row(session, table, **equal):
+    """Return the first row of `table` whose columns have the given values, or None."""
+    return session.execute(_select_where(table, tuple(equal)), equal).mappings().first()
+
+
+def update_where(session, table, where, **values):
+    """UPDATE the rows of `table` whose columns have the values of `where` (a dict) with
+    `values`; return how many rows changed. A condition on the current status makes it a
+    compare-and-set: of two racing calls, only one finds the row still in that status."""
+    parameters = {**{f"where_{name}": value for name, value in where.items()},
+                  **{f"new_{name}": value for name, value in values.items()}}
+    return session.execute(_update_where(table, tuple(where), tuple(values)),
+                           parameters).rowcount
+
+
+# Trade-off 46: the statements of the three helpers above are built once per shape and run with
+# the row's values as parameters. Building a statement around its values each time made
+# SQLAlchemy walk the whole new statement to find its compiled form in the cache: about 0.2 ms
+# of CPU per statement, most of what a one-row statement cost. The price: SQL written through
+# these helpers (or as module-level statements with bindparam) rather than inline.
 @functools.lru_cache(maxsize=None)
 def _insert_if_absent(dialect_name, table, conflict_columns):
-    # Trade-off 46: the statement is built once per table and run with the row as parameters.
-    # Building it around the values each time made SQLAlchemy walk the whole new statement to
-    # find it in its compiled cache: 0.2 ms of CPU per row, most of what the INSERT cost.
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
             .returning(*(table.c[name] for name in conflict_columns)))
+
+
+@functools.lru_cache(maxsize=None)
+def _select_where(table, columns):
+    return select(table).where(*(table.c[name] == bindparam(name) for name in columns))
+
+
+@functools.lru_cache(maxsize=None)
+def _update_where(table, where_columns, value_columns):
+    return (update(table)
+            .where(*(table.c[name] == bindparam(f"where_{name}") for name in where_columns))
+            .values({name: bindparam(f"new_{name}") for name in value_columns}))
 
 
 def open_service_database(service, metadata, pool_size=10):

@@ -11,10 +11,9 @@ import hashlib
 import json
 
 from flask import abort, jsonify, request
-from sqlalchemy import select, update
 
 from shared import faults
-from shared.db import insert_if_absent, read_only, transaction
+from shared.db import first_row, insert_if_absent, read_only, transaction, update_where
 from shared.models.base import utcnow
 from shared.models.plumbing import idempotency_keys
 from shared.web import error, sessions
@@ -70,8 +69,8 @@ def _run_once(work, body, key, fingerprint, url_args):
         # Trade-off 16: the key and the answer are stored in the transaction of the effect
         # (the twin of Trade-off 3), so a retry after a lost answer replays, never repeats.
         if key:
-            session.execute(update(idempotency_keys).where(idempotency_keys.c.key == key)
-                            .values(status_code=status, response=answer))
+            update_where(session, idempotency_keys, {"key": key},
+                         status_code=status, response=answer)
     return jsonify(answer), status
 
 
@@ -83,8 +82,7 @@ def _claim(session, key, fingerprint):
 
 
 def _stored(session, key):
-    return session.execute(select(idempotency_keys)
-                           .where(idempotency_keys.c.key == key)).mappings().first()
+    return first_row(session, idempotency_keys, key=key)
 
 
 def _replay(stored, fingerprint):

@@ -2,9 +2,8 @@
 import logging
 import uuid
 
-from sqlalchemy import select
 
-from shared.db import insert_if_absent
+from shared.db import first_row, insert_if_absent
 from shared.models.base import iso, utcnow
 from shared.models.notifications import notifications
 
@@ -17,8 +16,7 @@ def notify(session, order_id, customer_id, outcome, reason=None):
            "customer_id": customer_id, "outcome": outcome, "reason": reason,
            "sent_at": utcnow()}
     if not insert_if_absent(session, notifications, row, "order_id"):
-        existing = session.execute(
-            select(notifications).where(notifications.c.order_id == order_id)).mappings().one()
+        existing = first_row(session, notifications, order_id=order_id)
         return to_dict(existing), False
     # A real service would send an e-mail here; the row is the proof that it was sent once.
     log.info("notified %s that order %s is %s", customer_id, order_id, outcome)

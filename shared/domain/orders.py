@@ -3,10 +3,10 @@ import hashlib
 import json
 import uuid
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert
 
 from shared import catalog, rules
-from shared.db import insert_if_absent
+from shared.db import first_row, insert_if_absent, update_where
 from shared.models.base import iso, utcnow
 from shared.models.orders import orders
 
@@ -36,14 +36,13 @@ def place(session, command, correlation_id, idempotency_key=None, body_hash=None
         "correlation_id": correlation_id, "created_at": now, "updated_at": now,
     }
     if not idempotency_key:
-        session.execute(insert(orders).values(**row))
+        session.execute(insert(orders), row)
         return to_dict(row), True
     # One statement claims the key: a racing twin request waits for this insert's transaction
     # (PostgreSQL) or for the write lock (SQLite), then finds the key taken and replays.
     if insert_if_absent(session, orders, row, "idempotency_key"):
         return to_dict(row), True
-    existing = session.execute(
-        select(orders).where(orders.c.idempotency_key == idempotency_key)).mappings().one()
+    existing = first_row(session, orders, idempotency_key=idempotency_key)
     if existing["request_hash"] != body_hash:
         raise IdempotencyConflict(idempotency_key)
     return to_dict(existing), False
@@ -51,21 +50,19 @@ def place(session, command, correlation_id, idempotency_key=None, body_hash=None
 
 def finish(session, order_id, status, reason=None):
     """Move a PENDING order to COMPLETED or CANCELLED; return True if this call changed it."""
-    result = session.execute(
-        update(orders).where(orders.c.order_id == order_id, orders.c.status == PENDING)
-        .values(status=status, reason=reason, updated_at=utcnow()))
-    return result.rowcount == 1
+    return update_where(session, orders, {"order_id": order_id, "status": PENDING},
+                        status=status, reason=reason, updated_at=utcnow()) == 1
 
 
 def get(session, order_id):
     """Return one order as the API shows it, or None."""
-    row = session.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first()
+    row = first_row(session, orders, order_id=order_id)
     return to_dict(row) if row else None
 
 
 def get_record(session, order_id):
     """Return the full stored row of an order (card token included), or None."""
-    return session.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first()
+    return first_row(session, orders, order_id=order_id)
 
 
 def saga_facts(order_row):

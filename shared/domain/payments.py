@@ -1,10 +1,10 @@
 """Charge an order's total and refund it (the payments service's rules)."""
 import uuid
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert
 
 from shared import rules
-from shared.db import insert_if_absent
+from shared.db import first_row, insert_if_absent, update_where
 from shared.models.base import iso, utcnow
 from shared.models.payments import payments, refunds
 
@@ -27,20 +27,20 @@ def charge(session, order_id, customer_id, amount_cents, currency, card_token):
 def refund(session, order_id):
     """Refund a captured payment (compensation); return True if this call refunded it."""
     now = utcnow()
-    refunded = session.execute(  # only the call that moves it out of CAPTURED refunds it
-        update(payments).where(payments.c.order_id == order_id, payments.c.status == CAPTURED)
-        .values(status=REFUNDED, updated_at=now)).rowcount
+    refunded = update_where(  # only the call that moves it out of CAPTURED refunds it
+        session, payments, {"order_id": order_id, "status": CAPTURED},
+        status=REFUNDED, updated_at=now)
     if not refunded:
         return False
     payment = _payment(session, order_id)
-    session.execute(insert(refunds).values(refund_id=str(uuid.uuid4()),
-                                           payment_id=payment["payment_id"],
-                                           amount_cents=payment["amount_cents"], created_at=now))
+    session.execute(insert(refunds), {"refund_id": str(uuid.uuid4()),
+                                      "payment_id": payment["payment_id"],
+                                      "amount_cents": payment["amount_cents"], "created_at": now})
     return True
 
 
 def _payment(session, order_id):
-    return session.execute(select(payments).where(payments.c.order_id == order_id)).mappings().first()
+    return first_row(session, payments, order_id=order_id)
 
 
 def to_dict(row):

@@ -1,10 +1,9 @@
 """Book and cancel shipments (the shipping service's rules)."""
 import uuid
 
-from sqlalchemy import select, update
 
 from shared import rules
-from shared.db import insert_if_absent
+from shared.db import first_row, insert_if_absent, update_where
 from shared.models.base import iso, utcnow
 from shared.models.shipping import shipments
 
@@ -26,15 +25,12 @@ def book(session, order_id, address):
 
 def cancel(session, order_id):
     """Cancel a booked shipment (compensation); return True if this call cancelled it."""
-    result = session.execute(
-        update(shipments).where(shipments.c.order_id == order_id, shipments.c.status == BOOKED)
-        .values(status=CANCELLED, updated_at=utcnow()))
-    return result.rowcount == 1
+    return update_where(session, shipments, {"order_id": order_id, "status": BOOKED},
+                        status=CANCELLED, updated_at=utcnow()) == 1
 
 
 def _shipment(session, order_id):
-    return session.execute(
-        select(shipments).where(shipments.c.order_id == order_id)).mappings().first()
+    return first_row(session, shipments, order_id=order_id)
 
 
 def to_dict(row):
