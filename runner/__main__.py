@@ -46,6 +46,7 @@ def up(args):
     try:
         if args.variant == "choreo":
             declare_topology()  # topology before work
+        print("runner: starting the programs", flush=True)
         services.start()
         logtail.follow(folder / "logs", stop)
         urls = {p.name: f"http://127.0.0.1:{p.port}" for p in programs if p.port}
