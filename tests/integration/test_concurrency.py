@@ -5,8 +5,8 @@ connections and race on the same rows, on SQLite and on a throwaway PostgreSQL:
 - reserving a scarce SKU: never more sold than stocked, and the stock always adds up;
 - settling the same reservation and charging the same order: the effect happens once;
 - placing an order with the same Idempotency-Key: one order, and every caller gets it.
-Then the same key is raced through real gunicorn processes: the choreographed orders API
-and one orchestrated service's command API (payments).
+Then the same key is raced through real gunicorn processes, on both databases too: the
+choreographed orders API and one orchestrated service's command API (payments).
 Red once: with inventory.reserve back to read-then-write (or `insert_if_absent` replaced by a
 select-then-insert), the oversell and double-order assertions fail on PostgreSQL.
 """
@@ -69,15 +69,20 @@ def raced(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('race') / 'race.db'}"
     else:
-        name = f"race_{uuid.uuid4().hex[:8]}"
-        base = request.getfixturevalue("postgres_url")
-        Cluster(POSTGRES_PORT, ROOT / "var" / "test-concurrency-postgres").create_databases([name])
-        url = f"{base}/{name}"
+        url = _new_postgres_database(request, "race")
     sessions = _sessions(url)
     with transaction(sessions) as session:
         inventory.seed(session)
     sessions.kw["bind"].dispose()
     return url, _race(_contend, url)
+
+
+def _new_postgres_database(request, prefix):
+    """Create an empty database in the module's PostgreSQL cluster; return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    base = request.getfixturevalue("postgres_url")
+    Cluster(POSTGRES_PORT, ROOT / "var" / "test-concurrency-postgres").create_databases([name])
+    return f"{base}/{name}"
 
 
 def _sessions(url):
@@ -193,15 +198,18 @@ def test_processes_placing_with_one_idempotency_key_get_one_order(raced):
 
 # --- the same key raced through real gunicorn processes --------------------------------------
 
-@pytest.fixture
-def served(tmp_path):
-    """Start an app factory under real gunicorn (2 processes); return its base URL."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def served(request, tmp_path):
+    """Start an app factory under real gunicorn (2 processes) on a fresh SQLite file or
+    PostgreSQL database; return its base URL. (SQLite lets one writer in at a time, so only
+    PostgreSQL shows a check-then-insert of the key racing itself.)"""
     started = []
+    database = (f"sqlite:///{tmp_path / 'api.db'}" if request.param == "sqlite"
+                else _new_postgres_database(request, "api"))
 
     def serve(variant, app, port, database_env):
         env = {"PYTHONPATH": f"{ROOT}:{ROOT / ('orders-' + variant)}", "VARIANT": variant,
-               "VAR_DIR": str(tmp_path), database_env: f"sqlite:///{tmp_path / 'api.db'}",
-               "PATH": "/usr/bin:/bin"}
+               "VAR_DIR": str(tmp_path), database_env: database, "PATH": "/usr/bin:/bin"}
         process = subprocess.Popen(gunicorn(app, port, workers=2, threads=4), cwd=ROOT, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(process)

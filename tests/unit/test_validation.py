@@ -285,8 +285,25 @@ WITHIN_THE_RULES = st.fixed_dictionaries({
         **{name: NON_BLANK for name in ("name", "line1", "city", "postcode")},
         "country": st.from_regex(r"[A-Za-z]{2}", fullmatch=True)}),
 })
-# Half the bodies keep every rule, half may break any: both outcomes below are reached.
-ORDER_SHAPED = st.one_of(WITHIN_THE_RULES, BODIES)
+SKUS = st.sampled_from(sorted(catalog.PRODUCTS))
+
+
+def _lines(count, quantity):
+    return st.lists(st.fixed_dictionaries({"sku": SKUS, "quantity": quantity}),
+                    min_size=count, max_size=count)
+
+
+# Bodies within the rules but for their lines, drawn at and just past the limits (0, 1, 20, 21
+# lines; a quantity of 0, 1, 100, 101): only such bodies make the branch below fail when a
+# limit of the validator is loosened; bodies drawn from BODIES almost never break just one.
+AT_THE_LIMITS = st.tuples(WITHIN_THE_RULES, st.one_of(
+    st.sampled_from([0, 1, MAX_LINES, MAX_LINES + 1]).flatmap(
+        lambda count: _lines(count, st.integers(min_value=1, max_value=MAX_QUANTITY))),
+    _lines(1, st.sampled_from([0, 1, MAX_QUANTITY, MAX_QUANTITY + 1])),
+)).map(lambda drawn: {**drawn[0], "items": drawn[1]})
+# A third of the bodies keep every rule, a third are at the limits, a third may break any:
+# both outcomes below are reached.
+ORDER_SHAPED = st.one_of(WITHIN_THE_RULES, AT_THE_LIMITS, BODIES)
 
 
 @PROPERTY_SETTINGS
