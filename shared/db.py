@@ -151,7 +151,8 @@ def first_row(session, table, **equal):
 def update_where(session, table, where, **values):
     """UPDATE the rows of `table` whose columns have the values of `where` (a dict) with
     `values`; return how many rows changed. A condition on the current status makes it a
-    compare-and-set: of two racing calls, only one finds the row still in that status."""
+    compare-and-set: of two racing calls, only one finds the row still in that status.
+    (A None in `where` compares with = NULL, which nothing matches: write IS NULL inline.)"""
     parameters = {**{f"where_{name}": value for name, value in where.items()},
                   **{f"new_{name}": value for name, value in values.items()}}
     return session.execute(_update_where(table, tuple(where), tuple(values)),

@@ -8,7 +8,7 @@ extra shards it is not driving a saga of.
 
 The epoch is a fencing token: every saga write carries the Token (shard, owner, epoch) its
 replica held when it started, and changes nothing unless the lease row still says exactly
-that (holds() below, part of each write's WHERE). A replica that stalled past its lease can
+that (HOLDS below, part of each write's WHERE). A replica that stalled past its lease can
 never write over the replica that took its shard over.
 """
 import hashlib
@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 
 from shared.db import insert_if_absent, read_only, transaction
 from shared.heartbeat import beat, worker_name
@@ -38,21 +38,25 @@ class Token:
     owner: str
     epoch: int
 
+    def parameters(self):
+        """Return the token as the parameters of the HOLDS condition."""
+        return {"lease_shard": self.shard, "lease_owner": self.owner, "lease_epoch": self.epoch}
+
 
 def shard_of(order_id, shards):
     """Return a saga's shard: a stable hash of its order id (Python's hash() is salted)."""
     return int.from_bytes(hashlib.sha256(order_id.encode()).digest()[:8], "big") % shards
 
 
-def holds(token):
-    """Return the SQL condition "the shard's lease is still this token's" for a write's WHERE."""
-    # Trade-off 14: the lease is checked by the saga write itself (C12), so a replica that
-    # stalled past its lease cannot overwrite the new owner; the check is one indexed
-    # subquery inside each UPDATE, not an extra locked read. Nothing here reads a clock: a
-    # takeover bumps the epoch, so an old token fails whatever time its holder believes it is.
-    return exists().where(shard_leases.c.shard == token.shard,
-                          shard_leases.c.owner == token.owner,
-                          shard_leases.c.epoch == token.epoch)
+# The SQL condition "the shard's lease is still the writer's token", for a write's WHERE; it
+# runs with Token.parameters() (built once, Trade-off 46 in shared/db.py).
+# Trade-off 14: the lease is checked by the saga write itself (C12), so a replica that stalled
+# past its lease cannot overwrite the new owner; the check is one indexed subquery inside each
+# UPDATE, not an extra locked read. Nothing here reads a clock: a takeover bumps the epoch, so
+# an old token fails whatever time its holder believes it is.
+HOLDS = exists().where(shard_leases.c.shard == bindparam("lease_shard"),
+                       shard_leases.c.owner == bindparam("lease_owner"),
+                       shard_leases.c.epoch == bindparam("lease_epoch"))
 
 
 class Leases:

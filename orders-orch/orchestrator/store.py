@@ -1,17 +1,19 @@
 """The saga's persisted state and step log, written before and after every step.
 
 Every write of a running saga is one fenced compare-and-set UPDATE of its row: it changes
-the row only if the replica's fencing token still holds (shards.holds) and the saga is where
+the row only if the replica's fencing token still holds (shards.HOLDS) and the saga is where
 the replica left it (state and cursor). The log lines ride in the same transaction, so a
 write that changes nothing logs nothing. Nothing about a saga lives only in memory beyond
 one call.
 """
-from sqlalchemy import select, update
+import functools
 
-from shared.db import insert_if_absent, read_only, transaction
+from sqlalchemy import bindparam, select, update
+
+from shared.db import first_row, insert_if_absent, read_only, transaction
 from shared.models.base import utcnow
 from shared.models.orchestrator import saga_log, sagas
-from orchestrator.shards import LeaseLost, holds
+from orchestrator.shards import HOLDS, LeaseLost
 from orchestrator.steps import RUNNING, UNFINISHED
 
 
@@ -65,17 +67,26 @@ def advance(session_factory, saga, token, changes, lines):
 
 def _fenced_update(session, saga, token, changes):
     """UPDATE the saga row if the token holds and the saga is unmoved; else raise LeaseLost."""
-    moved = session.execute(
-        update(sagas).where(sagas.c.saga_id == saga["saga_id"], sagas.c.state == saga["state"],
-                            sagas.c.cursor == saga["cursor"], holds(token))
-        .values(**changes)).rowcount
+    parameters = {"the_saga": saga["saga_id"], "was_state": saga["state"],
+                  "was_cursor": saga["cursor"], **token.parameters(),
+                  **{f"new_{name}": value for name, value in changes.items()}}
+    moved = session.execute(_fenced(tuple(changes)), parameters).rowcount
     if moved != 1:
         raise LeaseLost(f"saga {saga['saga_id']}: lease of shard {token.shard} lost (epoch "
                         f"{token.epoch}) or saga moved by someone else; nothing written")
 
 
+@functools.lru_cache(maxsize=None)
+def _fenced(changed_columns):
+    """The fenced compare-and-set of a saga row, built once per set of changed columns."""
+    return (update(sagas).where(sagas.c.saga_id == bindparam("the_saga"),
+                                sagas.c.state == bindparam("was_state"),
+                                sagas.c.cursor == bindparam("was_cursor"), HOLDS)
+            .values({name: bindparam(f"new_{name}") for name in changed_columns}))
+
+
 def _still_held(session, token):
-    return session.execute(select(holds(token))).scalar()
+    return session.execute(select(HOLDS), token.parameters()).scalar()
 
 
 def due(session_factory, shards, limit):
@@ -99,5 +110,5 @@ def log(session, saga, *lines):
 
 
 def _row(session, saga_id):
-    row = session.execute(select(sagas).where(sagas.c.saga_id == saga_id)).mappings().first()
+    row = first_row(session, sagas, saga_id=saga_id)
     return dict(row) if row else None

@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, or_, select, update
 
 from shared import config, faults, tracing
-from shared.db import transaction
+from shared.db import first_row, transaction, update_where
 from shared.domain import orders
 from shared.models.base import utcnow
 from shared.models.orders import orders as orders_table
@@ -38,27 +38,26 @@ def add(session, order_row, correlation_id):
     """Queue the order's handover in the transaction that stores the order."""
     body = {"order": orders.saga_facts(order_row), "correlation_id": correlation_id}
     tracing.set_order(order_row["order_id"])  # tag the POST /orders span with its order
-    session.execute(insert(outbox).values(
-        message_id=order_row["order_id"], routing_key=ROUTING_KEY, body=json.dumps(body),
-        created_at=utcnow(), sent_at=None, owner=REQUEST, headers=tracing.headers_json()))
+    session.execute(insert(outbox), {  # the row as parameters (Trade-off 46, shared/db.py)
+        "message_id": order_row["order_id"], "routing_key": ROUTING_KEY,
+        "body": json.dumps(body), "created_at": utcnow(), "sent_at": None, "owner": REQUEST,
+        "headers": tracing.headers_json()})
 
 
 def hand_over(session_factory, order_id, wait=True):
     """Call POST /sagas for a stored order; mark it handed over on a 2xx; return the Response.
     wait=True is the request that stored the order; wait=False the loop, which has claimed it."""
     with session_factory() as session:
-        row = session.execute(select(outbox.c.body, outbox.c.headers)
-                              .where(outbox.c.message_id == order_id)).first()
-    body = json.loads(row.body)
+        row = first_row(session, outbox, message_id=order_id)
+    body = json.loads(row["body"])
     if wait:
         faults.stall_point("orders.before_handover")  # a slow request, for the tests
-    with tracing.continued(tracing.from_json(row.headers)):  # the loop continues the order's trace
+    with tracing.continued(tracing.from_json(row["headers"])):  # the loop continues the order's trace
         answer = start_saga(body["order"], body["correlation_id"], wait=wait)
     if answer is not None and answer.ok:
         faults.stall_point("orders.before_mark_sent")  # a slow loop, for the tests
         with transaction(session_factory) as session:
-            session.execute(update(outbox).where(outbox.c.message_id == order_id)
-                            .values(sent_at=utcnow()))
+            update_where(session, outbox, {"message_id": order_id}, sent_at=utcnow())
     elif wait and (answer is None or answer.status_code != 429):
         claim(session_factory, order_id)  # failed for another reason: the loop takes it now
     return answer
