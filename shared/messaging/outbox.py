@@ -9,10 +9,12 @@ publish fails (broker down, process killed in between) is gone for good.
 """
 import logging
 
-from sqlalchemy import event, insert
-from sqlalchemy.orm import Session
+import functools
+
+from sqlalchemy import insert
 
 from shared import config, contracts, tracing
+from shared.db import after_commit
 from shared.envelope import caused_by
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
@@ -31,26 +33,22 @@ def add(session, envelope):
         "message_id": envelope.message_id, "routing_key": envelope.type,
         "body": envelope.to_json(), "created_at": utcnow(), "sent_at": None,
         "headers": tracing.outbox_headers(envelope)})  # tracing: the trace goes with the event
-    session.info[_ADDED] = True
+    after_commit(session, _wake_relays)
 
 
 # --- Waking the relay: a relay in the same process starts a round as soon as an event commits.
-_ADDED = "outbox_event_added"
 _wakers = []
 
 
 def wake_on_commit(wake):
     """Call `wake()` after each commit that added an event in this process (the relay's hook;
     rows written by other processes are found by the relay's polling)."""
-    if not _wakers:
-        event.listen(Session, "after_commit", _after_commit)
     _wakers.append(wake)
 
 
-def _after_commit(session):
-    if session.info.pop(_ADDED, False):
-        for wake in _wakers:
-            wake()
+def _wake_relays():
+    for wake in _wakers:
+        wake()
 
 
 def emit(session, cause, source, event_type, data):
@@ -66,17 +64,12 @@ log = logging.getLogger(__name__)
 
 
 def _publish_after_commit(session, envelope):
-    pending = session.info.setdefault("teach_publish_after_commit", [])
-    if not pending:
-        event.listen(session, "after_commit", _publish_pending, once=True)
-        event.listen(session, "after_rollback", lambda s: pending.clear(), once=True)
-    pending.append(envelope)
+    after_commit(session, functools.partial(_publish_now, [envelope]))  # not after a rollback
 
 
-def _publish_pending(session):
+def _publish_now(envelopes):
     from shared.messaging.connection import connect
     from shared.messaging.topology import EXCHANGE, persistent
-    envelopes = session.info.pop("teach_publish_after_commit", [])
     try:
         connection = connect(config.amqp_url())
         try:

@@ -18,6 +18,7 @@ from shared.tracing.jsonfile import JsonLinesExporter
 
 _lock = threading.Lock()
 _started = []
+_tracers = []
 
 
 def setup(service, program=None):
@@ -54,5 +55,7 @@ def flush():
 
 
 def tracer():
-    """Return the tracer of this project's own spans."""
-    return trace.get_tracer("orders-saga")
+    """Return the tracer of this project's own spans (made once per process, after setup)."""
+    if not _tracers:  # get_tracer builds a new tracer (and its scope) at every call
+        _tracers.append(trace.get_tracer("orders-saga"))
+    return _tracers[0]
