@@ -55,13 +55,11 @@ def _tune_sqlite(engine):
 
 
 def _begin_immediate(dbapi_connection):
-    """Take SQLite's write lock, looking for it every millisecond while another process holds it.
-
-    Trade-off 45: SQLite's own busy handler sleeps 1, 2, 5 ... up to 100 ms between looks, so
-    under load the lock sits free while the next writer sleeps: that, not the writes, made an
-    API whose worker writes the same file answer in seconds. Polling every millisecond costs a
-    few microseconds of CPU per look, only while another process holds the lock.
-    """
+    """Take SQLite's write lock, looking for it every millisecond while another process holds it."""
+    # Trade-off 45: SQLite's own busy handler sleeps 1, 2, 5 ... up to 100 ms between looks,
+    # so under load the lock sits free while the next writer of another process sleeps (the
+    # orders API's two workers and the orders worker share one file). Looking every
+    # millisecond costs a few microseconds of CPU per look, only while another process holds it.
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     dbapi_connection.execute("PRAGMA busy_timeout=0")  # fail at once; we wait below
     try:
