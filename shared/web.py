@@ -37,6 +37,7 @@ def create_base_app(service, session_factory, workers=()):
     app.extensions["session_factory"] = session_factory
     app.before_request(_take_correlation_id)
     app.before_request(_refuse_nul_in_url)
+    app.before_request(_refuse_a_cut_body)
     app.after_request(_give_correlation_id)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
@@ -67,6 +68,16 @@ def _refuse_nul_in_url():
     # A NUL in a path or query (%00) would reach PostgreSQL, whose text cannot hold it.
     if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
         raise BadRequest("the URL holds a NUL character (%00)")
+
+
+def _refuse_a_cut_body():
+    # A client killed between sending its headers and its body leaves a request whose body
+    # ends before its Content-Length; gunicorn hands it over as it is, cut short. Applied, a
+    # command with an empty body would do its work under the client's Idempotency-Key with
+    # the wrong fingerprint, and the client's honest retry would then get a 422 for ever.
+    expected = request.content_length
+    if expected and len(request.get_data(cache=True)) < expected:
+        raise BadRequest(f"the body ended before its Content-Length ({expected} bytes)")
 
 
 def _take_correlation_id():

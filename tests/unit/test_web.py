@@ -237,3 +237,27 @@ def test_health_is_503_until_every_worker_has_a_recent_heartbeat(session_factory
     assert client.get("/health").status_code == 503
     beat(session_factory, "relay@host-1")
     assert client.get("/health").status_code == 200
+
+
+# --- a request cut short -------------------------------------------------------------------
+
+def test_a_command_whose_body_was_cut_short_is_refused_and_its_key_stays_free(session_factory):
+    # A client killed between its headers and its body: gunicorn hands the request over with
+    # an empty body (wsgi.input_terminated). Applied, the work would be stored under the key
+    # with an empty body's fingerprint, and the client's full retry would get a 422 for ever.
+    from shared.idempotency import command_routes
+    done = []
+
+    def commit(_session, body, order_id):
+        done.append((order_id, body))
+        return 200, {"order_id": order_id}
+
+    app = create_base_app("inventory", session_factory)
+    app.register_blueprint(command_routes("inventory", [("/things/<order_id>/commit", commit)]))
+    client, key = app.test_client(), {"Idempotency-Key": "o-1:commit:do"}
+    cut = client.post("/things/o-1/commit", data=b"", headers=key, content_type="application/json",
+                      environ_overrides={"CONTENT_LENGTH": "21", "wsgi.input_terminated": True})
+    assert (cut.status_code, cut.get_json()["error"]["code"]) == (400, "bad_request")
+    assert done == []
+    retry = client.post("/things/o-1/commit", json={"order_id": "o-1"}, headers=key)
+    assert (retry.status_code, done) == (200, [("o-1", {"order_id": "o-1"})])
