@@ -22,7 +22,7 @@ from tests.integration.conftest_orch import OrchStack, wait_until
 from tests.support import endings, new_ledger, post_recorded
 
 TTL_MS = 1500
-STALL_MS = 15000  # longer than the POSTs' budget, the pause and the rebalancing together
+STALL_MS = 20000  # longer than the POSTs' budget, the wait for the others, the pause and the rebalancing together
 ORDERS = 8
 
 
@@ -71,7 +71,14 @@ def test_a_replica_stalled_past_its_lease_has_its_late_write_refused(stack, tmp_
     urls = {s: stack.url(f"{s}-api") for s in ("orders", "inventory", "payments", "shipping",
                                                 "notifications")}
     order_ids = _place(urls, ledger, scope)
-    running = [stack.saga(o) for o in order_ids if stack.saga(o)["state"] == "RUNNING"]
+
+    def still_running():
+        return [saga for saga in map(stack.saga, order_ids) if saga["state"] == "RUNNING"]
+    # An accepted order's saga is still being driven when its POST answers: wait for every
+    # saga but the stalled one to end (well inside the stall), then check that one is left.
+    wait_until(lambda: len(still_running()) <= 1, 5,
+               what="every saga but the stalled one to end")
+    running = still_running()
     assert len(running) == 1, "exactly one saga stalls (replica 1's first)"
     saga, started_epoch = running[0], _leases(stack)[running[0]["shard"]]["epoch"]
 
