@@ -16,7 +16,7 @@ import requests
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from shared import config
+from shared import config, http_session
 from shared.api_models import page_of
 from shared.command_models import Saga, SagaWithLog, Shards, StartSaga
 from shared.db import open_service_database, read_only
@@ -110,9 +110,10 @@ def _forward(replica, shard):
     if request.headers.get(FORWARDED) or owner_url in (None, replica.url):
         return None
     try:
-        answer = requests.post(f"{owner_url}/sagas", json=request.get_json(), timeout=(
-            config.orch_sync_budget_ms() + 1000) / 1000, headers={
-            FORWARDED: replica.owner, "X-Correlation-Id": g.correlation_id})
+        answer = http_session.this_thread().post(
+            f"{owner_url}/sagas", json=request.get_json(),
+            timeout=(config.orch_sync_budget_ms() + 1000) / 1000,
+            headers={FORWARDED: replica.owner, "X-Correlation-Id": g.correlation_id})
     except requests.RequestException:
         return None
     headers = {k: v for k, v in answer.headers.items() if k in ("Retry-After", "Content-Type")}

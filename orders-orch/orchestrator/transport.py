@@ -1,14 +1,10 @@
 """The orchestrator's HTTP calls: idempotency key, correlation id, timeout, and no exceptions
 (every failure becomes an Answer the policy can classify). Plumbing, not the lesson.
 """
-import threading
-
 import requests
 
-from shared import config
+from shared import config, http_session
 from orchestrator.policy import TRANSIENT, Answer, classify, with_retries
-
-_local = threading.local()
 
 
 def idempotency_key(saga_id, step, kind):
@@ -28,7 +24,8 @@ def send(step, call, kind, state, correlation_id):
 
 def _once(method, url, body, headers, timeout):
     try:
-        answer = _session().request(method, url, json=body, headers=headers, timeout=timeout)
+        answer = http_session.this_thread().request(method, url, json=body, headers=headers,
+                                                    timeout=timeout)
     except requests.RequestException as exc:
         return Answer(TRANSIENT, error=f"{type(exc).__name__}")
     try:
@@ -36,9 +33,3 @@ def _once(method, url, body, headers, timeout):
     except ValueError:
         payload = {}
     return classify(answer.status_code, payload if isinstance(payload, dict) else {})
-
-
-def _session():
-    if not hasattr(_local, "session"):  # a requests.Session per thread: they are not thread-safe
-        _local.session = requests.Session()
-    return _local.session

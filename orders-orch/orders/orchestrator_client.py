@@ -9,7 +9,7 @@ import random
 
 import requests
 
-from shared import config
+from shared import config, http_session
 
 log = logging.getLogger(__name__)
 ASYNC = {"Prefer": "respond-async"}  # store the saga and answer 202 at once (handover loop)
@@ -21,8 +21,8 @@ def start_saga(facts, correlation_id, wait=True):
     headers = {"X-Correlation-Id": correlation_id, **({} if wait else ASYNC)}
     for url in _spread():
         try:
-            return requests.post(f"{url}/sagas", json={"order": facts}, headers=headers,
-                                 timeout=timeout)
+            return http_session.this_thread().post(f"{url}/sagas", json={"order": facts},
+                                                   headers=headers, timeout=timeout)
         except requests.ConnectionError as exc:  # refused: this replica is down, try another
             log.warning("orchestrator %s unreachable: %s", url, exc)
         except requests.Timeout:  # it may be driving the saga: do not start it elsewhere now
@@ -35,8 +35,8 @@ def fetch_saga(order_id, correlation_id):
     """GET /sagas/<order_id> with its log; return (status, body), or None when none answered."""
     for url in _spread():
         try:
-            answer = requests.get(f"{url}/sagas/{order_id}", timeout=5,
-                                  headers={"X-Correlation-Id": correlation_id})
+            answer = http_session.this_thread().get(
+                f"{url}/sagas/{order_id}", timeout=5, headers={"X-Correlation-Id": correlation_id})
             return answer.status_code, answer.json()
         except (requests.RequestException, ValueError) as exc:
             log.warning("orchestrator %s: GET /sagas failed: %s", url, exc)
