@@ -46,8 +46,10 @@ class Delivery:
 class Consumer:
     """Consumes one queue and hands each event type to its handler (one thread, one connection)."""
 
-    def __init__(self, service, queue, handlers, session_factory, amqp_url, number=0):
+    def __init__(self, service, queue, handlers, session_factory, amqp_url, number=0,
+                 prefetch=None):
         self.service, self.queue, self.handlers = service, queue, handlers
+        self.prefetch = prefetch or config.prefetch_count()
         self.session_factory, self.amqp_url = session_factory, amqp_url
         self.name = worker_name(f"consumer:{queue}") + (f"#{number}" if number else "")
         self.connection = self.channel = None
@@ -67,8 +69,9 @@ class Consumer:
             topology.declare_consumer_queue(self.channel, self.queue, self.handlers)
             # Trade-off 5: prefetch bounds the unacked messages in flight on this consumer. One
             # at a time would idle the consumer during every network round trip; a large
-            # window piles redeliveries onto one consumer when it dies. See PREFETCH_COUNT.
-            self.channel.basic_qos(prefetch_count=config.prefetch_count())
+            # window piles redeliveries onto one consumer when it dies. See PREFETCH_COUNT
+            # (and the tracker's own, larger window in orders-choreo/orders/subscriptions.py).
+            self.channel.basic_qos(prefetch_count=self.prefetch)
             self.channel.basic_consume(self.queue, self._collect)
             self._beat()
             while not self.stopping:

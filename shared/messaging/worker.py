@@ -17,13 +17,14 @@ from shared.messaging.relay import OutboxRelay
 log = logging.getLogger(__name__)
 
 
-def run_worker(service, session_factory, subscriptions):
+def run_worker(service, session_factory, subscriptions, prefetch=None):
     """Start the relay and CONSUMER_THREADS consumers per (queue, handlers) pair; block until
-    SIGTERM."""
+    SIGTERM. `prefetch` maps a queue to its own window (the others: PREFETCH_COUNT)."""
     logs.setup(f"{service}-worker")
     tracing.setup(service, f"{service}-worker")  # tracing
     amqp_url = config.amqp_url()
-    runnables = [Consumer(service, queue, handlers, session_factory, amqp_url, number)
+    runnables = [Consumer(service, queue, handlers, session_factory, amqp_url, number,
+                          (prefetch or {}).get(queue))
                  for queue, handlers in subscriptions.items()
                  for number in range(config.consumer_threads())]
     if config.outbox_relay_enabled():
