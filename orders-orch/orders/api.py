@@ -12,7 +12,7 @@ from orders.orchestrator_client import fetch_saga
 from shared import openapi, orders_api
 from shared.api_models import Order
 from shared.command_models import SettleOrder
-from shared.db import open_service_database, transaction
+from shared.db import open_service_database, read_only
 from shared.domain import orders
 from shared.idempotency import command_routes
 from shared.logs import setup
@@ -44,7 +44,7 @@ def place_order():
                 handover.withdraw(sessions(), order["order_id"]):
             return error(429, "overloaded", "the orchestrator is at capacity; retry later",
                          headers={"Retry-After": answer.headers.get("Retry-After", "1")})
-        with transaction(sessions()) as session:
+        with read_only(sessions()) as session:
             order = orders.get(session, order["order_id"])
     status = 202 if order["status"] == orders.PENDING else 201
     return jsonify(order), status, {"Location": f"/orders/{order['order_id']}"}
@@ -55,7 +55,7 @@ def place_order():
     **orders_api.TIMELINE["responses"], 503: "no orchestrator replica answered"}})
 def order_timeline(order_id):
     """Every step of this order's saga, from the orchestrator's saga log."""
-    with transaction(sessions()) as session:
+    with read_only(sessions()) as session:
         if orders.get(session, order_id) is None:
             abort(404, f"no order {order_id}")
     answer = fetch_saga(order_id, g.correlation_id)

@@ -20,7 +20,7 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, or_, select, update
 
 from shared import config, faults, tracing
-from shared.db import first_row, transaction, update_where
+from shared.db import first_row, read_only, transaction, update_where
 from shared.domain import orders
 from shared.models.base import utcnow
 from shared.models.orders import orders as orders_table
@@ -47,7 +47,7 @@ def add(session, order_row, correlation_id):
 def hand_over(session_factory, order_id, wait=True):
     """Call POST /sagas for a stored order; mark it handed over on a 2xx; return the Response.
     wait=True is the request that stored the order; wait=False the loop, which has claimed it."""
-    with session_factory() as session:
+    with read_only(session_factory) as session:
         row = first_row(session, outbox, message_id=order_id)
     body = json.loads(row["body"])
     if wait:
