@@ -32,7 +32,8 @@ def settings():
             "orders": int(os.environ.get("BENCH_ORDERS", 1500)),
             "warmup": int(os.environ.get("BENCH_WARMUP", 80)),
             "threads": int(os.environ.get("BENCH_THREADS", 32)),
-            "runs": int(os.environ.get("BENCH_RUNS", 3))}
+            "runs": int(os.environ.get("BENCH_RUNS", 3)),
+            "paced_s": float(os.environ.get("BENCH_PACED_S", 15))}
 
 
 def bench(port_offset, amqp_url, out=None, log=print):
@@ -69,7 +70,10 @@ def measure(name, db, chosen, folder, port_offset, amqp_url, log):
         client.place(chosen["warmup"])
         drain.wait_drained(variant)
         log(f"  warmed up with {chosen['warmup']} orders; placing {chosen['orders']} ...")
-        return _measured(variant, db, client, chosen["orders"], amqp_url, log)
+        figures = _measured(variant, db, client, chosen["orders"], amqp_url, log)
+        figures["half_rate"] = _at_half_rate(variant, client, figures["orders_per_s"],
+                                             chosen["paced_s"], log)
+        return figures
     finally:
         variant.stop()
 
@@ -96,6 +100,19 @@ def _measured(variant, db, client, count, amqp_url, log):
                "queues_empty_s": queues_s}
     log(f"  {figures['orders_per_s']} finished orders/s, "
         f"{sum(cpu_ms.values()):.1f} CPU-ms/order (services), drained in {seconds:.1f} s")
+    return figures
+
+
+def _at_half_rate(variant, client, drain_rate, seconds, log):
+    """Place orders at half the drain's rate for a while; return that rate and its POST times
+    (the answer a customer gets when the system is busy but not saturated)."""
+    rate = round(drain_rate / 2, 1)
+    posts = client.place_paced(rate, seconds)
+    drain.wait_drained(variant)
+    figures = {"rate": rate, "orders": len(posts),
+               "post_ms": _percentiles([p["ms"] for p in posts])}
+    log(f"  at half that rate ({rate}/s for {seconds:.0f} s): POST p50/p99 "
+        f"{figures['post_ms']['p50']}/{figures['post_ms']['p99']} ms")
     return figures
 
 

@@ -13,6 +13,7 @@ from shared import config
 TARGETS = {"choreo": (90, 18), "orch": (50, 30)}
 PG_SHARE = 0.6
 QUEUES_EMPTY_S = 5
+HALF_RATE_POST_P99_MS = 50  # choreo: POST /orders p99 at half the drain's rate
 
 
 def _within(seconds):
@@ -67,18 +68,24 @@ def markdown(runs, chosen, failed):
 
 def _summary(runs):
     rows = ["| db | variant | finished orders/s | CPU-ms per order (services) | client CPU-ms "
-            "per order | POST p50 / p99 ms | completion p50 / p99 ms | queues empty after s | "
-            "429s retried | final statuses (last run) |", "|" + "---|" * 10]
+            "per order | POST p50 / p99 ms | POST p50 / p99 ms at half rate | completion p50 / "
+            "p99 ms | queues empty after s | 429s retried | final statuses (last run) |",
+            "|" + "---|" * 11]
     for (db, variant), group in groups(runs).items():
         rows.append(f"| {db} | {variant} | {spread([r['orders_per_s'] for r in group])} | "
                     f"{spread([services_cpu(r) for r in group])} | "
                     f"{spread([r['client_cpu_ms'] for r in group])} | "
                     f"{_ms(group, 'post_ms', 'p50')} / {_ms(group, 'post_ms', 'p99')} | "
+                    f"{_half_rate(group, 'p50')} / {_half_rate(group, 'p99')} | "
                     f"{_ms(group, 'completion_ms', 'p50')} / "
                     f"{_ms(group, 'completion_ms', 'p99')} | {_queues(variant, group)} | "
                     f"{spread([r['shed_429'] for r in group], 0)} | "
                     f"{_statuses(group[-1])} |")
     return "## Summary\n\n" + "\n".join(rows) + "\n"
+
+
+def _half_rate(group, cut):
+    return spread([(r.get("half_rate") or {}).get("post_ms", {}).get(cut) for r in group], 0)
 
 
 def _queues(variant, group):
@@ -109,6 +116,11 @@ def _targets(runs):
                 shown = spread(empty) if any(e is not None for e in empty) else "not in 30 s"
                 rows.append(f"| {db} | {variant} | every queue empty <= {QUEUES_EMPTY_S} s "
                             f"after the drain | {shown} | {_verdict(late, _within)} |")
+                p99 = [r["half_rate"]["post_ms"]["p99"] for r in group if r.get("half_rate")]
+                if p99:
+                    rows.append(f"| {db} | {variant} | POST p99 <= {HALF_RATE_POST_P99_MS} ms at "
+                                f"half the drain's rate | {spread(p99, 0)} ms | "
+                                f"{_verdict(p99, lambda v: v <= HALF_RATE_POST_P99_MS)} |")
         elif ("sqlite", variant) in grouped:
             base = statistics.median(r["orders_per_s"] for r in grouped[("sqlite", variant)])
             share = [v / base for v in rate]
@@ -169,6 +181,9 @@ def _legend():
   workers), the broker and PostgreSQL during the drain, divided by the orders.
 - **client CPU-ms per order**: the load generator's own CPU (this process), reported apart.
 - **POST p50 / p99**: time until `POST /orders` answered, over all measured orders of one run.
+- **POST p50 / p99 at half rate**: the same, for orders sent at half the run's finished
+  orders/s for BENCH_PACED_S seconds after the drain, each at its own moment (an open loop):
+  what a customer waits when the system is busy but not saturated.
 - **completion p50 / p99**: time from sending the first POST until the order's final status was
   stored (its `updated_at`), over all measured orders of one run.
 - **429s retried**: how often the client was told to come back later (load shed) and sent the

@@ -60,6 +60,19 @@ class Client:
         with ThreadPoolExecutor(self.threads, thread_name_prefix="client") as pool:
             return list(pool.map(self._post, enumerate(outcomes(count))))
 
+    def place_paced(self, rate, seconds):
+        """Place `rate` orders a second for `seconds`, each at its own moment whatever the
+        answers of the others (an open loop, as customers arrive); return one record per order."""
+        count, start = max(1, int(rate * seconds)), time.monotonic() + 0.2
+
+        def at_its_moment(numbered):
+            late = start + numbered[0] / rate - time.monotonic()
+            if late > 0:
+                time.sleep(late)
+            return self._post(numbered)
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="paced") as pool:
+            return list(pool.map(at_its_moment, enumerate(outcomes(count))))
+
     def _post(self, numbered):
         """POST one order; on 429 wait Retry-After and send it again with the same key."""
         number, outcome = numbered

@@ -21,7 +21,7 @@ def test_the_bench_drains_every_order_and_reports_cpu_per_process(tmp_path):
     out = tmp_path / "bench"
     env = dict(os.environ, VAR_DIR=str(ROOT / "var" / "bench-smoke"), PYTHONPATH=str(ROOT),
                BENCH_VARIANTS="orch", BENCH_DBS="sqlite", BENCH_ORDERS=str(ORDERS),
-               BENCH_WARMUP="10", BENCH_RUNS="1", BENCH_THREADS="8")
+               BENCH_WARMUP="10", BENCH_RUNS="1", BENCH_THREADS="8", BENCH_PACED_S="2")
     finished = subprocess.run(
         [sys.executable, "-m", "load", "bench", "--port-offset", str(PORT_OFFSET),
          "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=110)
@@ -35,6 +35,11 @@ def test_the_bench_drains_every_order_and_reports_cpu_per_process(tmp_path):
     assert run["cpu_ms"]["orchestrator"] > 1 and run["cpu_ms"]["orders-api"] > 1
     assert run["client_cpu_ms"] > 0 and run["orders_per_s"] > 0
     assert run["post_ms"]["p50"] <= run["post_ms"]["p99"]
+    half = run["half_rate"]  # then orders at half the measured rate, each at its moment
+    assert half["rate"] == round(run["orders_per_s"] / 2, 1)
+    assert half["orders"] == max(1, int(half["rate"] * 2))
+    assert half["post_ms"]["p50"] <= half["post_ms"]["p99"]
     report = (out / "bench.md").read_text()
     assert "| sqlite | orch |" in report and "(one run)" in report
     assert "| orchestrator |" in report and "client (apart)" in report
+    assert "POST p50 / p99 ms at half rate" in report
