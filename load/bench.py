@@ -14,9 +14,10 @@ import statistics
 import time
 import traceback
 
+import psutil
 import requests
 
-from load import bench_report, drain
+from load import bench_report, drain, report
 from load.queues import QueueWatch
 from load.variant import ROOT, Variant
 from shared import config
@@ -42,6 +43,7 @@ def bench(port_offset, amqp_url, out=None, log=print):
     out = out or ROOT / "reports" / f"bench-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
     log(f"bench: {chosen}; report in {out}")
+    machine, cpu_before = report.machine(), psutil.cpu_times()  # before the runs
     runs, failed = [], []
     for db in chosen["dbs"]:
         for variant in chosen["variants"]:
@@ -54,10 +56,17 @@ def bench(port_offset, amqp_url, out=None, log=print):
                     failed.append(f"{variant} on {db}, run {number}")
                     log(traceback.format_exc())
     (out / "runs.json").write_text(json.dumps(runs, indent=1))
-    text = bench_report.markdown(runs, chosen, failed)
+    text = bench_report.markdown(runs, chosen, failed, machine,
+                                 _stolen_share(cpu_before, psutil.cpu_times()))
     (out / "bench.md").write_text(text)
     log(f"\n{bench_report.console(runs)}\n\nreport: {out / 'bench.md'}")
     return 1 if failed or not runs else 0
+
+
+def _stolen_share(before, after):
+    """Return the share of all CPU time the hypervisor gave to other machines (steal)."""
+    total = sum(after) - sum(before)
+    return (getattr(after, "steal", 0) - getattr(before, "steal", 0)) / total if total else 0.0
 
 
 def measure(name, db, chosen, folder, port_offset, amqp_url, log):

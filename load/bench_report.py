@@ -5,7 +5,6 @@ whose spreads overlap are within noise. With one run there is no spread ("one ru
 """
 import statistics
 
-from load import report
 from runner import processes
 from shared import config
 
@@ -53,9 +52,13 @@ def console(runs):
     return _summary(runs)
 
 
-def markdown(runs, chosen, failed):
-    """Return bench.md: settings, summary, targets, CPU per process, and how to read it."""
-    parts = [f"# Drain benchmark\n\n{report.machine()}\n",
+def markdown(runs, chosen, failed, machine, stolen):
+    """Return bench.md: machine, settings, summary, targets, CPU per process, how to read it.
+    `stolen` is the share of CPU time the hypervisor gave to other machines during the runs."""
+    parts = [f"# Drain benchmark\n\n{machine}\n",
+             f"CPU time stolen by the hypervisor during the runs: {stolen:.0%} (on a virtual "
+             "machine, other machines' work; above a few percent, expect slower runs and a "
+             "wider spread).\n",
              f"{chosen['warmup']} warm-up orders, then {chosen['orders']} orders from "
              f"{chosen['threads']} client threads (7/10 completed, 1/10 of each failure), "
              f"{chosen['runs']} run(s) of each; each figure is the median of the runs with the "

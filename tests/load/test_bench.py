@@ -43,3 +43,4 @@ def test_the_bench_drains_every_order_and_reports_cpu_per_process(tmp_path):
     assert "| sqlite | orch |" in report and "(one run)" in report
     assert "| orchestrator |" in report and "client (apart)" in report
     assert "POST p50 / p99 ms at half rate" in report
+    assert "CPU time stolen by the hypervisor during the runs: " in report
