@@ -62,7 +62,8 @@ class Client:
 
     def place_paced(self, rate, seconds):
         """Place `rate` orders a second for `seconds`, each at its own moment whatever the
-        answers of the others (an open loop, as customers arrive); return one record per order."""
+        answers of the others (an open loop, as customers arrive), as long as the answers
+        leave a thread free (rate x answer time < threads); return one record per order."""
         count, start = max(1, int(rate * seconds)), time.monotonic() + 0.2
 
         def at_its_moment(numbered):
