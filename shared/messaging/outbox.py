@@ -7,9 +7,8 @@ rolled back). The teaching switch TEACH_DISABLE_OUTBOX shows that loss: with it 
 add() publishes straight to the broker right after the commit instead, and an event whose
 publish fails (broker down, process killed in between) is gone for good.
 """
-import logging
-
 import functools
+import logging
 
 from sqlalchemy import insert
 
