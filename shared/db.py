@@ -158,8 +158,7 @@ def insert_if_absent(session, table, values, *conflict_columns):
     never both succeed, and the loser neither fails nor waits for a retry. On PostgreSQL the
     loser waits for the winner's commit (or rollback) and then knows which happened.
     """
-    dialect = session.dialect if hasattr(session, "dialect") else session.get_bind().dialect
-    statement = _insert_if_absent(dialect.name, table, conflict_columns)
+    statement = _insert_if_absent(session.dialect.name, table, conflict_columns)
     return session.execute(statement, values).first() is not None  # a row only if inserted
 
 

@@ -6,6 +6,7 @@ over OTLP/HTTP to a collector (Jaeger in compose); otherwise to the variant's JS
 (jsonfile.py), which `make trace` reads. OTEL_SDK_DISABLED=true installs nothing at all: the
 API's default no-op tracer then makes every span in this package free.
 """
+import functools
 import threading
 
 from opentelemetry import trace
@@ -18,7 +19,6 @@ from shared.tracing.jsonfile import JsonLinesExporter
 
 _lock = threading.Lock()
 _started = []
-_tracers = []
 
 
 def setup(service, program=None):
@@ -54,8 +54,7 @@ def flush():
         provider.force_flush()
 
 
+@functools.lru_cache(maxsize=None)  # get_tracer builds a new tracer (and its scope) per call
 def tracer():
-    """Return the tracer of this project's own spans (made once per process, after setup)."""
-    if not _tracers:  # get_tracer builds a new tracer (and its scope) at every call
-        _tracers.append(trace.get_tracer("orders-saga"))
-    return _tracers[0]
+    """Return the tracer of this project's own spans (made once per process)."""
+    return trace.get_tracer("orders-saga")

@@ -22,7 +22,8 @@ from tests.integration.conftest_orch import OrchStack, wait_until
 from tests.support import endings, new_ledger, post_recorded
 
 TTL_MS = 1500
-STALL_MS = 20000  # longer than the POSTs' budget, the wait for the others, the pause and the rebalancing together
+# Longer than the POSTs' budget, the wait for the others, the pause and the rebalancing together.
+STALL_MS = 20000
 ORDERS = 8
 
 
