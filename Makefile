@@ -58,7 +58,7 @@ load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `m
 bench: venv broker  ## the drain benchmark: both variants on SQLite and PostgreSQL, 3 runs each; writes reports/bench-<timestamp>/ (BENCH_VARIANTS=, BENCH_DBS=, BENCH_ORDERS=, BENCH_RUNS=)
 	$(PY) -m load bench
 
-bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine
+bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine, timed, with the CPU of both ends
 	$(PY) -m load floor
 
 test: venv broker chromium  ## run every test: static, unit, integration (real broker), API contract, end-to-end, tracing, load smoke, faults, browser

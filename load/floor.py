@@ -5,6 +5,11 @@
 - HTTP: one request to a trivial Flask app on gunicorn, with the services' settings (gthread,
   1 worker, 4 threads), then the next: the call every orchestrated step pays.
 
+Each is measured twice: its time (p50, p99, round trips per second), and its CPU: what both
+ends used per round trip (the client here, plus the broker or the gunicorn server). The CPU
+figure is the one to set beside `make bench`'s CPU-ms per order: it is what a step costs the
+machine before any work is done in it.
+
     python -m load floor          (what `make bench-floor` runs)
 """
 import socket
@@ -14,9 +19,11 @@ import sys
 import time
 
 import pika
+import psutil
 import requests
 from flask import Flask
 
+from load.sampler import listener_pid
 from load.variant import ROOT
 
 FLOOR_QUEUE = "load.floor"
@@ -30,14 +37,16 @@ def create_app():
 
 
 def amqp_round_trips(amqp_url, count):
-    """Return the seconds of `count` persistent publish-confirm-consume-ack round trips."""
+    """Return the seconds of `count` persistent publish-confirm-consume-ack round trips, and
+    the CPU seconds they cost (this process, the broker)."""
+    broker = _processes(listener_pid(pika.URLParameters(amqp_url).port))
     connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
     channel = connection.channel()
     channel.queue_declare(FLOOR_QUEUE, durable=True)
     channel.confirm_delivery()
     channel.basic_qos(prefetch_count=1)
     inbox = channel.consume(FLOOR_QUEUE, inactivity_timeout=10)
-    took = []
+    took, cpu_before = [], _cpu_s(broker)
     for n in range(count):
         started = time.perf_counter()
         channel.basic_publish("", FLOOR_QUEUE, str(n).encode(),
@@ -45,14 +54,16 @@ def amqp_round_trips(amqp_url, count):
         method, _, _ = next(inbox)
         channel.basic_ack(method.delivery_tag)
         took.append(time.perf_counter() - started)
+    cpu_after = _cpu_s(broker)
     channel.cancel()
     channel.queue_delete(FLOOR_QUEUE)
     connection.close()
-    return took
+    return took, [after - before for after, before in zip(cpu_after, cpu_before)]
 
 
 def http_round_trips(count):
-    """Return the seconds of `count` sequential GETs to the trivial app on gunicorn."""
+    """Return the seconds of `count` sequential GETs to the trivial app on gunicorn, and the
+    CPU seconds they cost (this process, the gunicorn server: its master and worker)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -63,12 +74,13 @@ def http_round_trips(count):
     try:
         with requests.Session() as http:
             _wait_answers(http, f"http://127.0.0.1:{port}/ping")
-            took = []
+            gunicorn = _processes(server.pid)
+            took, cpu_before = [], _cpu_s(gunicorn)
             for _ in range(count):
                 started = time.perf_counter()
                 http.get(f"http://127.0.0.1:{port}/ping", timeout=5).raise_for_status()
                 took.append(time.perf_counter() - started)
-            return took
+            return took, [after - before for after, before in zip(_cpu_s(gunicorn), cpu_before)]
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -85,14 +97,30 @@ def _wait_answers(http, url, timeout=30):
             time.sleep(0.2)
 
 
-def describe(took):
-    """Return {p50_ms, p99_ms, per_s} of a list of round-trip seconds."""
+def _processes(pid):
+    """Return the process `pid` and its children (a gunicorn master and its workers)."""
+    if pid is None:
+        raise RuntimeError("the floor found no process listening on the broker's port")
+    process = psutil.Process(pid)
+    return [process, *process.children(recursive=True)]
+
+
+def _cpu_s(far_end):
+    """Return (this process's, the far end's) CPU seconds, user and system, used so far."""
+    return time.process_time(), sum(sum(p.cpu_times()[:2]) for p in far_end)
+
+
+def describe(took, cpu_s):
+    """Return {p50_ms, p99_ms, per_s, count, client_cpu_ms, cpu_ms} of round-trip seconds and
+    the CPU seconds (client, far end) they cost: cpu_ms counts both ends."""
     ms = sorted(t * 1000 for t in took)
+    client, far_end = (seconds * 1000 / len(took) for seconds in cpu_s)
     return {"p50_ms": statistics.median(ms), "p99_ms": ms[int(0.99 * (len(ms) - 1))],
-            "per_s": len(took) / sum(took), "count": len(took)}
+            "per_s": len(took) / sum(took), "count": len(took),
+            "client_cpu_ms": client, "cpu_ms": client + far_end}
 
 
 def measure(amqp_url, count=300):
     """Return the floor of both transports: {"amqp": {...}, "http": {...}}."""
-    return {"amqp": describe(amqp_round_trips(amqp_url, count)),
-            "http": describe(http_round_trips(count))}
+    return {"amqp": describe(*amqp_round_trips(amqp_url, count)),
+            "http": describe(*http_round_trips(count))}

@@ -76,8 +76,8 @@ def floor_blocks(floor, summaries):
     """Return the floor section: each transport's round trip, and each variant against it."""
     if not floor:
         return []
-    rows = [[k, f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}", f"{v['per_s']:.0f}"]
-            for k, v in floor.items()]
+    rows = [[k, f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}", f"{v['per_s']:.0f}",
+             f"{v['cpu_ms']:.2f}" if "cpu_ms" in v else "-"] for k, v in floor.items()]
     lines = []
     for variant, (bus, hops, calls) in HOPS.items():
         least = hops * floor["amqp"]["p50_ms"] + calls * floor["http"]["p50_ms"]
@@ -88,8 +88,13 @@ def floor_blocks(floor, summaries):
                      f"steady ramp (mostly past saturation: queueing, not transport) "
                      f"{'-' if seen is None else f'{seen:.0f}'} ms"
                      + (f" ({seen / least:.0f}x the floor)." if seen else "."))
+        if "cpu_ms" in floor["amqp"] and "cpu_ms" in floor["http"]:
+            cpu = hops * floor["amqp"]["cpu_ms"] + calls * floor["http"]["cpu_ms"]
+            lines.append(f"- {variant}: the same transports cost {cpu:.1f} CPU-ms per order "
+                         f"(both ends of each round trip), before any work is done in them.")
     return [("h2", "Floor: what the transports allow on this machine"),
-            ("table", ["transport (one in flight)", "p50 ms", "p99 ms", "round trips/s"], rows),
+            ("table", ["transport (one in flight)", "p50 ms", "p99 ms", "round trips/s",
+                       "CPU-ms per round trip (both ends)"], rows),
             ("p", "\n".join(lines)),
             ("p", "The rest is the work: a SQLite transaction per step, the outbox relay's "
                   "polling (choreo), the saga log writes (orch), Python and JSON, and queueing "

@@ -26,3 +26,15 @@ def test_paced_orders_leave_at_their_moments_whatever_the_answers_take(monkeypat
     first = sent[0][1]
     late = [at - first - number / 20 for number, at in sorted(sent)]
     assert max(late) < 0.1, "an order waited for the answers of the ones before it"
+
+
+def test_the_floor_section_puts_each_variants_transport_cpu_per_order_beside_its_time():
+    from load import report
+    floor = {"amqp": {"p50_ms": 0.5, "p99_ms": 2.0, "per_s": 1500, "cpu_ms": 0.8},
+             "http": {"p50_ms": 2.0, "p99_ms": 9.0, "per_s": 500, "cpu_ms": 1.5}}
+    _title, table, lines, _rest = report.floor_blocks(floor, [])
+    assert [row[-1] for row in table[2]] == ["0.80", "1.50"]
+    assert "choreo: the same transports cost 5.5 CPU-ms per order" in lines[1]  # 5 hops + POST
+    assert "orch: the same transports cost 12.0 CPU-ms per order" in lines[1]   # 8 calls
+    older = {k: {m: v for m, v in f.items() if m != "cpu_ms"} for k, f in floor.items()}
+    assert "CPU-ms" not in report.floor_blocks(older, [])[2][1]  # a report from before the CPU
