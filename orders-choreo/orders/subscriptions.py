@@ -26,6 +26,9 @@ TRACKER_HANDLERS = {"#": handlers.record_in_timeline}
 # events back for redelivery at once, and one failing event sends a bigger batch through the
 # one-by-one path.
 TRACKER_PREFETCH = 64
+# The tracker's handler drops a redelivered event by itself (its timeline row is keyed by the
+# message id), so its consumers record no message ids (Trade-off 51, orders/handlers.py).
+OWN_DEDUP = {TRACKER_QUEUE}
 
 # Every queue of this service with its handlers (what `python -m shared.messaging.topology` declares).
 SUBSCRIPTIONS = {QUEUE: HANDLERS, TRACKER_QUEUE: TRACKER_HANDLERS}

@@ -47,8 +47,9 @@ class Consumer:
     """Consumes one queue and hands each event type to its handler (one thread, one connection)."""
 
     def __init__(self, service, queue, handlers, session_factory, amqp_url, number=0,
-                 prefetch=None):
+                 prefetch=None, dedup=True):
         self.service, self.queue, self.handlers = service, queue, handlers
+        self.dedup = dedup  # False: the handlers are idempotent by themselves (see apply_in)
         self.prefetch = prefetch or config.prefetch_count()
         self.session_factory, self.amqp_url = session_factory, amqp_url
         self.name = worker_name(f"consumer:{queue}") + (f"#{number}" if number else "")
@@ -186,8 +187,9 @@ class Consumer:
         """Apply the handler's effect and record the message id, in the given transaction."""
         set_correlation_id(envelope.correlation_id)
         # Trade-off 3: the message id is recorded in the same transaction as the effect, so a
-        # redelivery is a no-op. Every consumer pays a write per message for it.
-        if not self.first_delivery(session, envelope.message_id):
+        # redelivery is a no-op. Every consumer pays a write per message for it, except one
+        # whose handlers are idempotent by themselves (dedup=False, Trade-off 51).
+        if self.dedup and not self.first_delivery(session, envelope.message_id):
             log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
             return
         with tracing.span_for_handler(self.service, envelope):  # tracing

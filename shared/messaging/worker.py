@@ -17,14 +17,16 @@ from shared.messaging.relay import OutboxRelay
 log = logging.getLogger(__name__)
 
 
-def run_worker(service, session_factory, subscriptions, prefetch=None):
+def run_worker(service, session_factory, subscriptions, prefetch=None, own_dedup=()):
     """Start the relay and CONSUMER_THREADS consumers per (queue, handlers) pair; block until
-    SIGTERM. `prefetch` maps a queue to its own window (the others: PREFETCH_COUNT)."""
+    SIGTERM. `prefetch` maps a queue to its own window (the others: PREFETCH_COUNT); the
+    queues in `own_dedup` have handlers that drop a duplicate by themselves, so their
+    consumers record no message ids (Trade-off 51)."""
     logs.setup(f"{service}-worker")
     tracing.setup(service, f"{service}-worker")  # tracing
     amqp_url = config.amqp_url()
     runnables = [Consumer(service, queue, handlers, session_factory, amqp_url, number,
-                          (prefetch or {}).get(queue))
+                          (prefetch or {}).get(queue), dedup=queue not in own_dedup)
                  for queue, handlers in subscriptions.items()
                  for number in range(config.consumer_threads())]
     if config.outbox_relay_enabled():

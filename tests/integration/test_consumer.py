@@ -8,7 +8,8 @@ from shared.envelope import Envelope
 from shared.messaging import deadletters, topology
 from shared.messaging.consumer import Consumer
 from shared.models.payments import metadata as payments_metadata, payments
-from shared.models.plumbing import outbox
+from shared.models.orders import metadata as orders_metadata, timeline
+from shared.models.plumbing import outbox, processed_messages
 from tests.support import choreo_modules, wait_for
 
 effects_metadata = MetaData()
@@ -79,6 +80,29 @@ def test_a_duplicated_delivery_changes_nothing(payments_consumer, channel, queue
     published = _count(payments_consumer, select(func.count()).where(
         outbox.c.body.contains("order-dup")))
     assert (charged, published) == (1, 1)
+
+
+def test_the_tracker_records_a_redelivered_event_once_without_a_dedup_row(
+        database, amqp_url, channel, queue_name, in_thread):
+    sessions = database(orders_metadata)
+    with choreo_modules("orders.subscriptions") as (subscriptions,):
+        consumer = Consumer("orders", queue_name, subscriptions.TRACKER_HANDLERS, sessions,
+                            amqp_url, dedup=subscriptions.TRACKER_QUEUE not in
+                            subscriptions.OWN_DEDUP)
+    in_thread(consumer)
+    wait_for(lambda: consumer.channel is not None and consumer.channel.is_open,
+             message="the tracker to subscribe")
+    event = _committed("order-seen-thrice")
+    for _ in range(3):  # the same event delivered three times
+        _publish(channel, queue_name, event.to_json(), event.message_id)
+    _publish(channel, queue_name, _committed("order-sentinel").to_json())
+
+    wait_for(lambda: _count(sessions, select(func.count()).select_from(timeline)) == 2,
+             message="both orders' events in the timeline")
+    rows = _count(sessions, select(func.count()).where(
+        timeline.c.order_id == "order-seen-thrice"))
+    recorded_ids = _count(sessions, select(func.count()).select_from(processed_messages))
+    assert (rows, recorded_ids) == (1, 0)  # once, and by its own key (Trade-off 51)
 
 
 def test_poison_messages_are_dead_lettered_with_a_reason_and_the_consumer_goes_on(
