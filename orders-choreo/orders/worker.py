@@ -4,14 +4,15 @@ from shared.messaging.worker import run_worker
 from shared.models.orders import metadata
 
 from orders.subscriptions import (HANDLERS, OWN_DEDUP, QUEUE, TRACKER_HANDLERS, TRACKER_PREFETCH,
-                                  TRACKER_QUEUE)
+                                  TRACKER_QUEUE, UNTRACED)
 
 
 def main():
     """Open the database and consume both queues."""
     run_worker("orders", open_service_database("orders", metadata),
                {QUEUE: HANDLERS, TRACKER_QUEUE: TRACKER_HANDLERS},
-               prefetch={TRACKER_QUEUE: TRACKER_PREFETCH}, own_dedup=OWN_DEDUP)
+               prefetch={TRACKER_QUEUE: TRACKER_PREFETCH}, own_dedup=OWN_DEDUP,
+               untraced=UNTRACED)
 
 
 if __name__ == "__main__":

@@ -47,9 +47,10 @@ class Consumer:
     """Consumes one queue and hands each event type to its handler (one thread, one connection)."""
 
     def __init__(self, service, queue, handlers, session_factory, amqp_url, number=0,
-                 prefetch=None, dedup=True):
+                 prefetch=None, dedup=True, traced=True):
         self.service, self.queue, self.handlers = service, queue, handlers
         self.dedup = dedup  # False: the handlers are idempotent by themselves (see apply_in)
+        self.traced = traced  # False: its deliveries make no spans (the tracker, Trade-off 52)
         self.prefetch = prefetch or config.prefetch_count()
         self.session_factory, self.amqp_url = session_factory, amqp_url
         self.name = worker_name(f"consumer:{queue}") + (f"#{number}" if number else "")
@@ -100,8 +101,9 @@ class Consumer:
 
     def _collect(self, _channel, method, properties, body):
         delivery = Delivery(method, properties, body)
-        delivery.span = tracing.delivery_started(self.queue, method, properties,
-                                                 delivery.attempts)  # tracing
+        if self.traced:
+            delivery.span = tracing.delivery_started(self.queue, method, properties,
+                                                     delivery.attempts)  # tracing
         self.batch.append(delivery)
 
     def handle(self, deliveries):

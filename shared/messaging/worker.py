@@ -17,16 +17,19 @@ from shared.messaging.relay import OutboxRelay
 log = logging.getLogger(__name__)
 
 
-def run_worker(service, session_factory, subscriptions, prefetch=None, own_dedup=()):
+def run_worker(service, session_factory, subscriptions, prefetch=None, own_dedup=(),
+               untraced=()):
     """Start the relay and CONSUMER_THREADS consumers per (queue, handlers) pair; block until
     SIGTERM. `prefetch` maps a queue to its own window (the others: PREFETCH_COUNT); the
     queues in `own_dedup` have handlers that drop a duplicate by themselves, so their
-    consumers record no message ids (Trade-off 51)."""
+    consumers record no message ids (Trade-off 51); the deliveries of the queues in
+    `untraced` make no spans (Trade-off 52)."""
     logs.setup(f"{service}-worker")
     tracing.setup(service, f"{service}-worker")  # tracing
     amqp_url = config.amqp_url()
     runnables = [Consumer(service, queue, handlers, session_factory, amqp_url, number,
-                          (prefetch or {}).get(queue), dedup=queue not in own_dedup)
+                          (prefetch or {}).get(queue), dedup=queue not in own_dedup,
+                          traced=queue not in untraced)
                  for queue, handlers in subscriptions.items()
                  for number in range(config.consumer_threads())]
     if config.outbox_relay_enabled():

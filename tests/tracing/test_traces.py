@@ -39,6 +39,9 @@ def test_an_order_of_each_outcome_yields_exactly_one_linked_trace(traced, http, 
         assert not failed, failed
     if traced.variant == "choreo":
         _each_delivery_is_a_child_of_its_publish(spans, by_id)
+        tracker = [s["name"] for s in spans if s["service"] == "orders" and s["kind"] == "CONSUMER"
+                   and s["attributes"]["messaging.destination.name"] == "orders.tracker"]
+        assert not tracker, "the tracker's deliveries make no spans (Trade-off 52)"
     else:
         _each_step_is_a_child_of_the_saga(spans, by_id)
 
