@@ -29,7 +29,8 @@ BLOCK = {"FAULT_STALL_AT": "saga.after_call:12000"}
 
 @pytest.fixture
 def stack():
-    """The orchestrated variant, its orders API restarted by the test with the stall armed."""
+    """The orchestrated variant, its orchestrator armed to stall the first saga (BLOCK); the
+    test restarts its orders API with the slow handover armed."""
     running = OrchStack("handover", 28700, env=FULL)
     orchestrator = running.programs["orchestrator-0"]
     running.programs["orchestrator-0"] = dataclasses.replace(
