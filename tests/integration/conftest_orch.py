@@ -100,20 +100,23 @@ class OrchStack:
 
     def kill(self, name, sig=signal.SIGKILL):
         """Signal a program's process group (master and workers) and wait for the master."""
+        _wait_gone(self._signal(name, sig))
+
+    def _signal(self, name, sig):
+        """Signal a program's process group; return its master process (to wait for)."""
         proc = self.procs.pop(name)
         try:
             os.killpg(proc.pid, sig)
-            proc.wait(timeout=15)
         except ProcessLookupError:
             pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=15)
+        return proc
 
     def stop(self):
         """Stop every program this stack started, and release the stack's lock."""
-        for name in list(self.procs):
-            self.kill(name, signal.SIGTERM)
+        # All at once, then wait: each gunicorn takes its --graceful-timeout to exit, which
+        # one after the other added up to ten seconds and more per stack.
+        for proc in [self._signal(name, signal.SIGTERM) for name in list(self.procs)]:
+            _wait_gone(proc)
         if self.lock:
             self.lock.close()  # releases the flock
             self.lock = None
@@ -141,6 +144,18 @@ class OrchStack:
     def saga(self, order_id, replica=0):
         """Return a saga with its log from the orchestrator."""
         return self.get(f"orchestrator-{replica}", f"/sagas/{order_id}")
+
+
+def _wait_gone(proc):
+    """Wait for a signalled master process; kill its group when it takes over 15 s."""
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=15)
 
 
 def _try_lock(handle):

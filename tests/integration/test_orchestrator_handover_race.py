@@ -20,16 +20,21 @@ from tests.support import endings, new_ledger, post_recorded
 # take the order over; the loop then stalls after its call, before it marks the row sent.
 SLOW = {"FAULT_STALL_AT": "orders.before_handover:2500,orders.before_mark_sent:4000",
         "ORDERS_HANDOVER_AFTER_MS": "300"}
-# One saga in flight at most, behind an inventory that answers in 12 s: a first order keeps
-# the replica full, so the next order's call is shed with a 429.
-FULL = {"ORCH_MAX_IN_FLIGHT": "1", "INVENTORY_FAULT_LATENCY_MS": "12000",
-        "ORCH_CALL_TIMEOUT_MS": "30000"}
+# One saga in flight at most, and the first saga stalls 12 s after its first step's answer
+# (once: the orchestrator is one process): a first order keeps the replica full, so the next
+# order's call is shed with a 429; that next saga then runs at full speed.
+FULL = {"ORCH_MAX_IN_FLIGHT": "1"}
+BLOCK = {"FAULT_STALL_AT": "saga.after_call:12000"}
 
 
 @pytest.fixture
 def stack():
-    """The orchestrated variant, its orders API restarted by the test with the stall armed."""
+    """The orchestrated variant, its orchestrator armed to stall the first saga (BLOCK); the
+    test restarts its orders API with the slow handover armed."""
     running = OrchStack("handover", 28700, env=FULL)
+    orchestrator = running.programs["orchestrator-0"]
+    running.programs["orchestrator-0"] = dataclasses.replace(
+        orchestrator, environment={**orchestrator.environment, **BLOCK})
     try:
         running.start()
         yield running
