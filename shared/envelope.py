@@ -5,7 +5,7 @@ sent it, which saga it belongs to (correlation id) and which message caused it (
 """
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from shared import strict_json
 from shared.models.base import iso, utcnow
@@ -31,7 +31,9 @@ class Envelope:
 
     def to_json(self):
         """Serialise the envelope as the message body."""
-        return json.dumps(asdict(self), separators=(",", ":"))
+        # vars(), not dataclasses.asdict(): asdict deep-copies the nested data before
+        # json.dumps walks it anyway, a third of the cost of writing an event to the outbox.
+        return json.dumps(vars(self), separators=(",", ":"))
 
 
 def caused_by(cause, type, version, source, data):
