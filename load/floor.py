@@ -39,8 +39,9 @@ def create_app():
 def amqp_round_trips(amqp_url, count):
     """Return the seconds of `count` persistent publish-confirm-consume-ack round trips, and
     the CPU seconds they cost (this process, the broker)."""
-    broker = _processes(listener_pid(pika.URLParameters(amqp_url).port))
-    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    parameters = pika.URLParameters(amqp_url)
+    broker = _processes(listener_pid(parameters.port))
+    connection = pika.BlockingConnection(parameters)
     channel = connection.channel()
     channel.queue_declare(FLOOR_QUEUE, durable=True)
     channel.confirm_delivery()

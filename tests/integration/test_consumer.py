@@ -34,6 +34,21 @@ def _publish(channel, queue, body, message_id=None):
                                                           message_id=message_id))
 
 
+def _deliver_thrice_then_a_sentinel(channel, queue, event, sentinel):
+    """Publish `event` three times (one message id: a redelivery), then another event."""
+    for _ in range(3):
+        _publish(channel, queue, event.to_json(), event.message_id)
+    _publish(channel, queue, sentinel.to_json())
+
+
+def _subscribed(consumer, in_thread):
+    """Run the consumer in a thread; return it once it consumes."""
+    in_thread(consumer)
+    wait_for(lambda: consumer.channel is not None and consumer.channel.is_open,
+             message="the consumer to subscribe")
+    return consumer
+
+
 def _count(sessions, query):
     with sessions() as session:
         return session.scalar(query)
@@ -59,17 +74,13 @@ def payments_consumer(database, amqp_url, queue_name, in_thread):
     sessions = database(payments_metadata)
     with choreo_modules("payments.subscriptions") as (subscriptions,):
         consumer = Consumer("payments", queue_name, subscriptions.HANDLERS, sessions, amqp_url)
-    in_thread(consumer)
-    wait_for(lambda: consumer.channel is not None and consumer.channel.is_open,
-             message="the consumer to subscribe")
+    _subscribed(consumer, in_thread)
     return sessions
 
 
 def test_a_duplicated_delivery_changes_nothing(payments_consumer, channel, queue_name):
-    event = _order_event("order-dup")
-    for _ in range(3):  # the same message delivered three times
-        _publish(channel, queue_name, event.to_json(), event.message_id)
-    _publish(channel, queue_name, _order_event("order-sentinel").to_json())
+    _deliver_thrice_then_a_sentinel(channel, queue_name, _order_event("order-dup"),
+                                    _order_event("order-sentinel"))
 
     wait_for(lambda: _count(payments_consumer, select(func.count()).select_from(payments)) == 2,
              message="both orders charged")
@@ -89,13 +100,9 @@ def test_the_tracker_records_a_redelivered_event_once_without_a_dedup_row(
         consumer = Consumer("orders", queue_name, subscriptions.TRACKER_HANDLERS, sessions,
                             amqp_url, dedup=subscriptions.TRACKER_QUEUE not in
                             subscriptions.OWN_DEDUP)
-    in_thread(consumer)
-    wait_for(lambda: consumer.channel is not None and consumer.channel.is_open,
-             message="the tracker to subscribe")
-    event = _committed("order-seen-thrice")
-    for _ in range(3):  # the same event delivered three times
-        _publish(channel, queue_name, event.to_json(), event.message_id)
-    _publish(channel, queue_name, _committed("order-sentinel").to_json())
+    _subscribed(consumer, in_thread)
+    _deliver_thrice_then_a_sentinel(channel, queue_name, _committed("order-seen-thrice"),
+                                    _committed("order-sentinel"))
 
     wait_for(lambda: _count(sessions, select(func.count()).select_from(timeline)) == 2,
              message="both orders' events in the timeline")

@@ -1,8 +1,9 @@
-"""Small parts of `make bench` (load/bench.py, load/drain.py) that need no running system."""
+"""Small parts of `make bench` (load/bench.py, load/drain.py) and of its floor's report
+(load/report.py) that need no running system."""
 import collections
 import time
 
-from load import bench, drain
+from load import bench, drain, report
 
 Times = collections.namedtuple("Times", "user system idle steal")
 
@@ -29,7 +30,6 @@ def test_paced_orders_leave_at_their_moments_whatever_the_answers_take(monkeypat
 
 
 def test_the_floor_section_puts_each_variants_transport_cpu_per_order_beside_its_time():
-    from load import report
     floor = {"amqp": {"p50_ms": 0.5, "p99_ms": 2.0, "per_s": 1500, "cpu_ms": 0.8},
              "http": {"p50_ms": 2.0, "p99_ms": 9.0, "per_s": 500, "cpu_ms": 1.5}}
     _title, table, lines, _rest = report.floor_blocks(floor, [])
