@@ -157,6 +157,8 @@ def insert_if_absent(session, table, values, *conflict_columns):
     One statement, atomic on both databases: two transactions inserting the same key at once
     never both succeed, and the loser neither fails nor waits for a retry. On PostgreSQL the
     loser waits for the winner's commit (or rollback) and then knows which happened.
+    `values` may also be a list of rows: one statement then inserts those that are absent (True
+    if any was).
     """
     statement = _insert_if_absent(session.dialect.name, table, conflict_columns)
     return session.execute(statement, values).first() is not None  # a row only if inserted

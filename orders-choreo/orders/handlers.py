@@ -2,9 +2,11 @@
 
 An order is CANCELLED only once its compensations are done (the stock.released event comes
 after the refund, if any), and COMPLETED once its stock is committed.
-The transaction that settles an order also writes the settling event and the order's own
-outcome event to its timeline, so the timeline never shows less than the status does; the
-tracker writes every other event (and skips those two when they reach it: same message id).
+The transaction that settles an order also writes the whole saga so far to its timeline: the
+outcome event and every step in its trail (Trade-off 53, shared/envelope.py). So a final
+order's timeline is complete at once, however far behind the tracker is; the tracker writes
+the steps of unfinished orders and whatever the outcome causes later, and skips
+the steps already written when they reach it (same message id).
 Twin: orders-orch/orders/handlers.py, where the orchestrator tells orders the outcome.
 """
 from datetime import datetime
@@ -12,7 +14,7 @@ from datetime import datetime
 from shared import rules
 from shared.db import insert_if_absent
 from shared.domain import orders
-from shared.envelope import Envelope
+from shared.envelope import Envelope, step
 from shared.messaging.outbox import add, emit
 from shared.models.base import utcnow
 from shared.models.orders import timeline
@@ -50,24 +52,26 @@ def on_stock_committed(session, event):
 def record_in_timeline(session, event):
     """Tracker: write every event of every saga to the order's timeline, once."""
     order_id = event.data.get("order_id")
-    if not isinstance(order_id, str):
-        return
-    reason = event.data.get("reason")
-    # Trade-off 51: the row is keyed by the event's message id, so a redelivery inserts
+    if isinstance(order_id, str):
+        _record_steps(session, order_id, event.correlation_id, [step(event)])
+
+
+def _record_steps(session, order_id, correlation_id, steps):
+    # Trade-off 51: each row is keyed by its event's message id, so a redelivery inserts
     # nothing, and the tracker's consumer records no message ids of its own (OWN_DEDUP in
     # orders/subscriptions.py): one write fewer per event, about eight per order. The price:
-    # this handler must stay one keyed insert; a second effect would need the dedup row back.
-    insert_if_absent(session, timeline, {
-        "order_id": order_id, "message_id": event.message_id, "at": _occurred_at(event),
-        "service": event.source, "name": event.type,
-        "outcome": event.type.split(".")[-1] + (f": {reason}" if reason else ""),
-        "correlation_id": event.correlation_id}, "message_id")
+    # the tracker must stay one keyed insert; a second effect would need the dedup row back.
+    insert_if_absent(session, timeline, [
+        {"order_id": order_id, "message_id": one["message_id"],
+         "at": _occurred_at(one["occurred_at"]), "service": one["source"], "name": one["type"],
+         "outcome": one["type"].split(".")[-1] + (f": {one['reason']}" if one["reason"] else ""),
+         "correlation_id": correlation_id} for one in steps], "message_id")
 
 
-def _occurred_at(event):
+def _occurred_at(text):
     """When the event happened, by its sender's clock (arrival order can differ)."""
     try:
-        return datetime.fromisoformat(event.occurred_at)
+        return datetime.fromisoformat(text)
     except (TypeError, ValueError):
         return utcnow()
 
@@ -81,5 +85,7 @@ def _cancel(session, event, reason):
 
 
 def _settled(session, cause, outcome):
-    record_in_timeline(session, cause)
-    record_in_timeline(session, outcome)
+    """Write the saga so far to the timeline: the outcome's trail (which ends with `cause`),
+    then the outcome itself."""
+    _record_steps(session, cause.data["order_id"], outcome.correlation_id,
+                  [*outcome.trail, step(outcome)])

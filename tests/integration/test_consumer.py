@@ -4,13 +4,17 @@ import pika
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from shared.envelope import Envelope
+from shared.db import transaction
+from shared.domain import orders
+from shared.envelope import Envelope, caused_by
 from shared.messaging import deadletters, topology
 from shared.messaging.consumer import Consumer
 from shared.models.payments import metadata as payments_metadata, payments
+from shared.models import orders as orders_models
 from shared.models.orders import metadata as orders_metadata, timeline
 from shared.models.plumbing import outbox, processed_messages
-from tests.support import choreo_modules, wait_for
+from shared.validation import PlaceOrder
+from tests.support import ADDRESS, choreo_modules, wait_for
 
 effects_metadata = MetaData()
 effects = Table("effects", effects_metadata,
@@ -110,6 +114,40 @@ def test_the_tracker_records_a_redelivered_event_once_without_a_dedup_row(
         timeline.c.order_id == "order-seen-thrice"))
     recorded_ids = _count(sessions, select(func.count()).select_from(processed_messages))
     assert (rows, recorded_ids) == (1, 0)  # once, and by its own key (Trade-off 51)
+
+
+# The events that lead to each final status after order.placed, each caused by the one before.
+SAGAS = {"COMPLETED": [("stock.reserved", "inventory"), ("payment.captured", "payments"),
+                       ("shipment.booked", "shipping"), ("stock.committed", "inventory")],
+         "CANCELLED": [("stock.reserved", "inventory"), ("payment.declined", "payments"),
+                       ("stock.released", "inventory")]}
+
+
+@pytest.mark.parametrize("status", SAGAS)
+def test_a_final_order_s_timeline_holds_its_whole_saga_though_no_tracker_heard_it(
+        status, database, amqp_url, channel, queue_name, in_thread):
+    sessions = database(orders_metadata)
+    with transaction(sessions) as session:
+        order, _ = orders.place(session, PlaceOrder("cust", [{"sku": "MUG-RED", "quantity": 1}],
+                                                    "tok_visa", ADDRESS), "saga-9")
+        data = {**orders.saga_facts(orders.get_record(session, order["order_id"])),
+                "payment_id": "pay-1", "shipment_id": "ship-1", "reason": "payment_declined"}
+    event = Envelope(type="order.placed", version=1, source="orders", correlation_id="saga-9",
+                     data=data)
+    for event_type, source in SAGAS[status]:
+        event = caused_by(event, event_type, 1, source, data)
+    with choreo_modules("orders.subscriptions") as (subscriptions,):
+        consumer = Consumer("orders", queue_name, subscriptions.HANDLERS, sessions, amqp_url)
+    _subscribed(consumer, in_thread)
+    _publish(channel, queue_name, event.to_json())  # only the settling event, and no tracker
+
+    wait_for(lambda: _count(sessions, select(func.count()).where(
+        orders_models.orders.c.status == status)) == 1, message=f"the order {status}")
+    with sessions() as session:
+        steps = session.execute(select(timeline.c.name, timeline.c.correlation_id)
+                                .order_by(timeline.c.at, timeline.c.id)).all()
+    assert steps == [(name, "saga-9") for name in ("order.placed", *dict(SAGAS[status]),
+                                                   f"order.{status.lower()}")]
 
 
 def test_poison_messages_are_dead_lettered_with_a_reason_and_the_consumer_goes_on(

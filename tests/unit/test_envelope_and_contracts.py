@@ -14,7 +14,8 @@ from shared import catalog, contracts, rules
 from shared.contracts import CONTRACTS, ContractViolation
 from shared.db import transaction
 from shared.domain import inventory, orders, payments
-from shared.envelope import ENVELOPE_FIELDS, Envelope, MalformedMessage, caused_by, parse
+from shared.envelope import (ENVELOPE_FIELDS, OPTIONAL_FIELDS, TRAIL_LIMIT, Envelope,
+                             MalformedMessage, caused_by, parse)
 from shared.models.plumbing import outbox
 from shared.validation import PlaceOrder
 
@@ -67,14 +68,15 @@ def test_a_body_that_is_not_a_json_object_is_malformed(body):
         parse(body)
 
 
-@pytest.mark.parametrize("name", [n for n in ENVELOPE_FIELDS if n != "causation_id"])
+@pytest.mark.parametrize("name", [n for n in ENVELOPE_FIELDS if n not in OPTIONAL_FIELDS])
 def test_an_envelope_missing_a_field_is_malformed_and_the_field_is_named(name):
     with pytest.raises(MalformedMessage, match=name):
         parse(json.dumps(raw_envelope(**{name: REMOVE})))
 
 
-def test_an_envelope_without_a_causation_id_is_a_first_cause():
-    assert parse(json.dumps(raw_envelope(causation_id=REMOVE))).causation_id is None
+def test_an_envelope_without_a_causation_id_or_trail_is_a_first_cause():
+    first = parse(json.dumps(raw_envelope(causation_id=REMOVE, trail=REMOVE)))
+    assert (first.causation_id, first.trail) == (None, ())
 
 
 @pytest.mark.parametrize("changes", [{"data": []}, {"data": "x"}, {"data": None},
@@ -104,6 +106,35 @@ def test_an_event_caused_by_another_keeps_the_correlation_id_and_names_its_cause
     assert effect.causation_id == cause.message_id
     assert effect.message_id != cause.message_id
     assert (effect.type, effect.version, effect.source) == ("order.completed", 1, "orders")
+
+
+def test_each_event_carries_the_steps_of_its_saga_that_led_to_it_oldest_first():
+    placed = an_envelope(type="order.placed", source="orders")
+    declined = caused_by(placed, "payment.declined", 1, "payments",
+                         {"order_id": "o-1", "customer_id": "c-1", "reason": "payment_declined"})
+    released = caused_by(declined, "stock.released", 1, "inventory", dict(declined.data))
+
+    assert [(s["type"], s["source"], s["reason"]) for s in released.trail] == [
+        ("order.placed", "orders", None), ("payment.declined", "payments", "payment_declined")]
+    assert [s["message_id"] for s in released.trail] == [placed.message_id, declined.message_id]
+    assert released.trail[0]["occurred_at"] == placed.occurred_at
+    assert parse(released.to_json()) == released
+
+
+def test_a_trail_keeps_only_the_latest_steps():
+    event = an_envelope()
+    for _ in range(TRAIL_LIMIT + 3):
+        event = caused_by(event, "stock.committed", 1, "inventory", event.data)
+    assert len(event.trail) == TRAIL_LIMIT
+    assert event.trail[-1]["message_id"] == event.causation_id
+
+
+@pytest.mark.parametrize("trail", [{}, "order.placed", [1], [{"type": "order.placed"}],
+                                   [{"message_id": "m", "type": "t", "source": "s",
+                                     "occurred_at": "2026-01-01T00:00:00Z", "reason": 7}]])
+def test_an_envelope_whose_trail_is_not_a_list_of_steps_is_malformed(trail):
+    with pytest.raises(MalformedMessage, match="trail"):
+        parse(json.dumps(raw_envelope(trail=trail)))
 
 
 # --- the contracts --------------------------------------------------------------------------
