@@ -33,6 +33,7 @@ WRITE_LOCK_POLL_S = 0.001  # how often a writer of another process looks for SQL
 PG_SCHEMA_LOCK_KEY = 7_415_001  # any constant: advisory locks are scoped to one database
 WRITES = "writes"  # the execution option that marks a write transaction
 _AFTER_COMMIT = "after_commit"  # the connection.info key of a transaction's callbacks
+_AT_COMMIT = "at_commit"  # ... and of the rows it inserts last (insert_if_absent_at_commit)
 
 
 def _tune_sqlite(engine):
@@ -128,11 +129,14 @@ def transaction(session_factory):
     # CPU (its begin, commit and close), more than the statements of a small step.
     with _threads_take_turns(engine), _writer(engine).begin() as connection:
         connection.info[_AFTER_COMMIT] = callbacks
+        connection.info[_AT_COMMIT] = last_rows = {}
         try:
             yield connection
+            _insert_last(connection, last_rows)
         finally:
             del connection.info[_AFTER_COMMIT]  # the info outlives us: it is the pooled
-    for callback in callbacks:                  # DBAPI connection's
+            del connection.info[_AT_COMMIT]     # DBAPI connection's
+    for callback in callbacks:
         callback()
 
 
@@ -162,6 +166,28 @@ def insert_if_absent(session, table, values, *conflict_columns):
     """
     statement = _insert_if_absent(session.dialect.name, table, conflict_columns)
     return session.execute(statement, values).first() is not None  # a row only if inserted
+
+
+def insert_if_absent_at_commit(session, table, rows, conflict_column):
+    """Like insert_if_absent, but at the end of the transaction of `session` (from
+    transaction()), just before its commit: every row given this way in the transaction, in ONE
+    statement, sorted by `conflict_column`. Nothing is inserted if the work raises."""
+    pending = session.info[_AT_COMMIT].setdefault((table, conflict_column), {})
+    for row in rows:
+        pending.setdefault(row[conflict_column], row)
+
+
+def _insert_last(session, last_rows):
+    # Trade-off 54: on PostgreSQL an INSERT that meets a key another transaction inserted but
+    # has not committed waits for that transaction. Two transactions inserting overlapping keys
+    # in different orders (the choreographed tracker's batch and the transaction that settles
+    # an order write the same timeline rows) each held a key the other waited for: a deadlock,
+    # which PostgreSQL breaks after a second by failing one of them. Taking every such key at
+    # the end, in one sorted order, leaves a wait but no cycle. The price: the rows exist only
+    # at the commit, so the transaction's own statements cannot read them back.
+    for (table, conflict_column), pending in last_rows.items():
+        insert_if_absent(session, table, [pending[key] for key in sorted(pending)],
+                         conflict_column)
 
 
 def first_row(session, table, **equal):

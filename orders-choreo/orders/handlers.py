@@ -12,7 +12,7 @@ Twin: orders-orch/orders/handlers.py, where the orchestrator tells orders the ou
 from datetime import datetime
 
 from shared import rules
-from shared.db import insert_if_absent
+from shared.db import insert_if_absent_at_commit
 from shared.domain import orders
 from shared.envelope import Envelope, step
 from shared.messaging.outbox import add, emit
@@ -61,7 +61,9 @@ def _record_steps(session, order_id, correlation_id, steps):
     # nothing, and the tracker's consumer records no message ids of its own (OWN_DEDUP in
     # orders/subscriptions.py): one write fewer per event, about eight per order. The price:
     # the tracker must stay one keyed insert; a second effect would need the dedup row back.
-    insert_if_absent(session, timeline, [
+    # The rows go in at the commit, sorted by message id, so the tracker and the settling
+    # transaction, which write some of the same rows, never deadlock (Trade-off 54, shared/db.py).
+    insert_if_absent_at_commit(session, timeline, [
         {"order_id": order_id, "message_id": one["message_id"],
          "at": _occurred_at(one["occurred_at"]), "service": one["source"], "name": one["type"],
          "outcome": one["type"].split(".")[-1] + (f": {one['reason']}" if one["reason"] else ""),

@@ -122,7 +122,8 @@ class Consumer:
             if len(ready) == 1:
                 self._failed(ready[0][0], exc)
             else:
-                log.info("a batch of %d failed; applying its messages one by one", len(ready))
+                log.info("a batch of %d failed (%s); applying its messages one by one",
+                         len(ready), str(exc).splitlines()[0][:200])
                 for delivery, envelope, handler in ready:
                     self._apply_alone(delivery, envelope, handler)
         finally:

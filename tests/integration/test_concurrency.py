@@ -13,7 +13,9 @@ select-then-insert), the oversell and double-order assertions fail on PostgreSQL
 import multiprocessing
 import shutil
 import subprocess
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -22,12 +24,14 @@ from sqlalchemy import func, select
 from runner.postgres import Cluster
 from runner.processes import gunicorn
 from shared import catalog
-from shared.db import make_engine, make_session_factory, transaction
+from shared.db import (insert_if_absent_at_commit, make_engine, make_session_factory,
+                       transaction)
 from shared.domain import inventory, orders, payments
 from shared.models import inventory as inventory_tables
 from shared.models import orders as order_tables
 from shared.models import payments as payment_tables
 from shared.models import plumbing
+from shared.models.base import utcnow
 from shared.validation import PlaceOrder
 from tests.support import ROOT, wait_for
 
@@ -251,3 +255,36 @@ def test_processes_posting_one_idempotency_key_to_a_command_api_charge_once(serv
     assert [replayed for _, _, replayed in answers].count(None) == 1  # one ran it, the rest replayed
     listed = requests.get(f"{url}/payments", timeout=10).json()["items"]
     assert len(listed) == 1
+
+
+# --- two transactions writing the same keyed rows in opposite orders (Trade-off 54) --------
+
+def _timeline_row(message_id):
+    return {"order_id": "o-1", "message_id": message_id, "at": utcnow(), "service": "t",
+            "name": "stock.committed", "outcome": "committed", "correlation_id": "c"}
+
+
+def test_two_transactions_writing_the_same_timeline_rows_in_opposite_orders_both_commit(request):
+    """As the tracker's batch and the transaction settling an order do: each writes one row,
+    then, once the other has written its first, the other's row. Written at once, each would
+    hold a key the other waits for (PostgreSQL: deadlock detected, one fails); written at the
+    commit in one sorted statement, one waits for the other and both commit."""
+    sessions = _sessions(_new_postgres_database(request, "timeline"))
+    both_wrote_one = threading.Barrier(2, timeout=30)
+
+    def write(first, second):
+        with transaction(sessions) as session:
+            insert_if_absent_at_commit(session, order_tables.timeline,
+                                       [_timeline_row(first)], "message_id")
+            both_wrote_one.wait()
+            insert_if_absent_at_commit(session, order_tables.timeline,
+                                       [_timeline_row(second)], "message_id")
+        return "committed"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = [pool.submit(write, "m-a", "m-b"), pool.submit(write, "m-b", "m-a")]
+        assert [outcome.result(timeout=60) for outcome in outcomes] == ["committed"] * 2
+    with sessions() as session:
+        assert session.scalars(select(order_tables.timeline.c.message_id)
+                               .order_by(order_tables.timeline.c.message_id)).all() == [
+            "m-a", "m-b"]
