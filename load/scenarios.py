@@ -40,8 +40,8 @@ class Scenario:
 # The ramps go to 240 users because each user waits for its order to finish (1.5 to 3 s near
 # saturation) before placing the next: 80 users could not place more than about 35 orders/s,
 # half of what the choreographed variant finishes in `make bench`, so the load generator was
-# the limit. With 240 the ramp's peak came within 5% of the bench for both variants
-# (2026-11-27: choreo 76.2 against 78.5, orch 25.7 against 26.9); past its capacity the
+# the limit. With 240 the ramp's peak came within 20% of the bench for both variants
+# (2026-11-27: choreo 76.2 against 92.6, orch 28.4 against 29.2); past its capacity the
 # orchestrated orders API sheds the surplus with 429s, which the report counts.
 RAMP_USERS = 240
 
