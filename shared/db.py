@@ -171,7 +171,8 @@ def insert_if_absent(session, table, values, *conflict_columns):
 def insert_if_absent_at_commit(session, table, rows, conflict_column):
     """Like insert_if_absent, but at the end of the transaction of `session` (from
     transaction()), just before its commit: every row given this way in the transaction, in ONE
-    statement, sorted by `conflict_column`. Nothing is inserted if the work raises."""
+    statement, sorted by `conflict_column` (of two rows with one key, the first given is kept).
+    Nothing is inserted if the work raises."""
     pending = session.info[_AT_COMMIT].setdefault((table, conflict_column), {})
     for row in rows:
         pending.setdefault(row[conflict_column], row)
