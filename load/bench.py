@@ -3,8 +3,8 @@
     python -m load bench        (BENCH_VARIANTS=orch BENCH_DBS=sqlite BENCH_ORDERS=300 BENCH_RUNS=1)
 
 Each run starts a variant afresh with the runner (load/drain.py), warms it up, places the
-orders and times the drain. Every measurement is repeated BENCH_RUNS times (three by default)
-and reported as the median with its spread (lowest-highest), in load/bench_report.py's table,
+orders and times the drain. Every measurement is repeated BENCH_RUNS times (three by default),
+in rounds that take each variant and database in turn, and reported as the median with its spread (lowest-highest), in load/bench_report.py's table,
 printed and written to reports/bench-<timestamp>/bench.md (the raw runs in runs.json).
 """
 import datetime
@@ -45,9 +45,12 @@ def bench(port_offset, amqp_url, out=None, log=print):
     log(f"bench: {chosen}; report in {out}")
     machine, cpu_before = report.machine(), psutil.cpu_times()  # before the runs
     runs, failed = [], []
-    for db in chosen["dbs"]:
-        for variant in chosen["variants"]:
-            for number in range(1, chosen["runs"] + 1):
+    # In rounds: each round measures every variant on every database once. This machine's
+    # speed drifts by a third over an hour, so three runs of one variant in a row, then three of
+    # the next, compared two different machines; in rounds each median spans the same hours.
+    for number in range(1, chosen["runs"] + 1):
+        for db in chosen["dbs"]:
+            for variant in chosen["variants"]:
                 log(f"== {variant} on {db}, run {number}/{chosen['runs']}")
                 try:
                     runs.append(measure(variant, db, chosen, out / f"{variant}-{db}-{number}",
