@@ -106,6 +106,12 @@ def consumer_threads():
     return max(1, int(_env("CONSUMER_THREADS", 2)))
 
 
+def worker_nice():
+    """Return how many steps below its start a worker sets its CPU priority (WORKER_NICE, the
+    Unix nice increment: 0 keeps it level with the APIs; see shared/messaging/worker.py)."""
+    return max(0, int(_env("WORKER_NICE", 5)))
+
+
 # --- The orchestrated variant (orders-orch/): replicas, shards, budgets, bounds, archival. ---
 
 def orchestrator_replicas():

@@ -143,6 +143,20 @@ def test_api_containers_check_their_own_health_and_workers_their_apis(compose):
                 assert url == f"http://127.0.0.1:{urlparse(url).port}/health", name
 
 
+def test_choreographed_workers_yield_the_cpu_to_the_apis_as_their_native_twins_do(compose):
+    # Natively a worker lowers its own priority (WORKER_NICE); in a container that would rank
+    # it only against its own container, so the container's CPU weight must do it instead.
+    assert config.worker_nice() > 0
+    default_weight = 1024  # what Docker gives a container that names no cpu_shares
+    for variant in processes.VARIANTS:
+        for program, name in programs_with_services(variant):
+            weight = compose["services"][name].get("cpu_shares", default_weight)
+            if variant == "choreo" and program.name.endswith("-worker"):
+                assert weight < default_weight, name
+            else:
+                assert weight == default_weight, name
+
+
 def test_credentials_come_from_the_environment_and_have_no_default():
     text = (ROOT / "docker-compose.yml").read_text()
     assert "guest" not in text
