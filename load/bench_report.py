@@ -155,9 +155,10 @@ def _per_process(runs):
             + "\n".join(rows) + "\n")
 
 
-def _budget(variants):
-    """Return each program's processes and threads, read from the runner's process table."""
-    rows = ["| variant | program | processes | threads each | settings |", "|---|---|---|---|---|"]
+def budget(variants):
+    """Return (header, rows, note): each program's processes and threads, read from the runner's
+    process table, for the bench's report and make demo's."""
+    header, rows = ["variant", "program", "processes", "threads each", "settings"], []
     for variant in variants:
         for program in processes.programs(variant):
             command = program.command
@@ -165,14 +166,26 @@ def _budget(variants):
                 command[command.index(name) + 1] if name in command else default)
             settings = ", ".join(f"{k}={v}" for k, v in program.environment.items()
                                  if not v.startswith("%("))
-            rows.append(f"| {variant} | {program.name} | "
-                        f"{int(flag('--workers', 1)) * program.numprocs} | "
-                        f"{flag('--threads', 'see its settings')} | {settings or '-'} |")
-    note = (f"\nThreads are gunicorn's request threads; the orchestrator also drives up to "
+            threads = flag("--threads", None) or (  # a worker: its consumers, each a thread
+                f"{config.consumer_threads()} consumers per queue (CONSUMER_THREADS), each "
+                f"with up to {config.prefetch_count()} messages (PREFETCH_COUNT)")
+            rows.append([variant, program.name, str(int(flag("--workers", 1)) * program.numprocs),
+                         threads, settings or "-"])
+    note = (f"Threads are gunicorn's request threads; the orchestrator also drives up to "
             f"ORCH_MAX_IN_FLIGHT ({config.orch_max_in_flight()}) sagas on threads of its own, "
-            "and a choreographed worker runs the consumers and relay its settings give it.\n")
+            "and a choreographed worker also runs its outbox relay; the orders worker's "
+            "tracker queue takes more at once (TRACKER_PREFETCH, Trade-off 50). The workers run "
+            f"{config.worker_nice()} steps below the APIs' CPU priority (WORKER_NICE, "
+            "Trade-off 55).")
+    return header, rows, note
+
+
+def _budget(variants):
+    header, rows, note = budget(variants)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return ("## Concurrency budget per service (from runner/processes.py)\n\n"
-            + "\n".join(rows) + "\n" + note)
+            + "\n".join(lines) + "\n\n" + note + "\n")
 
 
 def _legend():

@@ -9,7 +9,7 @@ import platform
 
 import psutil
 
-from load import charts, claims, results, spread
+from load import bench_report, charts, claims, results, spread
 from load.document import markdown, to_html
 
 HEADER = ["scenario", "variant", "orders", "finished/s", "peak/s (users)", "POST p50/p95/p99 ms",
@@ -137,6 +137,10 @@ def write(folder, runs, folders, floor, machine_line):
                  claims.c9_regulation(runs), claims.c10_scale_out(runs)):
         blocks += part
     blocks += floor_blocks(floor, summaries)
+    header, rows, note = bench_report.budget(dict.fromkeys(v for _, v in runs))
+    blocks += [("h2", "Concurrency budget per service (from runner/processes.py)"),
+               ("p", "The same in both variants, so that a difference is one of style, not of "
+                     "thread counts. " + note), ("table", header, rows)]
     for name in dict.fromkeys(s for s, _ in runs):
         blocks += scenario_blocks(name, {v: (folders[(n, v)], runs[(n, v)])
                                          for n, v in runs if n == name}, folder)

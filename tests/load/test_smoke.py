@@ -46,4 +46,9 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
         assert ledger["accepted"] <= sum(summary["orders"].values()) <= ledger["sent"], ledger
         assert set(ledger["asked"]) <= set(EXPECTED) and ledger["ended"] == endings(ledger["asked"])
         assert [action for _, action, _ in summary["events"]] == ["stop", "start"]
-    assert "| pass |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| pass |" in report
+    # the same concurrency budget per service in both variants, stated (runner/processes.py)
+    assert "## Concurrency budget per service" in report
+    assert "| choreo | payments-worker | 1 | 2 consumers per queue" in report
+    assert "| orch | payments-api | 1 | 16 |" in report
