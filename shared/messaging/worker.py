@@ -30,9 +30,10 @@ def run_worker(service, session_factory, subscriptions, prefetch=None, own_dedup
     # Trade-off 55: the worker yields the CPU to the APIs. A customer waits on POST /orders;
     # nobody waits on a worker from one millisecond to the next, because the queue holds its
     # work. At the same priority the workers' bursts (a batch, a relay round) kept the orders
-    # API off the two cores, and a 202 that takes 5 ms took 80 to 160 at the 99th percentile
-    # (see docs/performance.md). The price: when the machine is saturated, orders are accepted
-    # as fast as ever while those already accepted wait longer in the queues.
+    # API off the two cores: at half the drain rate POST /orders took 87 to 111 ms at the 99th
+    # percentile, 55 to 85 since (docs/performance.md). The price: when the machine is
+    # saturated, orders are accepted as fast as ever while those already accepted wait longer
+    # in the queues.
     os.nice(config.worker_nice())
     amqp_url = config.amqp_url()
     runnables = [Consumer(service, queue, handlers, session_factory, amqp_url, number,
