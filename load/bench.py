@@ -4,8 +4,9 @@
 
 Each run starts a variant afresh with the runner (load/drain.py), warms it up, places the
 orders and times the drain. Every measurement is repeated BENCH_RUNS times (three by default),
-in rounds that take each variant and database in turn, and reported as the median with its spread (lowest-highest), in load/bench_report.py's table,
-printed and written to reports/bench-<timestamp>/bench.md (the raw runs in runs.json).
+in rounds that take each variant and database in turn, and reported as the median with its
+spread (lowest-highest), in load/bench_report.py's table, printed and written to
+reports/bench-<timestamp>/bench.md (the raw runs in runs.json).
 """
 import datetime
 import json
