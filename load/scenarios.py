@@ -41,7 +41,7 @@ class Scenario:
 # saturation) before placing the next: 80 users could not place more than about 35 orders/s,
 # half of what the choreographed variant finishes in `make bench`, so the load generator was
 # the limit. With 240 the ramp's peak came within 20% of the bench for both variants
-# (2026-11-27: choreo 76.2 against 92.6, orch 28.4 against 29.2); past its capacity the
+# (2026-11-27 09:25: choreo 73.6 against 88.6, orch 29.0 against 30.5); past its capacity the
 # orchestrated orders API sheds the surplus with 429s, which the report counts.
 RAMP_USERS = 240
 
