@@ -9,7 +9,7 @@ LEDGER ?=
 PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e test-contract reset \
-        status stop-service start-service dead-letters replay-dead-letters audit clean \
+        status stop-service start-service dead-letters replay-dead-letters audit clean clean-reports \
         chaos fuzz trace test-tracing trace-cost watch up-both restart-with chromium test-browser
 
 help:  ## list the targets
@@ -117,8 +117,11 @@ dead-letters: venv  ## list dead-lettered messages with their reasons (choreogra
 replay-dead-letters: venv  ## send every dead letter back to the queue it came from
 	@$(WITH_AMQP) $(PY) -m shared.messaging.deadletters replay
 
-clean:  ## remove var/ (databases, logs, broker data) and reports/
-	rm -rf var reports
+clean:  ## remove var/ (databases, logs, broker data); reports/ stays, so benches and demos can be compared later
+	rm -rf var
+
+clean-reports:  ## remove reports/ (every demo, bench and chaos report)
+	rm -rf reports
 
 audit: venv  ## check docs/domain.md's invariants of a running variant (native or compose) through its inspection API (VARIANT=choreo, LEDGER=a client's ledger); lists dead letters (choreo) or stuck sagas (orch)
 	@$(WITH_AMQP) $(PY) -m audit --variant $(VARIANT) $(if $(LEDGER),--ledger $(LEDGER))
