@@ -5,6 +5,8 @@ each verdict (supports / contradicts / not shown) is decided by a comparison wri
 so a different machine can reach a different verdict. `runs`: {(scenario, variant): summary}.
 """
 from load import results, spread
+from runner import processes
+from shared import config
 
 
 def _fmt(value, digits=1):
@@ -90,11 +92,15 @@ def c8_slow_dependency(runs):
     verdict = _c8_verdict(spread.compare(spread.values(orch, "finished_per_s"),
                                          spread.values(choreo, "finished_per_s")),
                           orch["finished_per_s"] < choreo["finished_per_s"])
-    why = ("Why: in the choreographed variant one consumer takes payments' messages one at a time "
-           "(pika's callback, prefetch only bounds the unacked window), so 200 ms per message "
-           "caps payments at 1000/200 = 5 messages/s per consumer however many orders wait; the "
-           "orchestrated payments API serves 16 threads, so 16 slow calls overlap. Asynchrony "
-           "decouples the caller from the wait; it gives no concurrency unless the consumer has it.")
+    consumers, threads = config.consumer_threads(), _request_threads("orch", "payments-api")
+    latency_ms = int((choreo.get("env") or {}).get("PAYMENTS_FAULT_LATENCY_MS", 200))
+    why = (f"Why: in the choreographed variant each of the {consumers} consumers of payments' "
+           f"queue (CONSUMER_THREADS) takes its messages one at a time (pika's callback; prefetch "
+           f"only bounds the unacked window), so {latency_ms} ms per message caps payments at "
+           f"{consumers} x 1000/{latency_ms} = {consumers * 1000 / latency_ms:.0f} messages/s "
+           f"however many orders wait; the orchestrated payments API serves {threads} threads, "
+           f"so {threads} slow calls overlap. Asynchrony decouples the caller from the wait; it "
+           "gives no concurrency unless the consumer has it.")
     return [("p", "\n".join(lines)), ("p", f"C8 verdict: the measurement {verdict}. {why}")]
 
 
@@ -135,7 +141,10 @@ def c9_regulation(runs):
 def c10_scale_out(runs):
     """C10: a stateless orchestrator scales linearly with replicas."""
     lines = []
-    for variant, what in (("orch", "orchestrator replicas"), ("choreo", "consumers per queue")):
+    consumers = config.consumer_threads()
+    for variant, what in (("orch", "orchestrator replicas"),
+                          ("choreo", f"workers per service ({consumers} -> {2 * consumers} "
+                                     "consumers per queue)")):
         one, two = runs.get(("steady", variant)), runs.get(("scale-out", variant))
         if one and two and one["peak_per_s"]:
             ratio = two["peak_per_s"] / one["peak_per_s"]
@@ -153,11 +162,17 @@ def c10_scale_out(runs):
                   "the 2 cores in the single-replica run. What a second orchestrator replica "
                   "changes here is admission (two in-flight bounds of ORCH_MAX_IN_FLIGHT, so "
                   "fewer 429s and more sagas competing for the same CPU) and a forward to the "
-                  "shard owner for about half the sagas; a second consumer per queue adds "
-                  "parallelism to the one-message-at-a-time consumers. A gain counts only "
+                  "shard owner for about half the sagas; a second worker per service doubles "
+                  "the one-message-at-a-time consumers of every queue. A gain counts only "
                   "when it is larger than the runs' spread (DEMO_RUNS=3). Statelessness "
                   "itself is shown by the two replicas running together with every invariant "
                   "holding (the audit).")]
+
+
+def _request_threads(variant, program_name):
+    """Return the gunicorn request threads of one program, from the runner's process table."""
+    command = next(p.command for p in processes.programs(variant) if p.name == program_name)
+    return int(command[command.index("--threads") + 1])
 
 
 def _scaling(ratio, beyond):
