@@ -44,10 +44,14 @@ def c5_outage(runs, folders):
     if repeats < 2 and None not in kept.values():
         return [("p", "\n".join(lines)), ("p", "C5 verdict: one run, no spread to judge a "
                  f"difference by (DEMO_RUNS=3): choreography kept {kept['choreo']:.0%} of its "
-                 f"rate, orchestration {kept['orch']:.0%}; read what follows as a hint. "
+                 f"rate, orchestration {kept['orch']:.0%}; read what follows as a hint: "
                  + _c5_verdict(kept, waited, one_run=True))]
     return [("p", "\n".join(lines)), ("p", f"C5 verdict (median of {repeats} runs): "
              + _c5_verdict(kept, waited))]
+
+
+def _budget_s():
+    return f"{config.orch_sync_budget_ms() / 1000:g}"
 
 
 def _c5_verdict(kept, waited, one_run=False):
@@ -59,13 +63,14 @@ def _c5_verdict(kept, waited, one_run=False):
                 f"{kept['choreo']:.0%} of its normal rate while payments was down, the "
                 f"orchestrated variant at {kept['orch']:.0%} (below 80%, the line drawn here), "
                 f"its POSTs waiting up to {_fmt(waited['orch'], 0)} ms (p95). It lost none of "
-                "them: past its 3 s budget it answers 202 and resumes the saga when payments "
-                "is back, so the gap is smaller than the article's synchronous picture.")
+                f"them: past its {_budget_s()} s budget it answers 202 and resumes the saga when "
+                "payments is back, so the gap is smaller than the article's synchronous picture.")
     if kept["choreo"] >= 0.8 and kept["orch"] >= 0.8:
         return (f"the measurement {says} the article only in part. Choreography kept accepting "
                 "at once, but so did the orchestrated variant, at the price of a wait: its orders "
-                "service answers 202 once the orchestrator's 3 s budget (ORCH_SYNC_BUDGET_MS) "
-                "runs out, and the recovery loop resumes the sagas when payments is back. The "
+                f"service answers 202 once the orchestrator's {_budget_s()} s budget "
+                "(ORCH_SYNC_BUDGET_MS) runs out, and the recovery loop resumes the sagas when "
+                "payments is back. The "
                 "article's purely synchronous orchestrator would have failed these orders; this "
                 "one degrades to asynchronous, which is what the outbox and the budget buy.")
     return (f"the measurement {'leans against' if one_run else 'does not support'} the article "

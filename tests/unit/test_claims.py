@@ -32,3 +32,11 @@ def test_c10_names_what_a_second_choreographed_replica_doubles(monkeypatch):
     text = _text(claims.c10_scale_out(runs))
     assert "with 2 workers per service (2 -> 4 consumers per queue)" in text
     assert "with 2 orchestrator replicas" in text
+
+
+def test_c5_names_the_orchestrators_budget_the_run_had(monkeypatch):
+    monkeypatch.setenv("ORCH_SYNC_BUDGET_MS", "1500")
+    assert "1.5 s budget (ORCH_SYNC_BUDGET_MS)" in claims._c5_verdict(
+        {"choreo": 0.95, "orch": 1.0}, {"choreo": 40, "orch": 1800})
+    assert "past its 1.5 s budget" in claims._c5_verdict(
+        {"choreo": 0.95, "orch": 0.5}, {"choreo": 40, "orch": 1800})
