@@ -161,15 +161,12 @@ def budget(variants):
     header, rows = ["variant", "program", "processes", "threads each", "settings"], []
     for variant in variants:
         for program in processes.programs(variant):
-            command = program.command
-            flag = lambda name, default: (  # noqa: E731
-                command[command.index(name) + 1] if name in command else default)
             settings = ", ".join(f"{k}={v}" for k, v in program.environment.items()
                                  if not v.startswith("%("))
-            threads = flag("--threads", None) or (  # a worker: its consumers, each a thread
+            threads = program.option("--threads") or (  # a worker: its consumers, each a thread
                 f"{config.consumer_threads()} consumers per queue (CONSUMER_THREADS), each "
                 f"with up to {config.prefetch_count()} messages (PREFETCH_COUNT)")
-            rows.append([variant, program.name, str(int(flag("--workers", 1)) * program.numprocs),
+            rows.append([variant, program.name, str(int(program.option("--workers", 1)) * program.numprocs),
                          threads, settings or "-"])
     note = (f"Threads are gunicorn's request threads; the orchestrator also drives up to "
             f"ORCH_MAX_IN_FLIGHT ({config.orch_max_in_flight()}) sagas on threads of its own, "

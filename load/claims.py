@@ -70,9 +70,9 @@ def _c5_verdict(kept, waited, one_run=False):
                 "at once, but so did the orchestrated variant, at the price of a wait: its orders "
                 f"service answers 202 once the orchestrator's {_budget_s()} s budget "
                 "(ORCH_SYNC_BUDGET_MS) runs out, and the recovery loop resumes the sagas when "
-                "payments is back. The "
-                "article's purely synchronous orchestrator would have failed these orders; this "
-                "one degrades to asynchronous, which is what the outbox and the budget buy.")
+                "payments is back. The article's purely synchronous orchestrator would have "
+                "failed these orders; this one degrades to asynchronous, which is what the "
+                "outbox and the budget buy.")
     return (f"the measurement {'leans against' if one_run else 'does not support'} the article "
             "here: choreography accepted "
             f"{kept['choreo']:.0%} and orchestration {kept['orch']:.0%} of their normal rate "
@@ -176,8 +176,8 @@ def c10_scale_out(runs):
 
 def _request_threads(variant, program_name):
     """Return the gunicorn request threads of one program, from the runner's process table."""
-    command = next(p.command for p in processes.programs(variant) if p.name == program_name)
-    return int(command[command.index("--threads") + 1])
+    program = next(p for p in processes.programs(variant) if p.name == program_name)
+    return int(program.option("--threads"))
 
 
 def _scaling(ratio, beyond):

@@ -26,6 +26,10 @@ class Program:
     numprocs: int = 1
     environment: dict = field(default_factory=dict)
 
+    def option(self, name, default=None):
+        """Return the value after `name` on the command line (e.g. "--threads"), else default."""
+        return self.command[self.command.index(name) + 1] if name in self.command else default
+
 
 def gunicorn(app, port, workers=1, threads=4):
     """Return the gunicorn command line serving a Flask app factory on 127.0.0.1:port."""
