@@ -193,7 +193,9 @@ class Consumer:
         # redelivery is a no-op. Every consumer pays a write per message for it, except one
         # whose handlers are idempotent by themselves (dedup=False, Trade-off 51).
         if self.dedup and not self.first_delivery(session, envelope.message_id):
-            log.info("duplicate %s %s ignored", envelope.type, envelope.message_id)
+            # The one observable of the dedup: tests count these lines after a crash window.
+            log.info("duplicate %s %s dropped by %s", envelope.type, envelope.message_id,
+                     self.queue)
             return
         with tracing.span_for_handler(self.service, envelope):  # tracing
             handler(session, envelope)
@@ -216,6 +218,7 @@ class Consumer:
         headers = dict(properties.headers or {}, **{topology.ATTEMPTS_HEADER: attempts})
         self._republish(topology.retry_queue(self.queue), body, properties, headers,
                         expiration=str(config.retry_delay_ms()))
+        faults.crash_point("consumer.after_retry")  # a test's crash window: the copy is out, no ack
 
     def dead_letter(self, body, properties, attempts, reason):
         """Move the message to the dead-letter queue with the reason in its headers."""
@@ -224,6 +227,7 @@ class Consumer:
             topology.ATTEMPTS_HEADER: attempts, topology.REASON_HEADER: reason[:1000],
             topology.ORIGIN_HEADER: self.queue, "x-dead-at": int(time.time())})
         self._republish(topology.DEAD_LETTER_QUEUE, body, properties, headers)
+        faults.crash_point("consumer.after_dead_letter")  # a test's crash window: no ack yet
 
     def _republish(self, queue, body, properties, headers, expiration=None):
         props = topology.persistent(properties.type, properties.message_id,

@@ -196,6 +196,7 @@ class _Rounds:
                     properties=persistent(row["routing_key"], row["message_id"], None, headers))
             self.in_flight[self.next_tag] = row
             self.next_tag += 1
+            faults.crash_point("relay.mid_batch")  # a test's crash window: before any confirm
 
     def _returned(self, _channel, _method, properties, _body):
         # basic.return comes before the ack of the same message: remember it was not routed.
