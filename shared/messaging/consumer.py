@@ -193,7 +193,10 @@ class Consumer:
         # redelivery is a no-op. Every consumer pays a write per message for it, except one
         # whose handlers are idempotent by themselves (dedup=False, Trade-off 51).
         if self.dedup and not self.first_delivery(session, envelope.message_id):
-            # The one observable of the dedup: tests count these lines after a crash window.
+            # Trade-off 67: every dropped copy leaves a line, the dedup's one observable (the
+            # crash-window tests count them; without it, a copy also absorbed by a handler's own
+            # once-per-order insert proves nothing). The cost: a line per duplicate, so a crash
+            # storm writes one per redelivered message.
             log.info("duplicate %s %s dropped by %s", envelope.type, envelope.message_id,
                      self.queue)
             return
@@ -218,7 +221,7 @@ class Consumer:
         headers = dict(properties.headers or {}, **{topology.ATTEMPTS_HEADER: attempts})
         self._republish(topology.retry_queue(self.queue), body, properties, headers,
                         expiration=str(config.retry_delay_ms()))
-        faults.crash_point("consumer.after_retry")  # a test's crash window: the copy is out, no ack
+        faults.crash_point("consumer.after_retry")  # a test's crash window: copy out, no ack
 
     def dead_letter(self, body, properties, attempts, reason):
         """Move the message to the dead-letter queue with the reason in its headers."""
@@ -226,6 +229,11 @@ class Consumer:
         headers = dict(properties.headers or {}, **{
             topology.ATTEMPTS_HEADER: attempts, topology.REASON_HEADER: reason[:1000],
             topology.ORIGIN_HEADER: self.queue, "x-dead-at": int(time.time())})
+        # Trade-off 68: the dead letters are at-least-once, like every other queue: a crash
+        # after this publish and before the ack leaves the copy AND redelivers the original,
+        # once per crash. Nothing dedups the dead-letter queue itself; a replay is safe because
+        # the consumer drops the copies by message id (Trade-off 3). The cost: an operator may
+        # list one message several times.
         self._republish(topology.DEAD_LETTER_QUEUE, body, properties, headers)
         faults.crash_point("consumer.after_dead_letter")  # a test's crash window: no ack yet
 
