@@ -317,9 +317,10 @@ def assert_each_step_worked_once(stack, order_ids):
     """Check that every step of each order's saga did its work exactly once in its service,
     under its own Idempotency-Key (and no step of another outcome ran at all)."""
     done, keys = steps_done(stack, order_ids), keys_stored(stack, order_ids)
-    for order_id in order_ids:
-        steps = STEPS[outcome_of(stack.order(order_id))]
-        assert done[order_id] == Counter((s, r) for s, r, _ in steps), \
-            f"work that ran per step of {order_id}: {dict(done[order_id])}"
-        assert keys[order_id] == Counter((s, k) for s, _, k in steps), \
-            f"idempotency keys stored for {order_id}: {dict(keys[order_id])}"
+    steps = {order_id: STEPS[outcome_of(stack.order(order_id))] for order_id in order_ids}
+    ran_otherwise = {order_id: dict(done[order_id]) for order_id in order_ids
+                     if done[order_id] != Counter((s, r) for s, r, _ in steps[order_id])}
+    assert not ran_otherwise, f"work that ran per step, where not once each: {ran_otherwise}"
+    keyed_otherwise = {order_id: dict(keys[order_id]) for order_id in order_ids
+                       if keys[order_id] != Counter((s, k) for s, _, k in steps[order_id])}
+    assert not keyed_otherwise, f"idempotency keys stored, where not one per step: {keyed_otherwise}"
