@@ -259,6 +259,7 @@ STEPS = {
                              (*NOTIFY, "notify_customer:do")],
 }
 SERVICES = ("inventory", "payments", "shipping", "orders", "notifications")
+COMMANDS = {(service, route) for steps in STEPS.values() for service, route, _ in steps}
 
 
 def work_done(stack):
@@ -270,9 +271,10 @@ def work_done(stack):
         method = attributes.get("http.method", attributes.get("http.request.method"))
         replayed = attributes.get("http.response.header.idempotent_replayed")
         correlation = attributes.get("http.request.header.x_correlation_id") or ["-"]
-        if span["kind"] == "SERVER" and method == "POST" and status in (200, 201, 409) \
-                and not replayed:
-            ran[(span["service"], attributes.get("http.route"), correlation[0])] += 1
+        command = (span["service"], attributes.get("http.route"))
+        if span["kind"] == "SERVER" and method == "POST" and command in COMMANDS \
+                and status in (200, 201, 409) and not replayed:
+            ran[(*command, correlation[0])] += 1
     return ran
 
 
