@@ -284,15 +284,19 @@ def _spans(stack):
         return [json.loads(line) for line in lines if line.strip()]
 
 
-def steps_done(stack, order_ids):
-    """Return, per order, the work each step's command ran, once the services' spans are in."""
+def work_done_when_quiet(stack):
+    """Return work_done() once the services' spans are all written."""
     reads = []
 
     def settled():  # spans are written in batches: read until two reads a second apart agree
         reads.append(work_done(stack))
         return len(reads) > 1 and reads[-1] == reads[-2] and reads[-1]
-    ran = wait_until(settled, 20, every=1, what="the services' spans to be written")
-    done = {}
+    return wait_until(settled, 20, every=1, what="the services' spans to be written")
+
+
+def steps_done(stack, order_ids):
+    """Return, per order, the work each step's command ran, once the services' spans are in."""
+    ran, done = work_done_when_quiet(stack), {}
     for order_id in order_ids:
         # The order's correlation id is its saga's (and rides on every call of the saga).
         (correlation,), = stack.rows("orders", "SELECT correlation_id FROM orders "
