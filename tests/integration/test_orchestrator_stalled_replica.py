@@ -115,6 +115,9 @@ def test_a_replica_stalled_past_its_lease_has_its_late_write_refused(stack, tmp_
 
 def _refusals(log, saga_id):
     """Return (shard, epoch) of each refused write of a saga the replica's log reports."""
+    # Trade-off 66: the refusals are read from the replica's log (replica.py logs each
+    # LeaseLost), so the orchestrator needs no counter for a test. It ties the test to that
+    # log line: reworded, the test fails (it waits for a refusal), it cannot pass unseen.
     refused = re.compile(rf"saga {saga_id}: stopped driving: .*lease of shard (\d+) lost "
                          r"\(epoch (\d+)\)")
     return [tuple(map(int, m.groups())) for m in refused.finditer(log.read_text())]
