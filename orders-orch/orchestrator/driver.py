@@ -46,7 +46,9 @@ class Driver:
             if not recorded:
                 store.record(self.session_factory, saga, token, step.service, call.name,
                              "started")
+            faults.crash_point("saga.before_call")  # a test's crash: step recorded, not called
             answer = self.send(step, call, kind, state_of(saga), saga["correlation_id"])
+            faults.crash_point("saga.after_call")  # a test's crash: answered, not recorded
             faults.stall_point("saga.after_call")  # a test's stall window (shared/faults.py)
             changes, lines = next_state(saga, plan, answer, utcnow())
             log.info("saga %s: %s", saga["saga_id"], "; ".join(f"{s}: {o}" for _, s, o in lines))
