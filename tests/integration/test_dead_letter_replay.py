@@ -35,12 +35,16 @@ def test_a_dead_letter_whose_origin_queue_is_gone_stays_and_the_replay_says_why(
     channel.queue_declare(queue_name, durable=True)
     message_id = dead_letter(channel, queue_name)
     channel.queue_delete(queue_name)  # e.g. renamed by a later release
+    still_there = f"{queue_name}.still-there"
+    channel.queue_declare(still_there, durable=True)
+    dead_letter(channel, still_there)  # the replay goes on after a letter it must keep
 
     done = subprocess.run([sys.executable, "-m", "shared.messaging.deadletters", "replay"],
                           cwd=ROOT, env={"AMQP_URL": amqp_url, "PATH": ""}, timeout=60,
                           capture_output=True, text=True, check=True)
+    channel.queue_delete(still_there)
     assert f"kept {message_id}: origin queue {queue_name} does not exist" in done.stdout
-    assert "replayed 0 dead letter(s), 1 kept" in done.stdout
+    assert "replayed 1 dead letter(s), 1 kept" in done.stdout
 
     [letter] = deadletters.list_dead_letters(amqp_url)
     assert (letter["message_id"], letter["queue"]) == (message_id, queue_name)
