@@ -76,8 +76,8 @@ test-unit: venv  ## unit tests only (no broker, no servers)
 test-integration: venv broker  ## integration tests against a real RabbitMQ and database
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-test-e2e: venv broker  ## end-to-end scenarios through the runner, over HTTP (DB=postgres: on PostgreSQL)
-	E2E_DB=$(DB) $(PY) -m pytest tests/e2e $(PYTEST_ARGS)
+test-e2e: venv broker  ## end-to-end scenarios through the runner, over HTTP (DB=postgres: on PostgreSQL, with the API contract tests)
+	E2E_DB=$(DB) $(PY) -m pytest tests/e2e $(if $(filter postgres,$(DB)),tests/contract) $(PYTEST_ARGS)
 
 test-contract: venv broker  ## every service's /openapi.json is valid, and schemathesis finds each variant keeps to it
 	$(PY) -m pytest tests/contract $(PYTEST_ARGS)

@@ -10,7 +10,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 MAX_UNITS = 1_000_000  # no line or stock figure in the catalog exceeds this
-MAX_CENTS = 10**12     # far above any order (the credit limit is 500,000 cents)
+# Trade-off 61: a body's limits are the database's: an amount is at most what the 32-bit
+# INTEGER columns it lands in hold (payments.amount_cents, orders.total_cents), so a larger one
+# is a 400 from the model, not a 500 from PostgreSQL (SQLite would have stored it). It keeps
+# the columns and every existing database as they are; it costs amounts above 21 million
+# euros, which no order of the catalog reaches (the credit limit is 500,000 cents). A larger
+# limit means BigInteger columns first, then this number.
+MAX_CENTS = 2**31 - 1
 
 Id = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 Cents = Annotated[StrictInt, Field(ge=0, le=MAX_CENTS)]

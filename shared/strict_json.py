@@ -4,11 +4,14 @@ Python's `json.loads` accepts more than a service can store or hash: nesting tho
 levels deep (the C parser then raises RecursionError, not ValueError, so Flask answered 500),
 strings with lone UTF-16 surrogates such as "\\ud800" (valid JSON escapes that no UTF-8
 encoder, so no database, can take), the NUL character "\\u0000" (PostgreSQL's text cannot hold
-it) and the non-standard NaN and Infinity. `loads` turns all of
+it), the non-standard NaN and Infinity, and numbers too large for a float such as 1e999
+(Python reads them as inf, which no JSON writer, PostgreSQL's JSON type included, accepts
+back). `loads` turns all of
 them into one ValueError, so an HTTP body becomes a 400 and a message becomes a dead letter.
 Used by shared/web.py (every HTTP API) and shared/envelope.py (every consumer).
 """
 import json
+import math
 
 MAX_DEPTH = 32  # an order is 3 levels deep; the commands and envelopes are no deeper than 4
 
@@ -21,10 +24,19 @@ def _refuse_constant(name):
     raise NotStrictJSON(f"{name} is not JSON")
 
 
+def _finite(text):
+    # parse_constant sees only the literals NaN, Infinity and -Infinity; a number such as 1e999
+    # is valid JSON that overflows to inf, and comes through here.
+    number = float(text)
+    if not math.isfinite(number):
+        raise NotStrictJSON(f"{text[:20]} is too large a number")
+    return number
+
+
 def loads(text):
     """Return the value of a JSON document, or raise ValueError for anything a service cannot keep."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:
         raise NotStrictJSON(f"nested deeper than {MAX_DEPTH} levels") from None
     check(value)

@@ -4,7 +4,8 @@ Every write of a running saga is one fenced compare-and-set UPDATE of its row: i
 the row only if the replica's fencing token still holds (shards.HOLDS) and the saga is where
 the replica left it (state and cursor). The log lines ride in the same transaction, so a
 write that changes nothing logs nothing. Nothing about a saga lives only in memory beyond
-one call.
+one call. A saga once archived (orchestrator/archive.py) is read from the archive and never
+created again: the same order's POST /sagas, arriving late, gets the finished saga.
 """
 import functools
 
@@ -12,7 +13,7 @@ from sqlalchemy import bindparam, select, update
 
 from shared.db import first_row, insert_if_absent, read_only, transaction
 from shared.models.base import utcnow
-from shared.models.orchestrator import saga_log, sagas
+from shared.models.orchestrator import saga_log, sagas, sagas_archive
 from orchestrator.shards import HOLDS, LeaseLost
 from orchestrator.steps import RUNNING, UNFINISHED
 
@@ -30,20 +31,43 @@ def create(session_factory, order, correlation_id, shard, token=None):
            "data": order, "correlation_id": correlation_id, "retries": 0,
            "next_attempt_at": now, "last_error": None, "created_at": now,
            "updated_at": now, "finished_at": None}
-    with transaction(session_factory) as session:
-        if token is not None and not _still_held(session, token):
-            raise LeaseLost(f"shard {shard}: lease lost before creating saga {row['saga_id']}; "
-                            "nothing written")
-        if insert_if_absent(session, sagas, row, "saga_id"):
-            log(session, row, ("orchestrator", "saga", "started"))
-            return row
-        return _row(session, row["saga_id"])
+    try:
+        with transaction(session_factory) as session:
+            if token is not None and not _still_held(session, token):
+                raise LeaseLost(f"shard {shard}: lease lost before creating saga "
+                                f"{row['saga_id']}; nothing written")
+            if insert_if_absent(session, sagas, row, "saga_id"):
+                _not_archived(session, row["saga_id"])
+                log(session, row, ("orchestrator", "saga", "started"))
+                return row
+            return _row(session, row["saga_id"]) or _archived(session, row["saga_id"])
+    except AlreadyArchived as done:  # the insert is rolled back: the saga ran once, and ended
+        return done.saga
+
+
+class AlreadyArchived(Exception):
+    """The order's saga finished long ago and sits in the archive: it must not run again."""
+
+    def __init__(self, saga):
+        super().__init__(f"saga {saga['saga_id']} is archived ({saga['state']})")
+        self.saga = saga
+
+
+def _not_archived(session, saga_id):
+    """Raise AlreadyArchived when the saga just inserted as new is in the archive."""
+    # Checked after the insert, not before: an archival moving this saga at the same moment
+    # holds its live row until it commits, so our insert waits for it, and this read then
+    # sees the archived row (PostgreSQL reads what committed before each statement; SQLite
+    # runs one writer at a time). Checked before, the insert could land just after the move.
+    archived = _archived(session, saga_id)
+    if archived is not None:
+        raise AlreadyArchived(archived)
 
 
 def load(session_factory, saga_id):
-    """Return a saga's row as a dict, or None."""
+    """Return a saga's row as a dict (live, else archived: final for ever), or None."""
     with read_only(session_factory) as session:
-        return _row(session, saga_id)
+        return _row(session, saga_id) or _archived(session, saga_id)
 
 
 def record(session_factory, saga, token, service, step, outcome):
@@ -111,4 +135,9 @@ def log(session, saga, *lines):
 
 def _row(session, saga_id):
     row = first_row(session, sagas, saga_id=saga_id)
+    return dict(row) if row else None
+
+
+def _archived(session, saga_id):
+    row = first_row(session, sagas_archive, saga_id=saga_id)
     return dict(row) if row else None

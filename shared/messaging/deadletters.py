@@ -4,10 +4,15 @@
     python -m shared.messaging.deadletters replay
 
 Listing leaves the messages where they are; replaying sends each one back to the queue it
-came from with its attempt count reset, for after the cause has been fixed.
+came from with its attempt count reset, for after the cause has been fixed. A dead letter
+leaves its queue only once the broker has put it in the queue it came from: when that queue
+is gone, the dead letter stays, and the replay says why.
 """
 import argparse
 import json
+from dataclasses import dataclass, field
+
+from pika.exceptions import NackError, UnroutableError
 
 from shared import config
 from shared.messaging import topology
@@ -41,28 +46,58 @@ def list_dead_letters(amqp_url):
         connection.close()
 
 
-def replay_dead_letters(amqp_url):
-    """Send every dead letter back to its original queue; return how many were replayed."""
+@dataclass
+class Replay:
+    """What a replay did: how many dead letters went back, and which stayed, and why."""
+    replayed: int = 0
+    kept: list = field(default_factory=list)  # (message_id, reason) of each one left in place
+
+
+def replay(amqp_url):
+    """Send every dead letter back to its original queue; return the Replay."""
     connection = connect(amqp_url)
     try:
         channel = connection.channel()
         channel.confirm_delivery()
         channel.queue_declare(topology.DEAD_LETTER_QUEUE, durable=True)
-        replayed = 0
+        done = Replay()
         for method, properties, body in _drain(channel):
-            headers = dict(properties.headers or {})
-            origin = headers.pop(topology.ORIGIN_HEADER, None)
-            if not origin:
-                continue  # nothing says where it came from: leave it for a person
-            headers.pop(topology.REASON_HEADER, None)
-            headers[topology.ATTEMPTS_HEADER] = 0
-            properties.headers = headers
-            channel.basic_publish("", origin, body, properties=properties)
-            channel.basic_ack(method.delivery_tag)
-            replayed += 1
-        return replayed
+            kept = _send_back(channel, properties, body)
+            if kept:  # left un-acked: closing the channel puts it back in the dead letters
+                done.kept.append((properties.message_id, kept))
+            else:
+                channel.basic_ack(method.delivery_tag)
+                done.replayed += 1
+        return done
     finally:
         connection.close()
+
+
+def _send_back(channel, properties, body):
+    """Publish one dead letter to its origin queue; return why it could not be, or None."""
+    headers = dict(properties.headers or {})
+    origin = headers.pop(topology.ORIGIN_HEADER, None)
+    if not origin:
+        return "no header names the queue it came from"  # for a person to look at
+    headers.pop(topology.REASON_HEADER, None)
+    headers[topology.ATTEMPTS_HEADER] = 0
+    properties.headers = headers
+    # Trade-off 62: mandatory, with confirms: the broker returns a message no queue takes
+    # (pika raises UnroutableError) instead of confirming it and dropping it, so a dead letter
+    # is acked only once it sits in its queue again. A replay whose origin queue is gone
+    # (renamed, deleted) leaves that letter in place, for a person to decide.
+    try:
+        channel.basic_publish("", origin, body, properties=properties, mandatory=True)
+    except UnroutableError:
+        return f"origin queue {origin} does not exist"
+    except NackError:
+        return f"the broker refused it for origin queue {origin}"
+    return None
+
+
+def replay_dead_letters(amqp_url):
+    """Replay every dead letter (see replay); return how many went back to their queue."""
+    return replay(amqp_url).replayed
 
 
 def main(argv=None):
@@ -76,7 +111,11 @@ def main(argv=None):
             print(json.dumps(letter))
         print(f"{len(letters)} dead letter(s) in {topology.DEAD_LETTER_QUEUE}")
     else:
-        print(f"replayed {replay_dead_letters(config.amqp_url())} dead letter(s)")
+        done = replay(config.amqp_url())
+        for message_id, reason in done.kept:
+            print(f"kept {message_id}: {reason}")
+        print(f"replayed {done.replayed} dead letter(s), {len(done.kept)} kept in "
+              f"{topology.DEAD_LETTER_QUEUE}")
 
 
 if __name__ == "__main__":

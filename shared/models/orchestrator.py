@@ -31,7 +31,14 @@ def _columns(spec, key):
 
 
 sagas = Table("sagas", metadata, *_columns(SAGA_COLUMNS, "saga_id"))
-saga_log = Table("saga_log", metadata, *_columns(LOG_COLUMNS, "id"))
+# Trade-off 60: a log line's id is never given twice, on either database, so the archive can
+# keep it (one id names one line for ever, and an archived log reads in the order it was
+# written). PostgreSQL's sequence never goes back; SQLite hands out max(id) + 1 unless told
+# AUTOINCREMENT, so once the newest lines were archived it gave their ids again and the next
+# archival failed on the archive's key, every round from then on. AUTOINCREMENT costs SQLite
+# one more row write (its sqlite_sequence table) per INSERT. A database created before this
+# keeps its old table until `make reset`.
+saga_log = Table("saga_log", metadata, *_columns(LOG_COLUMNS, "id"), sqlite_autoincrement=True)
 Index("ix_sagas_state_shard", sagas.c.state, sagas.c.shard)
 Index("ix_saga_log_saga", saga_log.c.saga_id)
 

@@ -2,15 +2,20 @@
 
 The variants run on PORT_OFFSET 20000, apart from the end-to-end ones (10000), and live for
 this folder only (module scope), so the requests schemathesis generates never reach a variant
-whose invariants another test audits.
+whose invariants another test audits. They follow the end-to-end tests' database
+(`make test-e2e DB=postgres` runs both folders on PostgreSQL), on a cluster of their own.
 """
 import pytest
 
 from shared import config
-from tests.e2e.conftest import TEST_AMQP_URL, TEST_POSTGRES_PORT, VARIANTS, test_broker  # noqa: F401
+from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL, VARIANTS, test_broker  # noqa: F401
 from tests.support import ROOT, RunningVariant, moved_ports
 
 PORT_OFFSET = 20000
+# Not the end-to-end cluster's port: the runner reuses a PostgreSQL that answers, and its
+# databases are named by variant, so a shared cluster would mix the fuzzer's rows into the
+# databases whose invariants the end-to-end tests audit (both run in one pytest session).
+CONTRACT_POSTGRES_PORT = "15435"
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
@@ -21,8 +26,8 @@ def system(request):
     if variant == "choreo":
         env["AMQP_URL"] = TEST_AMQP_URL
         request.getfixturevalue("test_broker")
-    env["POSTGRES_PORT"] = TEST_POSTGRES_PORT
-    running = RunningVariant(variant, ROOT / "var" / f"test-contract-{variant}", env)
+    env["POSTGRES_PORT"] = CONTRACT_POSTGRES_PORT
+    running = RunningVariant(variant, ROOT / "var" / f"test-contract-{variant}", env, db=E2E_DB)
     running.start()
     yield running
     running.stop()

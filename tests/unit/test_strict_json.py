@@ -23,6 +23,17 @@ def test_a_body_no_service_can_keep_is_a_value_error(case):
         strict_json.loads(text)
 
 
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "1E400", "123456789e999"])
+def test_a_number_too_large_for_a_float_is_refused_not_read_as_infinity(number):
+    with pytest.raises(ValueError):
+        strict_json.loads(structural.with_extra(number))
+
+
+def test_large_but_finite_numbers_are_read_as_they_are():
+    assert strict_json.loads("[1e308, -2.5e-300, 12345678901234567890]") == [
+        1e308, -2.5e-300, 12345678901234567890]
+
+
 def test_an_ordinary_order_unicode_and_surrogate_pairs_are_read_as_they_are():
     text = structural.with_customer("\\ud83d\\ude00 Zoë \\u202e")
     assert strict_json.loads(text)["customer_id"] == "\U0001F600 Zoë \u202e"
@@ -39,6 +50,7 @@ def test_nesting_up_to_the_limit_is_read_and_one_level_more_is_refused():
     envelope_text(data={"note": "\ud800"}),
     envelope_text(correlation_id="a\u0000b"),
     envelope_text(data={"x": float("nan")}),
+    envelope_text(data={"x": 1}).replace('"x": 1', '"x": 1e999'),
     envelope_text(message_id={"id": 1}),
     envelope_text(correlation_id=None),
     envelope_text(causation_id=7),
