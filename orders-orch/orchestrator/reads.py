@@ -19,9 +19,10 @@ TIMES = ("created_at", "updated_at", "finished_at", "next_attempt_at")
 
 
 def summary(row, archived=False):
-    """Return a saga as the API shows it (without the order's card token)."""
+    """Return a saga as the API shows it (without the order's card token); a row read from
+    the archive says so."""
     return {**{k: row[k] for k in SUMMARY}, **{k: iso(row[k]) for k in TIMES},
-            "archived": archived}
+            "archived": archived or "archived_at" in row}
 
 
 def listing(session, which, limit, after):

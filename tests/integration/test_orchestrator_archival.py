@@ -116,6 +116,7 @@ def test_a_saga_started_again_after_its_archival_is_answered_from_the_archive(st
     again = http_session.this_thread().post(f"{stack.url('orchestrator-0')}/sagas",
                                             json={"order": facts}, timeout=15)
     assert again.status_code == 201 and again.json()["state"] == archived["state"], again.text
+    assert again.json()["archived"] is True  # the answer says where it came from
     assert stack.saga(order_id) == archived  # not run twice: still archived, same log
     assert stack.get("orchestrator-0", "/sagas")["items"] == []
     assert "moved 0 finished saga(s)" in archive(stack)
