@@ -54,9 +54,10 @@ def start_saga():
                                before=lambda: create(replica.leases.token(shard)))
     except LeaseLost:  # the shard moved since the last tick: store it for its new owner
         return _answer(create())
-    if future is None:
-        return error(429, "overloaded", f"{replica.max_in_flight} sagas in flight; retry later",
-                     headers={"Retry-After": str(config.orch_retry_after_s())})
+    if future is None:  # full: shed it, unless it is a saga this system already has
+        return _known(order["order_id"]) or error(
+            429, "overloaded", f"{replica.max_in_flight} sagas in flight; retry later",
+            headers={"Retry-After": str(config.orch_retry_after_s())})
     # Trade-off 10: the request (and one orders thread) waits while the saga runs: the client
     # gets the final status in one call, at the expense of concurrency and throughput (C8).
     try:
@@ -118,6 +119,15 @@ def _forward(replica, shard):
         return None
     headers = {k: v for k, v in answer.headers.items() if k in ("Retry-After", "Content-Type")}
     return answer.content, answer.status_code, headers
+
+
+def _known(saga_id):
+    """Answer with a saga already stored (a retried or forwarded POST /sagas), else None."""
+    # A 429 means "not accepted": the orders service may then withdraw the order. A saga
+    # that is stored was accepted (it may be driven elsewhere, or be final already), so it
+    # gets its status, 201 or 202 (the recovery loop drives it), and only a new one is shed.
+    saga = store.load(sessions(), saga_id)
+    return _answer(saga) if saga else None
 
 
 def _answer(saga):

@@ -3,8 +3,12 @@ answer with its final status when the saga ends within the time budget.
 
 201 with the final order; 202 PENDING when the orchestrator was slow or unreachable (the
 handover loop makes sure it gets the order); 429 with Retry-After, and no order kept, when
-the orchestrator sheds load. Twin: orders-choreo/orders/api.py, which always answers 202.
+the orchestrator sheds load. A replay (the same Idempotency-Key) answers for the same order,
+and once it has said "accepted" that order stays (handover.keep). Twin:
+orders-choreo/orders/api.py, which always answers 202.
 """
+import logging
+
 from flask import Blueprint, abort, g, jsonify
 
 from orders import handover
@@ -27,6 +31,7 @@ COMMANDS = [("/orders/<order_id>/outcome", describe(  # internal: the orchestrat
     handlers.settle_order, "Record the saga's outcome (internal: the orchestrator)",
     {200: Order, **openapi.COMMAND_ERRORS}, body=SettleOrder))]
 routes = Blueprint("orders", __name__)
+log = logging.getLogger(__name__)
 
 
 @routes.post("/orders")
@@ -38,16 +43,40 @@ def place_order():
     order, created = orders_api.store_order(
         command, body, key, g.correlation_id,
         on_created=lambda session, row: handlers.on_order_stored(session, row, g.correlation_id))
-    if created:
-        answer = handover.hand_over(sessions(), order["order_id"])
-        if answer is not None and answer.status_code == 429 and \
-                handover.withdraw(sessions(), order["order_id"]):
-            return error(429, "overloaded", "the orchestrator is at capacity; retry later",
-                         headers={"Retry-After": answer.headers.get("Retry-After", "1")})
-        with read_only(sessions()) as session:
-            order = orders.get(session, order["order_id"])
+    order_id = order["order_id"]
+    order, retry_after = _hand_over(order_id) if created else _replayed(order_id)
+    if order is None:
+        return error(429, "overloaded", "the orchestrator is at capacity; retry later",
+                     headers={"Retry-After": retry_after})
     status = 202 if order["status"] == orders.PENDING else 201
-    return jsonify(order), status, {"Location": f"/orders/{order['order_id']}"}
+    return jsonify(order), status, {"Location": f"/orders/{order_id}"}
+
+
+def _hand_over(order_id):
+    """Hand a new order over; return (order, None), or (None, Retry-After) when it was shed
+    and withdrawn."""
+    answer = handover.hand_over(sessions(), order_id)
+    if answer is not None and answer.status_code == 429 and _withdrawn(order_id):
+        return None, answer.headers.get("Retry-After", "1")
+    with read_only(sessions()) as session:
+        return orders.get(session, order_id), None
+
+
+def _replayed(order_id):
+    """A replay (the same Idempotency-Key): make its order stay before answering for it
+    (Trade-off 58); (None, "1") when the first request was shed and withdrew it first."""
+    order = handover.keep(sessions(), order_id)
+    return order, None if order else "1"
+
+
+def _withdrawn(order_id):
+    """The orchestrator shed this order's saga (429): withdraw the order if still ours."""
+    log.info("order %s: shed by the orchestrator (429)", order_id)
+    if handover.withdraw(sessions(), order_id):
+        log.info("order %s: withdrawn", order_id)
+        return True
+    log.info("order %s: kept: its handover is no longer this request's", order_id)
+    return False
 
 
 @routes.get("/orders/<order_id>/timeline")

@@ -9,7 +9,9 @@ idempotent per order, so handing over twice is harmless (each gunicorn worker ru
 Who may still withdraw the order (on a 429) is decided by state, not by age: the row's `owner`
 is "request" while the POST /orders that stored it is handing it over, and only then may that
 request delete it; the loop first takes the row over ("loop") with a compare-and-set, and from
-then on the order stays, whatever the request's call answers.
+then on the order stays, whatever the request's call answers. A replay of the POST /orders
+(same Idempotency-Key) takes it over the same way before it answers that the order is
+accepted, so the order it names cannot be withdrawn after that answer (keep()).
 Twin: shared/messaging/relay.py, which relays the choreographed outbox to RabbitMQ instead.
 """
 import json
@@ -55,6 +57,7 @@ def hand_over(session_factory, order_id, wait=True):
     with tracing.continued(tracing.from_json(row["headers"])):  # the loop continues the order's trace
         answer = start_saga(body["order"], body["correlation_id"], wait=wait)
     if answer is not None and answer.ok:
+        faults.crash_point("orders.after_handover")  # handed over, not yet marked: the tests
         faults.stall_point("orders.before_mark_sent")  # a slow loop, for the tests
         with transaction(session_factory) as session:
             update_where(session, outbox, {"message_id": order_id}, sent_at=utcnow())
@@ -76,9 +79,26 @@ def claim(session_factory, order_id):
             .values(owner=LOOP)).rowcount == 1
 
 
+def keep(session_factory, order_id):
+    """For a replay of the POST /orders that stored an order: make sure the order stays, and
+    return it; None when the request that stored it withdrew it first (a 429)."""
+    # Trade-off 58: a replay answers "accepted" only once no withdrawal can follow: it takes
+    # an unsent handover its request still owns over for the loop, with the same
+    # compare-and-set as claim(), so the request's withdraw() then finds nothing to delete
+    # and answers 202 too. It costs a write transaction per replay (it changes a row only
+    # while the first request is still handing the order over), and then a second
+    # POST /sagas, from the loop, if that request's own call was not refused.
+    with transaction(session_factory) as session:
+        session.execute(update(outbox).where(
+            outbox.c.message_id == order_id, outbox.c.owner == REQUEST,
+            outbox.c.sent_at.is_(None)).values(owner=LOOP))
+        return orders.get(session, order_id)
+
+
 def withdraw(session_factory, order_id):
     """Undo accepting an order the orchestrator refused (429), only while the request still
     owns its handover; False when the loop took it over (or it was sent): the order stays."""
+    faults.stall_point("orders.before_withdraw")  # refused, not yet withdrawn: the tests
     with transaction(session_factory) as session:
         gone = session.execute(delete(outbox).where(outbox.c.message_id == order_id,
                                                     outbox.c.owner == REQUEST,
