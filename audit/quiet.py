@@ -17,7 +17,7 @@ import requests
 from pika.exceptions import AMQPError
 
 from audit.fetch import all_items
-from load.queues import CONSUMER_QUEUES, QueueWatch
+from ops.queues import CONSUMER_QUEUES, QueueWatch
 
 QUIET_READINGS = 3
 EVERY_S = 0.5

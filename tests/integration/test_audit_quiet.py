@@ -4,7 +4,7 @@ import pika
 import pytest
 
 from audit.quiet import waiting_messages
-from load.queues import QueueWatch
+from ops.queues import QueueWatch
 from shared.messaging.topology import declare_consumer_queue, retry_queue
 
 QUEUE = "inventory.events"
