@@ -5,6 +5,7 @@ service starts. Every name below is documented in the README's configuration tab
 """
 import os
 from pathlib import Path
+from urllib.parse import urlparse
 
 SERVICES = ("orders", "inventory", "payments", "shipping", "notifications")
 
@@ -58,6 +59,24 @@ def database_url(service):
 def amqp_url():
     """Return the RabbitMQ URL (choreographed variant only)."""
     return _env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+# The management API listens on the AMQP port + 10000: 5672 -> 15672, RabbitMQ's own pair.
+MANAGEMENT_PORT_OFFSET = 10000
+
+
+def management_queues_url(of_amqp_url=None):
+    """Return the RabbitMQ management API's URL of one vhost's queues, credentials included
+    (http://user:pass@host:port/api/queues/<vhost>): RABBITMQ_MANAGEMENT_URL when set, else
+    derived from an AMQP URL (AMQP_URL by default)."""
+    explicit = _env("RABBITMQ_MANAGEMENT_URL", None)
+    if explicit:
+        return explicit
+    parsed = urlparse(of_amqp_url or amqp_url())
+    port = (parsed.port or 5672) + MANAGEMENT_PORT_OFFSET
+    credentials = f"{parsed.username or 'guest'}:{parsed.password or 'guest'}@"
+    vhost = parsed.path.lstrip("/") or "%2F"
+    return f"http://{credentials}{parsed.hostname or '127.0.0.1'}:{port}/api/queues/{vhost}"
 
 
 def prefetch_count():
