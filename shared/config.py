@@ -5,7 +5,6 @@ service starts. Every name below is documented in the README's configuration tab
 """
 import os
 from pathlib import Path
-from urllib.parse import urlparse
 
 SERVICES = ("orders", "inventory", "payments", "shipping", "notifications")
 
@@ -72,11 +71,13 @@ def management_queues_url(of_amqp_url=None):
     explicit = _env("RABBITMQ_MANAGEMENT_URL", None)
     if explicit:
         return explicit
-    parsed = urlparse(of_amqp_url or amqp_url())
-    port = (parsed.port or 5672) + MANAGEMENT_PORT_OFFSET
-    credentials = f"{parsed.username or 'guest'}:{parsed.password or 'guest'}@"
-    vhost = parsed.path.lstrip("/") or "%2F"
-    return f"http://{credentials}{parsed.hostname or '127.0.0.1'}:{port}/api/queues/{vhost}"
+    # Split by hand: an HTTP client library (urllib) stays out of the choreographed services.
+    auth, _, location = (of_amqp_url or amqp_url()).split("://", 1)[-1].rpartition("@")
+    host_port, _, vhost = location.partition("/")
+    host, _, port = host_port.partition(":")
+    management_port = int(port or 5672) + MANAGEMENT_PORT_OFFSET
+    return (f"http://{auth or 'guest:guest'}@{host or '127.0.0.1'}:{management_port}"
+            f"/api/queues/{vhost or '%2F'}")
 
 
 def prefetch_count():
