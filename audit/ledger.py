@@ -12,7 +12,9 @@ second order made by a client's retry of one request). Only the client knows wha
 A `status` of null (or an exception's name) is an attempt with no answer: the client may
 write one before it sends, as Locust does, since it can stop before the answer arrives.
 `scope` is the prefix of every customer id the client used ("" when the client owns the
-whole system): orders of other customers are not this ledger's business.
+whole system): orders of other customers are not this ledger's business. Each key has a customer
+id of its own: the orders API does not show an order's key, so the customer id is what ties an
+order nobody was answered about to the one request that may have made it.
 """
 import json
 import threading
@@ -118,7 +120,7 @@ def no_order_unasked(scope, keys, snap):
     nobody was answered about (the client timed out) may only stand for a key that got no
     answer at all, of the same customer, one order per such key."""
     answered = {o for v in keys.values() for o in v["order_ids"]}
-    unanswered = Counter(v["customer_id"] for v in keys.values() if not v["order_ids"])
+    unanswered = _slack(keys)
     bad, mine = [], [o for o in snap["orders"] if o["customer_id"].startswith(scope)]
     for order in mine:
         if order["order_id"] in answered:
@@ -129,6 +131,16 @@ def no_order_unasked(scope, keys, snap):
             bad.append(f"order {order['order_id']} of {order['customer_id']} "
                        "was asked for by no request (a duplicate, or a stranger's)")
     return "no order nobody asked for", {"orders in scope": len(mine)}, bad
+
+
+def _slack(keys):
+    """Return {customer: 1} for each customer whose one and only key got no answer."""
+    # Trade-off 64: slack only where a customer id names one key, so an unanswered key cannot
+    # cover for a duplicate of its customer's other key. It costs a client that shares a customer
+    # between keys a violation for its unanswered key's order: the ledger cannot tell them apart.
+    per_customer = Counter(v["customer_id"] for v in keys.values())
+    return Counter(v["customer_id"] for v in keys.values()
+                   if not v["order_ids"] and per_customer[v["customer_id"]] == 1)
 
 
 def outcome_as_asked(keys, snap):

@@ -1,13 +1,21 @@
 """Wait until a variant has nothing left to do, so that the audit reads the end state.
 
 An audit that stops at the first clean-looking snapshot can pass while work is still on its
-way: a message waiting out its retry delay in `<queue>.retry` shows in no order's status yet.
-So the audit runs only once the variant is quiet:
+way: a message waiting out its retry delay in `<queue>.retry`, an event still in a service's
+outbox, or a duplicate a consumer holds unacknowledged shows in no order's status yet, and may
+land after the snapshot. So the audit runs only once the variant is quiet, for QUIET_READINGS
+readings in a row:
 
-- choreographed: no order PENDING, and every consumer queue AND its retry queue empty, for
-  QUIET_READINGS readings in a row (a message a consumer holds unacked is in no queue's count,
-  but it cannot stay invisible for several readings without its order staying PENDING);
-- orchestrated: no order PENDING and no saga unfinished (running, waiting or compensating).
+- both variants: no order PENDING, and no unsent row in any service's outbox (`GET /outbox`:
+  the choreographed relays' events, the orchestrated orders service's handovers);
+- orchestrated: no saga unfinished (running, waiting or compensating);
+- choreographed: every consumer queue AND its retry queue empty, of ready messages (a passive
+  declare, read live) and of unacknowledged ones (RabbitMQ's management API: AMQP does not
+  count them). An unknown count is not a zero: the variant is then busy ("unacked unknown").
+
+The management API's counts are samples the broker takes every 5 s (its default
+collect_statistics_interval), so in choreography the quiet readings must also span
+STATS_INTERVAL_S and a little more: a message held unacked through the span is seen.
 
 The dead-letter queue is not work in progress: what lies there is listed by the audit.
 """
@@ -17,26 +25,47 @@ import requests
 from pika.exceptions import AMQPError
 
 from audit.fetch import all_items
-from load.queues import CONSUMER_QUEUES, QueueWatch
+from ops.queues import CONSUMER_QUEUES, QueueWatch
+from shared import config
 
 QUIET_READINGS = 3
 EVERY_S = 0.5
+# Trade-off 63: quiet only once the unacked counts were sampled inside the quiet span, so a
+# message held unacked cannot hide between two samples. It costs every choreographed audit
+# this much waiting, however idle the broker is.
+STATS_INTERVAL_S = 5.0
 
 
-def busy(variant, urls, queues=None, orchestrator_url=None):
+def busy(variant, urls, queues=None, orchestrator_url=None, management_url=None):
     """Return what is still going on (empty when quiet), one line per kind of work."""
     with requests.Session() as session:
-        pending = all_items(session, urls["orders"], "/orders", "status=PENDING")
-        running = (all_items(session, orchestrator_url, "/sagas", "state=running")
-                   if variant == "orch" and orchestrator_url else [])
-    lines = [f"{len(pending)} order(s) PENDING"] if pending else []
-    if running:
-        lines.append(f"{len(running)} saga(s) unfinished")
+        lines = _pending_and_unsent(session, urls)
+        if variant == "orch" and orchestrator_url:
+            running = all_items(session, orchestrator_url, "/sagas", "state=running")
+            lines += [f"{len(running)} saga(s) unfinished"] if running else []
+        if management_url is not None:
+            lines += _unacked_line(unacked_messages(session, management_url))
     if queues is not None:
         waiting = waiting_messages(queues)
-        if waiting:
-            lines.append(f"messages waiting: {waiting}")
+        lines += [f"messages waiting: {waiting}"] if waiting else []
     return lines
+
+
+def _pending_and_unsent(session, urls):
+    pending = all_items(session, urls["orders"], "/orders", "status=PENDING")
+    lines = [f"{len(pending)} order(s) PENDING"] if pending else []
+    unsent = {name: n for name, n in unsent_events(session, urls).items() if n}
+    return lines + ([f"events not sent yet: {unsent}"] if unsent else [])
+
+
+def unsent_events(session, urls):
+    """Return {service: outbox rows not sent yet} of every service (GET /outbox)."""
+    found = {}
+    for name, url in urls.items():
+        response = session.get(f"{url}/outbox", timeout=10)
+        response.raise_for_status()
+        found[name] = response.json()["unsent"]
+    return found
 
 
 def waiting_messages(queues):
@@ -44,26 +73,62 @@ def waiting_messages(queues):
     return {q: n for q, n in queues.depths().items() if _work_queue(q) and n != 0}
 
 
+def unacked_messages(session, management_url):
+    """Return {queue: messages delivered and not acknowledged} of every consumer or retry queue
+    that holds some, read from the management API; None when it does not answer."""
+    try:
+        response = session.get(management_url, timeout=5,
+                               params={"columns": "name,messages_unacknowledged"})
+        response.raise_for_status()
+        listed = response.json()
+    except (requests.RequestException, ValueError):
+        return None
+    counts = {q["name"]: q.get("messages_unacknowledged") for q in listed
+              if _work_queue(q["name"])}
+    if None in counts.values():  # a queue the broker has not sampled yet
+        return None
+    return {name: n for name, n in counts.items() if n}
+
+
+UNKNOWN = "unacked unknown: the management API did not answer, or has not sampled a queue yet"
+
+
+def _unacked_line(unacked):
+    if unacked is None:
+        return [UNKNOWN]
+    return [f"messages unacked: {unacked}"] if unacked else []
+
+
 def _work_queue(name):
     return name in CONSUMER_QUEUES or name.removesuffix(".retry") in CONSUMER_QUEUES
 
 
 def wait_quiet(variant, urls, timeout_s, amqp_url=None, orchestrator_url=None):
-    """Wait until quiet QUIET_READINGS times in a row or the timeout passes; return what was
-    still busy at the last reading (empty: quiet)."""
-    deadline, in_a_row, last = time.monotonic() + timeout_s, 0, ["not read yet"]
-    queues = QueueWatch(amqp_url) if variant == "choreo" and amqp_url else None
+    """Wait until quiet QUIET_READINGS times in a row (in choreography, over STATS_INTERVAL_S
+    at least) or the timeout passes; return what was still busy at the last reading (empty:
+    quiet)."""
+    choreo = variant == "choreo" and amqp_url
+    where = {"orchestrator_url": orchestrator_url,
+             "management_url": config.management_queues_url(amqp_url) if choreo else None,
+             "queues": QueueWatch(amqp_url) if choreo else None}
+    span = STATS_INTERVAL_S + EVERY_S if choreo else 0
     try:
-        while in_a_row < QUIET_READINGS:
-            try:
-                last = busy(variant, urls, queues, orchestrator_url)
-            except (requests.RequestException, AMQPError) as exc:  # a service restarting
-                last = [f"not answering: {exc!r}"]
-            in_a_row = 0 if last else in_a_row + 1
-            if last and time.monotonic() > deadline:
-                break
-            time.sleep(EVERY_S)
+        return _read_until_quiet(variant, urls, time.monotonic() + timeout_s, span, where)
     finally:
-        if queues is not None:
-            queues.close()
+        if where["queues"] is not None:
+            where["queues"].close()
+
+
+def _read_until_quiet(variant, urls, deadline, span, where):
+    in_a_row, quiet_since, last = 0, None, ["not read yet"]
+    while in_a_row < QUIET_READINGS or time.monotonic() - quiet_since < span:
+        try:
+            last = busy(variant, urls, **where)
+        except (requests.RequestException, AMQPError) as exc:  # a service restarting
+            last = [f"not answering: {exc!r}"]
+        in_a_row = 0 if last else in_a_row + 1
+        quiet_since = None if last else (quiet_since or time.monotonic())
+        if last and time.monotonic() > deadline:
+            break
+        time.sleep(EVERY_S)
     return last

@@ -19,7 +19,7 @@ import psutil
 import requests
 
 from load import bench_report, drain, report
-from load.queues import QueueWatch
+from ops.queues import QueueWatch
 from load.variant import ROOT, Variant
 from shared import config
 

@@ -2,7 +2,7 @@
 
 - CPU seconds and RSS of every program of the runner's supervisord (with its children, e.g.
   gunicorn's workers), of the broker's beam.smp and of Locust;
-- for the choreographed variant, the depth of every queue (load/queues.py);
+- for the choreographed variant, the depth of every queue (ops/queues.py);
 - for both, how many orders are PENDING (the inspection API of the orders service).
 
 CPU is cumulative per pid, so a program stopped in the middle of a run keeps what it used.
@@ -13,7 +13,7 @@ import time
 import psutil
 import requests
 
-from load.queues import QueueWatch
+from ops.queues import QueueWatch
 
 
 def program_service(program):

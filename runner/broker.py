@@ -1,7 +1,9 @@
 """Start and stop a RabbitMQ node from the local rabbitmq-server install, with its data under var/.
 
 Debian's `rabbitmq-server` wrapper switches to the `rabbitmq` user, so the data and log
-folders are created owned by that user. The node is stopped with `rabbitmqctl stop`.
+folders are created owned by that user. The node is stopped with `rabbitmqctl stop`. Every
+port it opens is on loopback (AMQP, management, Erlang distribution, epmd): a development node
+with the guest user and a well-known cookie location must not answer the network.
 
 Busy-waiting Erlang schedulers bill idle spinning to every order on a small shared machine;
 RabbitMQ's tuning guide turns it off with `+sbwt none +sbwtdcpu none +sbwtdio none`. We pass
@@ -17,6 +19,7 @@ import time
 from urllib.parse import urlparse
 
 from runner.folders import reachable
+from shared.config import MANAGEMENT_PORT_OFFSET
 
 INSTALL_HINT = ("rabbitmq-server is not installed. On Debian or Ubuntu run, as root: "
                 "apt-get update && apt-get install -y rabbitmq-server (or `make broker`). "
@@ -44,13 +47,30 @@ class Broker:
             return False
 
     def env(self):
-        """Return the environment that points rabbitmq-server and rabbitmqctl at this node."""
+        """Return the environment that points rabbitmq-server and rabbitmqctl at this node.
+
+        Every listener is on loopback: AMQP, the management API (RABBITMQ_CONFIG_FILE), the
+        Erlang distribution port (inet_dist_use_interface) and epmd, which the first node
+        starts and which reads ERL_EPMD_ADDRESS (the CLI tools read it to find the node)."""
         return dict(os.environ, RABBITMQ_NODENAME=self.node,
                     RABBITMQ_MNESIA_BASE=str(self.base / "mnesia"),
                     RABBITMQ_LOG_BASE=str(self.base / "log"),
                     RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
                     RABBITMQ_NODE_PORT=str(self.port),
-                    RABBITMQ_DIST_PORT=str(self.port + 20000))
+                    RABBITMQ_DIST_PORT=str(self.port + 20000),
+                    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface "
+                                                        "{127,0,0,1}",
+                    ERL_EPMD_ADDRESS="127.0.0.1",
+                    RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "enabled_plugins"),
+                    RABBITMQ_CONFIG_FILE=str(self.base / "rabbitmq.conf"))
+
+    def write_config(self):
+        """Enable the management plugin, on 127.0.0.1 and the AMQP port + 10000: the audit
+        reads there how many messages consumers hold unacknowledged (AMQP does not tell)."""
+        (self.base / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        (self.base / "rabbitmq.conf").write_text(
+            f"management.tcp.ip = 127.0.0.1\n"
+            f"management.tcp.port = {self.port + MANAGEMENT_PORT_OFFSET}\n")
 
     def start(self, timeout=60):
         """Start the node and wait until it accepts connections."""
@@ -58,6 +78,7 @@ class Broker:
             raise SystemExit(INSTALL_HINT)
         for sub in ("mnesia", "log"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
+        self.write_config()
         if os.geteuid() == 0:
             subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(self.base)], check=True)
         self.process = subprocess.Popen(
@@ -90,6 +111,8 @@ class Broker:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self.process = None
+        # epmd outlives the node that started it; it refuses to stop while another node lives.
+        subprocess.run(["epmd", "-kill"], env=self.env(), capture_output=True, timeout=timeout)
 
     def restart(self):
         """Stop and start the node again (durable queues and persistent messages survive)."""

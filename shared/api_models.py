@@ -47,6 +47,11 @@ class Health(Open):
     problems: list[str] | None = None
 
 
+class OutboxState(Open):
+    """The rows of the service's outbox not sent yet (read-only, for the audit's quiet)."""
+    unsent: StrictInt = Field(ge=0, examples=[0])
+
+
 def page_of(item):
     """Return the model of one page of `item`s with the URL of the next (null on the last)."""
     return type(f"{item.__name__}Page", (Open,), {

@@ -60,6 +60,26 @@ def amqp_url():
     return _env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
+# The management API listens on the AMQP port + 10000: 5672 -> 15672, RabbitMQ's own pair.
+MANAGEMENT_PORT_OFFSET = 10000
+
+
+def management_queues_url(of_amqp_url=None):
+    """Return the RabbitMQ management API's URL of one vhost's queues, credentials included
+    (http://user:pass@host:port/api/queues/<vhost>): RABBITMQ_MANAGEMENT_URL when set, else
+    derived from an AMQP URL (AMQP_URL by default)."""
+    explicit = _env("RABBITMQ_MANAGEMENT_URL", None)
+    if explicit:
+        return explicit
+    # Split by hand: an HTTP client library (urllib) stays out of the choreographed services.
+    auth, _, location = (of_amqp_url or amqp_url()).split("://", 1)[-1].rpartition("@")
+    host_port, _, vhost = location.partition("/")
+    host, _, port = host_port.partition(":")
+    management_port = int(port or 5672) + MANAGEMENT_PORT_OFFSET
+    return (f"http://{auth or 'guest:guest'}@{host or '127.0.0.1'}:{management_port}"
+            f"/api/queues/{vhost or '%2F'}")
+
+
 def prefetch_count():
     """Return how many unacknowledged messages a consumer may hold (see shared/messaging);
     it is also the largest batch a consumer applies in one transaction."""

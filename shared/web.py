@@ -8,13 +8,14 @@ from datetime import timedelta
 
 from flask import Flask, g, jsonify, request, url_for
 from flask.json.provider import DefaultJSONProvider
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from shared import logs, openapi, strict_json, tracing
-from shared.api_models import Health
+from shared.api_models import Health, OutboxState
+from shared.db import read_only
 from shared.models.base import utcnow
-from shared.models.plumbing import heartbeats
+from shared.models.plumbing import heartbeats, outbox
 from shared.validation import MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,9 @@ def create_base_app(service, session_factory, workers=()):
     app.add_url_rule("/health", "health", openapi.describe(
         lambda: _health(session_factory, workers), "Ready: database reachable, workers beating",
         {200: Health, 503: Health}))
+    app.add_url_rule("/outbox", "outbox", openapi.describe(
+        lambda: _outbox(session_factory), "Outbox rows not sent yet (read-only, for the audit)",
+        {200: OutboxState}))
     app.add_url_rule("/openapi.json", "openapi", lambda: jsonify(openapi.document(app, service)))
     return tracing.instrument_app(app, service)  # tracing: server spans, and client spans out
 
@@ -118,6 +122,14 @@ def _health(session_factory, workers):
     if problems:
         return jsonify({"status": "unavailable", "problems": problems}), 503
     return jsonify({"status": "ok"}), 200
+
+
+def _outbox(session_factory):
+    """Count the rows no relay or handover has sent: work the audit must wait for."""
+    with read_only(session_factory) as connection:
+        unsent = connection.scalar(select(func.count()).select_from(outbox)
+                                .where(outbox.c.sent_at.is_(None)))
+    return jsonify({"unsent": unsent}), 200
 
 
 PAGE_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 1000},

@@ -67,3 +67,20 @@ def test_a_completed_mix_order_cancelled_is_a_violation(tmp_path):
     ledger = _ledger(tmp_path, ("t-1", "t-1", "completed", 202, "A"))
     found = _violations(ledger, [_order("A", "t-1", "CANCELLED", "payment_declined")])
     assert list(found) == ["outcome as asked"]
+
+
+def test_an_unanswered_key_does_not_cover_for_a_duplicate_of_its_customer_s_other_key(tmp_path):
+    # One customer, two keys: A answers the first, the second got no answer and made nothing.
+    # B, a second order for the first key, must not pass as the second key's order.
+    ledger = _ledger(tmp_path, ("t-k1", "t-7", "completed", 202, "A"),
+                     ("t-k2", "t-7", "completed", "ReadTimeout"))
+    found = _violations(ledger, [_order("A", "t-7"), _order("B", "t-7")])
+    assert list(found) == ["no order nobody asked for"]
+
+
+def test_an_unanswered_key_with_a_customer_of_its_own_accounts_for_its_order(tmp_path):
+    ledger = _ledger(tmp_path, ("t-k1", "t-k1", "completed", 202, "A"),
+                     ("t-k2", "t-k2", "completed", "ReadTimeout"))
+    assert _violations(ledger, [_order("A", "t-k1"), _order("B", "t-k2")]) == {}
+    assert list(_violations(ledger, [_order("A", "t-k1"), _order("B", "t-k1")])) == [
+        "no order nobody asked for"]

@@ -23,7 +23,7 @@ def create_described_app(session_factory):
 def test_the_document_is_valid_openapi_3_and_lists_every_described_route(session_factory):
     document = create_described_app(session_factory).test_client().get("/openapi.json").get_json()
     validate(document)
-    assert set(document["paths"]) == {"/health", "/payments"}
+    assert set(document["paths"]) == {"/health", "/outbox", "/payments"}
     post = document["paths"]["/payments"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ChargePayment"}

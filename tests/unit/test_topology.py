@@ -1,5 +1,5 @@
 """The topology declared before any service starts is the subscriptions' data, nothing else."""
-from load.queues import CONSUMER_QUEUES
+from ops.queues import CONSUMER_QUEUES
 from shared.messaging.topology import subscriptions_in
 from tests.support import ROOT, choreo_modules
 

@@ -1,0 +1,45 @@
+"""Imports run one way: the tools may import the lesson code, never the other way round, and the
+audit depends on no tool that makes load or faults (it must judge them, not share their code).
+
+Read from the source with `ast`, so a lazy import inside a function counts as much as one at the
+top of a module."""
+import ast
+
+import pytest
+
+from tests.support import ROOT
+
+TOOLS = {"audit", "load", "chaos", "watch", "scripts", "runner", "ops"}
+# folder -> the top-level packages its modules must not import
+FORBIDDEN = {"audit": {"load", "chaos", "watch", "scripts"},
+             "shared": TOOLS, "orders-choreo": TOOLS, "orders-orch": TOOLS}
+
+
+def imported_packages(path):
+    """Return the top-level package names that one Python file imports (absolute imports)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def wrong_imports(folder, forbidden):
+    """Return ["file: package", ...] for every forbidden import under `folder`."""
+    return [f"{path.relative_to(ROOT)}: {name}"
+            for path in sorted((ROOT / folder).rglob("*.py"))
+            for name in sorted(imported_packages(path) & forbidden)]
+
+
+@pytest.mark.parametrize("folder", FORBIDDEN)
+def test_no_module_imports_against_the_direction_of_the_house(folder):
+    assert (ROOT / folder).is_dir()
+    assert wrong_imports(folder, FORBIDDEN[folder]) == []
+
+
+def test_the_check_sees_an_import_inside_a_function(tmp_path):
+    module = tmp_path / "late.py"
+    module.write_text("def f():\n    from load.queues import QueueWatch\n    import chaos.run\n")
+    assert imported_packages(module) == {"load", "chaos"}
