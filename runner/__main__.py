@@ -1,6 +1,7 @@
 """Command line of the native runner (see runner/__init__.py)."""
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,10 +24,19 @@ def environment(variant):
             "PYTHONUNBUFFERED": "1"}
 
 
+def service_token():
+    """Return SERVICE_TOKEN when it is set, else a new random one for this run.
+
+    The runner puts it in its own environment before it starts supervisord, so every program,
+    and every restart of one (start-service, restart-with, kill), inherits the same token from
+    supervisord; it is never written to supervisord.conf or anywhere else on disk."""
+    return config.service_token() or secrets.token_urlsafe(32)
+
+
 def up(args):
     """Start a variant, wait until healthy, print its URLs, and stop it all on SIGINT/SIGTERM."""
     folder = config.var_dir() / args.variant
-    os.environ.update(environment(args.variant))
+    os.environ.update(environment(args.variant), SERVICE_TOKEN=service_token())
     programs = processes.programs(args.variant, args.replicas)
     _check_ports_free(programs)
     broker = None
