@@ -30,6 +30,10 @@ def service_token():
     The runner puts it in its own environment before it starts supervisord, so every program,
     and every restart of one (start-service, restart-with, kill), inherits the same token from
     supervisord; it is never written to supervisord.conf or anywhere else on disk."""
+    # Trade-off 57: a fresh random token per run, held only in the processes' environment:
+    # no secret to leak from a file, and none shared between runs. The cost: a person who
+    # wants to call an internal command by hand must choose the token (SERVICE_TOKEN=...)
+    # before `up`, and a new run (with another token) cannot talk to the old one's programs.
     return config.service_token() or secrets.token_urlsafe(32)
 
 
