@@ -53,14 +53,19 @@ ensure_daemon() {
   exit 1
 }
 
+random_secret() {  # 18 random bytes as hex
+  head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'
+}
+
 ensure_env() {
-  [ -f .env ] && return 0
-  say "writing .env from .env.example with random passwords"
-  local rabbitmq postgres
-  rabbitmq=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  postgres=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  sed -e "s/^RABBITMQ_PASSWORD=.*/RABBITMQ_PASSWORD=$rabbitmq/" \
-      -e "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$postgres/" .env.example > .env
+  if [ -f .env ]; then  # an .env written before the service credential existed gets one
+    [ -n "$(setting SERVICE_TOKEN)" ] || set_setting SERVICE_TOKEN "$(random_secret)"
+    return 0
+  fi
+  say "writing .env from .env.example with random passwords and service token"
+  sed -e "s/^RABBITMQ_PASSWORD=.*/RABBITMQ_PASSWORD=$(random_secret)/" \
+      -e "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$(random_secret)/" \
+      -e "s/^SERVICE_TOKEN=.*/SERVICE_TOKEN=$(random_secret)/" .env.example > .env
   chmod 600 .env
 }
 
@@ -171,7 +176,7 @@ down() {
     compose --profile choreo --profile orch down -v --remove-orphans
   else  # nothing needs the passwords to be removed
     COMPOSE_PROJECT_NAME=orders-saga RABBITMQ_USER=none RABBITMQ_PASSWORD=none \
-    POSTGRES_USER=none POSTGRES_PASSWORD=none \
+    POSTGRES_USER=none POSTGRES_PASSWORD=none SERVICE_TOKEN=none \
       compose --profile choreo --profile orch down -v --remove-orphans
   fi
   if [ -n "$(leftovers)" ]; then

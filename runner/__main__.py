@@ -1,6 +1,7 @@
 """Command line of the native runner (see runner/__init__.py)."""
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -23,10 +24,23 @@ def environment(variant):
             "PYTHONUNBUFFERED": "1"}
 
 
+def service_token():
+    """Return SERVICE_TOKEN when it is set, else a new random one for this run.
+
+    The runner puts it in its own environment before it starts supervisord, so every program,
+    and every restart of one (start-service, restart-with, kill), inherits the same token from
+    supervisord; it is never written to supervisord.conf or anywhere else on disk."""
+    # Trade-off 57: a fresh random token per run, held only in the processes' environment:
+    # no secret to leak from a file, and none shared between runs. The cost: a person who
+    # wants to call an internal command by hand must choose the token (SERVICE_TOKEN=...)
+    # before `up`, and a new run (with another token) cannot talk to the old one's programs.
+    return config.service_token() or secrets.token_urlsafe(32)
+
+
 def up(args):
     """Start a variant, wait until healthy, print its URLs, and stop it all on SIGINT/SIGTERM."""
     folder = config.var_dir() / args.variant
-    os.environ.update(environment(args.variant))
+    os.environ.update(environment(args.variant), SERVICE_TOKEN=service_token())
     programs = processes.programs(args.variant, args.replicas)
     _check_ports_free(programs)
     broker = None

@@ -55,6 +55,12 @@ def database_url(service):
     return _env(f"{service.upper()}_DATABASE_URL", default)
 
 
+def service_token():
+    """Return the service credential every internal command needs (SERVICE_TOKEN); empty when
+    unset, and then this service refuses every internal command (shared/internal.py)."""
+    return _env("SERVICE_TOKEN", "")
+
+
 def amqp_url():
     """Return the RabbitMQ URL (choreographed variant only)."""
     return _env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")

@@ -1,11 +1,14 @@
 """The HTTP session our services use to call each other. Plumbing, not the lesson.
 
 One `requests.Session` per thread (a Session is not thread-safe), so each thread keeps its
-connections to the other services alive instead of opening a TCP connection per call.
+connections to the other services alive instead of opening a TCP connection per call. Every
+call carries the service credential (shared/internal.py), so internal commands are accepted.
 """
 import threading
 
 import requests
+
+from shared import config
 
 _local = threading.local()
 
@@ -20,5 +23,8 @@ def this_thread():
         # calls that go straight to our own services over plain HTTP. The cost: a proxy set
         # in the environment is not used for these calls.
         made.trust_env = False
+        token = config.service_token()  # read once per session
+        if token:
+            made.headers["Authorization"] = f"Bearer {token}"
         _local.session = made
     return _local.session

@@ -13,6 +13,7 @@ import json
 from flask import abort, jsonify, request
 
 from shared import faults
+from shared.internal import internal
 from shared.db import first_row, insert_if_absent, read_only, transaction, update_where
 from shared.models.base import utcnow
 from shared.models.plumbing import idempotency_keys
@@ -116,10 +117,12 @@ def _fingerprint(body):
 
 
 def command_routes(service, commands):
-    """Return a blueprint with one idempotent POST route per (path, handler) of `commands`."""
+    """Return a blueprint with one idempotent POST route per (path, handler) of `commands`.
+    Each is internal (shared/internal.py): without the service credential it is a 403, checked
+    before the Idempotency-Key is read or claimed."""
     from flask import Blueprint
     blueprint = Blueprint(f"{service}_commands", __name__)
     for path, handler in commands:
-        blueprint.add_url_rule(path, handler.__name__, command(service)(handler),
+        blueprint.add_url_rule(path, handler.__name__, internal(command(service)(handler)),
                                methods=["POST"])
     return blueprint

@@ -27,6 +27,11 @@ WITH_BODY = {413: "body over 64 KiB", 415: "body is not JSON"}
 COMMAND_ERRORS = {422: "this Idempotency-Key was used with a different request",
                   503: "a fault injected by the chaos catalogue"}
 REFUSED = {409: "a business refusal, e.g. error.code out_of_stock"}
+INTERNAL = {403: "an internal command without the service credential"}
+# The one security scheme: the service credential of shared/internal.py.
+SECURITY_SCHEMES = {"serviceToken": {
+    "type": "http", "scheme": "bearer",
+    "description": "the service credential (SERVICE_TOKEN): internal commands only"}}
 
 
 @dataclass(frozen=True)
@@ -79,25 +84,30 @@ def document(app, title):
     """Return the OpenAPI 3.0 document of every described route of `app`."""
     paths, schemas = {}, {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        op = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        view = app.view_functions[rule.endpoint]
+        op = getattr(view, "openapi", None)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}) if op else ():
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             paths.setdefault(path, {})[method.lower()] = _operation(
-                op, rule, method, schemas)
+                op, rule, method, schemas, getattr(view, "internal", False))
     return {"openapi": "3.0.3", "info": {"title": title, "version": "1"},
-            "paths": paths, "components": {"schemas": schemas}}
+            "paths": paths, "components": {"schemas": schemas,
+                                           "securitySchemes": SECURITY_SCHEMES}}
 
 
-def _operation(op, rule, method, schemas):
+def _operation(op, rule, method, schemas, internal=False):
     params = [_param(name, "path", {"type": "string", "minLength": 1}, True)
               for name in sorted(rule.arguments)]
     params += [_param(n, "query", s, False) for n, s in op.query.items()]
     params += [_param(n, "header", s, False) for n, s in op.headers.items()]
     statuses = {**COMMON, **(WITH_BODY if method == "POST" else {}),
-                **({404: "not found"} if rule.arguments else {}), **op.responses}
+                **({404: "not found"} if rule.arguments else {}),
+                **(INTERNAL if internal else {}), **op.responses}
     answer = {"summary": op.summary, "operationId": f"{method.lower()}_{rule.endpoint}",
               "parameters": params, "responses": {
                   str(s): _response(m, schemas) for s, m in sorted(statuses.items())}}
+    if internal:  # the public surface declares no security; an internal one, the credential
+        answer.update(tags=["internal"], security=[{"serviceToken": []}])
     if op.body is not None:
         answer["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": _ref(op.body, schemas)}}}

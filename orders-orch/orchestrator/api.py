@@ -6,7 +6,8 @@ POST /sagas {"order": {...}} (from the orders service):
 - another replica forwards the request to the owner, or, when the owner cannot be reached,
   stores the saga for the owner's recovery loop and answers 202;
 - `Prefer: respond-async` (the orders service's handover loop) only stores it: 202;
-- 429 with Retry-After when this replica already drives ORCH_MAX_IN_FLIGHT sagas.
+- 429 with Retry-After when this replica already drives ORCH_MAX_IN_FLIGHT sagas;
+- 403 without the service credential (shared/internal.py): starting a saga is internal.
 GET /sagas?state=running|stuck|compensating|completed|cancelled, GET /sagas/<id> (with its
 log), GET /shards (who leases what).
 """
@@ -20,6 +21,7 @@ from shared import config, http_session
 from shared.api_models import page_of
 from shared.command_models import Saga, SagaWithLog, Shards, StartSaga
 from shared.db import open_service_database, read_only
+from shared.internal import internal
 from shared.logs import setup
 from shared.models.orchestrator import metadata, shard_leases
 from shared.models.base import iso
@@ -35,6 +37,7 @@ routes = Blueprint("sagas", __name__)
 
 
 @routes.post("/sagas")
+@internal  # the credential first: before the body is validated or any saga is stored
 @documented("Start the saga of an order and drive it within the time budget",
             {201: Saga, 202: Saga, 429: "this replica drives its maximum of sagas"},
             body=StartSaga)  # validates the body with StartSaga before start_saga runs
@@ -110,7 +113,7 @@ def _forward(replica, shard):
     owner_url = replica.leases.owner_url(shard)
     if request.headers.get(FORWARDED) or owner_url in (None, replica.url):
         return None
-    try:
+    try:  # this thread's session carries the service credential, as every internal call
         answer = http_session.this_thread().post(
             f"{owner_url}/sagas", json=request.get_json(),
             timeout=(config.orch_sync_budget_ms() + 1000) / 1000,

@@ -8,6 +8,7 @@ import dataclasses
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -60,10 +61,15 @@ class OrchStack:
         self.env = {**os.environ, **FAST, **ports, **(env or {}), "VARIANT": "orch",
                     "VAR_DIR": str(self.var_dir), "ORCH_REPLICAS": str(replicas),
                     "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'orders-orch'}",
-                    "PYTHONUNBUFFERED": "1"}
+                    "PYTHONUNBUFFERED": "1",  # the service credential, as the runner sets it:
+                    "SERVICE_TOKEN": os.environ.get("SERVICE_TOKEN") or secrets.token_urlsafe(16)}
         with mock.patch.dict(os.environ, self.env):
             self.programs = {p.name: p for p in processes.orch(replicas)}
         self.procs, self.lock = {}, None
+
+    def credential(self):
+        """Return the header an internal command needs (a test calling one directly)."""
+        return {"Authorization": f"Bearer {self.env['SERVICE_TOKEN']}"}
 
     def url(self, name):
         """Return the base URL of a program, e.g. `orders-api` or `orchestrator-1`."""

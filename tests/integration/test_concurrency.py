@@ -36,6 +36,7 @@ from shared.validation import PlaceOrder
 from tests.support import ROOT, wait_for
 
 PROCESSES = 6
+TOKEN = "concurrency-test-token"  # the service credential of the served command APIs
 ORDERS_EACH = 4  # every process reserves this many orders of QUANTITY units of the scarce SKU
 QUANTITY = 2
 SCARCE = catalog.SCARCE_SKU
@@ -147,7 +148,8 @@ def _contend(barrier, number, url):
 
 def _post_with_key(barrier, _number, url, body):
     barrier.wait()
-    answer = requests.post(url, json=body, headers={"Idempotency-Key": "raced-key"}, timeout=60)
+    answer = requests.post(url, json=body, timeout=60, headers={
+        "Idempotency-Key": "raced-key", "Authorization": f"Bearer {TOKEN}"})
     return answer.status_code, answer.json(), answer.headers.get("Idempotent-Replayed")
 
 
@@ -213,7 +215,8 @@ def served(request, tmp_path):
 
     def serve(variant, app, port, database_env):
         env = {"PYTHONPATH": f"{ROOT}:{ROOT / ('orders-' + variant)}", "VARIANT": variant,
-               "VAR_DIR": str(tmp_path), database_env: database, "PATH": "/usr/bin:/bin"}
+               "VAR_DIR": str(tmp_path), database_env: database, "PATH": "/usr/bin:/bin",
+               "SERVICE_TOKEN": TOKEN}  # a command is internal: it needs the credential
         process = subprocess.Popen(gunicorn(app, port, workers=2, threads=4), cwd=ROOT, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(process)

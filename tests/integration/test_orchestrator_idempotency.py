@@ -26,7 +26,7 @@ def charge(stack, order_id, key, timeout, amount=1250):
     body = {"order_id": order_id, "customer_id": "cust-it", "amount_cents": amount,
             "currency": "EUR", "card_token": "tok_visa"}
     return requests.post(f"{stack.url('payments-api')}/payments", json=body, timeout=timeout,
-                         headers={"Idempotency-Key": key})
+                         headers={"Idempotency-Key": key, **stack.credential()})
 
 
 def test_a_charge_whose_answer_was_lost_is_replayed_not_charged_again(stack):
@@ -63,8 +63,10 @@ def test_a_saga_whose_charge_answers_time_out_completes_with_exactly_one_charge(
 
 def test_a_command_with_a_bad_body_is_a_json_400_not_a_500(stack):
     answer = requests.post(f"{stack.url('inventory-api')}/reservations", timeout=10,
-                           json={"order_id": "x", "items": [{"sku": 1}]})
+                           json={"order_id": "x", "items": [{"sku": 1}]},
+                           headers=stack.credential())
     assert answer.status_code == 400 and answer.json()["error"]["message"]
     answer = requests.post(f"{stack.url('inventory-api')}/reservations", timeout=10,
-                           data="nope", headers={"Content-Type": "text/plain"})
+                           data="nope", headers={"Content-Type": "text/plain",
+                                                 **stack.credential()})
     assert answer.status_code == 415

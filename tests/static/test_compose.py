@@ -49,7 +49,8 @@ def test_the_compose_file_validates_against_the_compose_spec_schema(compose):
 def test_docker_compose_itself_accepts_the_file_for_both_profiles(tmp_path):
     env_file = tmp_path / "env"
     env_file.write_text((ROOT / ".env.example").read_text().replace(
-        "_PASSWORD=\n", "_PASSWORD=not-a-real-one\n"))
+        "_PASSWORD=\n", "_PASSWORD=not-a-real-one\n").replace(
+        "SERVICE_TOKEN=\n", "SERVICE_TOKEN=not-a-real-one\n"))
     for profile in ("choreo", "orch"):
         subprocess.run(["docker-compose", "--env-file", str(env_file), "--profile", profile,
                         "config", "-q"], cwd=ROOT, check=True, capture_output=True, timeout=60)
@@ -165,7 +166,8 @@ def test_credentials_come_from_the_environment_and_have_no_default():
     unguarded = set(re.findall(r"\$\{([A-Z_]+)\}", text))
     example = (ROOT / ".env.example").read_text()
     defined = dict(re.findall(r"^([A-Z_]+)=(.*)$", example, re.MULTILINE))
-    assert {"RABBITMQ_PASSWORD", "POSTGRES_PASSWORD"} <= required
+    assert {"RABBITMQ_PASSWORD", "POSTGRES_PASSWORD", "SERVICE_TOKEN"} <= required
+    assert defined["SERVICE_TOKEN"] == ""
     assert required | unguarded <= set(defined)
     assert all(defined[name] == "" for name in defined if name.endswith("_PASSWORD"))
     assert all(re.search(rf"^# {name}=", example, re.MULTILINE) for name in defaulted)
@@ -202,8 +204,8 @@ def test_every_service_url_reaches_the_container_serving_it_at_the_runners_port(
             assert given == {} and "ORCHESTRATOR_URLS" not in env, name
 
 
-def test_only_the_public_apis_and_uis_are_published_on_every_interface(compose):
-    public = {"8001", "8002", "8089", "8090"}
+def test_only_the_public_apis_are_published_on_every_interface(compose):
+    public = {"8001", "8002"}  # Locust's web UIs, like every internal port: loopback only
     for name, service in compose["services"].items():
         for mapping in service.get("ports", []):
             host_side = mapping.rsplit(":", 1)[0]
@@ -255,3 +257,9 @@ def test_every_choreographed_worker_waits_for_the_topology_the_runner_declares(c
     for name in workers:
         assert services[name]["depends_on"]["choreo-topology"] == {
             "condition": "service_completed_successfully"}, name
+
+
+def test_every_orchestrated_service_gets_the_service_credential(compose):
+    for name, service in compose["services"].items():
+        if name.startswith("orch-") and name != "orch-locust":
+            assert service["environment"]["SERVICE_TOKEN"].startswith("${SERVICE_TOKEN:?"), name

@@ -241,7 +241,8 @@ def test_health_is_503_until_every_worker_has_a_recent_heartbeat(session_factory
 
 # --- a request cut short -------------------------------------------------------------------
 
-def test_a_command_whose_body_was_cut_short_is_refused_and_its_key_stays_free(session_factory):
+def test_a_command_whose_body_was_cut_short_is_refused_and_its_key_stays_free(session_factory,
+                                                                             monkeypatch):
     # A client killed between its headers and its body: gunicorn hands the request over with
     # an empty body (wsgi.input_terminated). Applied, the work would be stored under the key
     # with an empty body's fingerprint, and the client's full retry would get a 422 for ever.
@@ -252,9 +253,11 @@ def test_a_command_whose_body_was_cut_short_is_refused_and_its_key_stays_free(se
         done.append((order_id, body))
         return 200, {"order_id": order_id}
 
+    monkeypatch.setenv("SERVICE_TOKEN", "t0ken")  # a command is internal: it needs the credential
     app = create_base_app("inventory", session_factory)
     app.register_blueprint(command_routes("inventory", [("/things/<order_id>/commit", commit)]))
-    client, key = app.test_client(), {"Idempotency-Key": "o-1:commit:do"}
+    client = app.test_client()
+    key = {"Idempotency-Key": "o-1:commit:do", "Authorization": "Bearer t0ken"}
     cut = client.post("/things/o-1/commit", data=b"", headers=key, content_type="application/json",
                       environ_overrides={"CONTENT_LENGTH": "21", "wsgi.input_terminated": True})
     assert (cut.status_code, cut.get_json()["error"]["code"]) == (400, "bad_request")
