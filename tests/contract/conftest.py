@@ -5,6 +5,8 @@ this folder only (module scope), so the requests schemathesis generates never re
 whose invariants another test audits. They follow the end-to-end tests' database
 (`make test-e2e DB=postgres` runs both folders on PostgreSQL), on a cluster of their own.
 """
+import secrets
+
 import pytest
 
 from shared import config
@@ -16,6 +18,9 @@ PORT_OFFSET = 20000
 # databases are named by variant, so a shared cluster would mix the fuzzer's rows into the
 # databases whose invariants the end-to-end tests audit (both run in one pytest session).
 CONTRACT_POSTGRES_PORT = "15435"
+# The variant's service credential, so that schemathesis reaches the internal commands' bodies
+# too (without it every internal operation only answers 403: tests/e2e/test_internal_surface.py).
+SERVICE_TOKEN = secrets.token_urlsafe(16)
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
@@ -27,6 +32,7 @@ def system(request):
         env["AMQP_URL"] = TEST_AMQP_URL
         request.getfixturevalue("test_broker")
     env["POSTGRES_PORT"] = CONTRACT_POSTGRES_PORT
+    env["SERVICE_TOKEN"] = SERVICE_TOKEN
     running = RunningVariant(variant, ROOT / "var" / f"test-contract-{variant}", env, db=E2E_DB)
     running.start()
     yield running

@@ -13,9 +13,10 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, \
     status_code_conformance
 
-from tests.contract.conftest import services
+from tests.contract.conftest import SERVICE_TOKEN, services
 
 EVERY_SERVICE = ["orders", "inventory", "payments", "shipping", "notifications", "orchestrator"]
+CREDENTIAL = {"Authorization": f"Bearer {SERVICE_TOKEN}"}  # reach the internal commands' work
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 EXAMPLES_PER_OPERATION = 12  # both variants, 40 operations: about a minute on 2 cores
 
@@ -51,7 +52,7 @@ def conforms(operation):
     @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case):
-        case.call_and_validate(checks=CHECKS, timeout=15)
+        case.call_and_validate(checks=CHECKS, timeout=15, headers=CREDENTIAL)
     try:
         check()
     except Exception as exc:  # schemathesis's FailureGroup, or the first error it met
