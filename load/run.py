@@ -134,8 +134,9 @@ def _progress(history):
 
 
 def _wait_quiet(variant, amqp_url, timeout):
-    """Wait until quiet (no order PENDING, no saga unfinished, every queue and retry queue
-    empty: audit/quiet.py); return the seconds it took."""
+    """Wait until quiet (no order PENDING, no saga unfinished, no unsent outbox row, every
+    queue and retry queue empty of ready and unacked messages: audit/quiet.py); return the
+    seconds it took."""
     started = time.monotonic()
     quiet.wait_quiet(variant.name, {s: variant.url(s) for s in config.SERVICES}, timeout,
                      **_where(variant, amqp_url))
