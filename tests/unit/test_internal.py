@@ -89,6 +89,12 @@ def test_the_document_marks_internal_operations_and_only_them(client):
 
 def test_the_session_services_call_each_other_with_carries_the_credential(monkeypatch):
     monkeypatch.setenv("SERVICE_TOKEN", "t0ken")
-    monkeypatch.delattr(http_session._local, "session", raising=False)
-    assert http_session.this_thread().headers["Authorization"] == "Bearer t0ken"
-    monkeypatch.delattr(http_session._local, "session")
+    # A session of its own for this test, dropped after it (not restored: monkeypatch would put
+    # a session with this test's token back, for every later test of this thread to send).
+    kept = http_session._local.__dict__.pop("session", None)
+    try:
+        assert http_session.this_thread().headers["Authorization"] == "Bearer t0ken"
+    finally:
+        http_session._local.__dict__.pop("session", None)
+        if kept is not None:
+            http_session._local.session = kept
