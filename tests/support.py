@@ -13,6 +13,7 @@ from pathlib import Path
 
 from audit.ledger import EXPECTED, Ledger
 from runner.folders import reachable
+from runner.postgres import Cluster
 from shared import config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,3 +188,16 @@ def choreo_modules(*names):
         for cached in [m for m, mod in sys.modules.items()
                        if getattr(mod, "__file__", None) and mod.__file__.startswith(folder)]:
             del sys.modules[cached]
+
+
+@contextlib.contextmanager
+def throwaway_postgres(port, folder):
+    """Start a PostgreSQL cluster of a test module's own under var/<folder>, empty; yield it,
+    then stop it."""
+    cluster = Cluster(port, ROOT / "var" / folder)
+    shutil.rmtree(cluster.base, ignore_errors=True)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

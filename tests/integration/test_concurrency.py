@@ -11,7 +11,6 @@ Red once: with inventory.reserve back to read-then-write (or `insert_if_absent` 
 select-then-insert), the oversell and double-order assertions fail on PostgreSQL.
 """
 import multiprocessing
-import shutil
 import subprocess
 import threading
 import uuid
@@ -33,7 +32,7 @@ from shared.models import payments as payment_tables
 from shared.models import plumbing
 from shared.models.base import utcnow
 from shared.validation import PlaceOrder
-from tests.support import ROOT, wait_for
+from tests.support import ROOT, throwaway_postgres, wait_for
 
 PROCESSES = 6
 TOKEN = "concurrency-test-token"  # the service credential of the served command APIs
@@ -58,13 +57,8 @@ ORDERS_PORT, PAYMENTS_PORT = 18901, 18902
 @pytest.fixture(scope="module")
 def postgres_url():
     """A throwaway PostgreSQL cluster (as `--db postgres` starts one) with an empty database."""
-    cluster = Cluster(POSTGRES_PORT, ROOT / "var" / "test-concurrency-postgres")
-    shutil.rmtree(cluster.base, ignore_errors=True)
-    cluster.start()
-    try:
+    with throwaway_postgres(POSTGRES_PORT, "test-concurrency-postgres"):
         yield f"postgresql+psycopg://postgres@127.0.0.1:{POSTGRES_PORT}"
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -1,14 +1,13 @@
 """Archival: finished sagas move with their whole step log to the archive; none is lost, on
 SQLite and on PostgreSQL (the orchestrator's database; the services keep SQLite)."""
-import shutil
 import subprocess
 import sys
 
 import pytest
 
-from runner.postgres import Cluster
 from shared import http_session
 from tests.integration.conftest_orch import ROOT, OrchStack, order_body, wait_until
+from tests.support import throwaway_postgres
 
 POSTGRES_PORT = 15436
 
@@ -34,14 +33,9 @@ def stack(request):
 @pytest.fixture(scope="module")
 def postgres_url():
     """A throwaway PostgreSQL cluster with an empty database for the orchestrator."""
-    cluster = Cluster(POSTGRES_PORT, ROOT / "var" / "test-archival-postgres-cluster")
-    shutil.rmtree(cluster.base, ignore_errors=True)
-    cluster.start()
-    try:
+    with throwaway_postgres(POSTGRES_PORT, "test-archival-postgres-cluster") as cluster:
         cluster.create_databases(["archival"])
         yield f"postgresql+psycopg://postgres@127.0.0.1:{POSTGRES_PORT}/archival"
-    finally:
-        cluster.stop()
 
 
 def archive(stack):
