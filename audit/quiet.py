@@ -13,9 +13,10 @@ readings in a row:
   declare, read live) and of unacknowledged ones (RabbitMQ's management API: AMQP does not
   count them). An unknown count is not a zero: the variant is then busy ("unacked unknown").
 
-The management API's counts are samples the broker takes every 5 s (its default
-collect_statistics_interval), so in choreography the quiet readings must also span
-STATS_INTERVAL_S and a little more: a message held unacked through the span is seen.
+The management API's counts are samples the broker takes every BROKER_STATS_INTERVAL_MS
+(RabbitMQ's collect_statistics_interval: 5 s by default, and the native broker is started with
+the same setting), so in choreography the quiet readings must also span one interval and a
+little more: a message held unacked through the span is seen.
 
 The dead-letter queue is not work in progress: what lies there is listed by the audit.
 """
@@ -30,10 +31,15 @@ from shared import config
 
 QUIET_READINGS = 3
 EVERY_S = 0.5
+
+
 # Trade-off 63: quiet only once the unacked counts were sampled inside the quiet span, so a
 # message held unacked cannot hide between two samples. It costs every choreographed audit
-# this much waiting, however idle the broker is.
-STATS_INTERVAL_S = 5.0
+# one sampling interval of waiting, however idle the broker is (the tests' brokers sample
+# every second, RabbitMQ's default is 5 s).
+def stats_interval_s():
+    """Return the broker's sampling interval in seconds."""
+    return config.broker_stats_interval_ms() / 1000
 
 
 def busy(variant, urls, queues=None, orchestrator_url=None, management_url=None):
@@ -104,14 +110,14 @@ def _work_queue(name):
 
 
 def wait_quiet(variant, urls, timeout_s, amqp_url=None, orchestrator_url=None):
-    """Wait until quiet QUIET_READINGS times in a row (in choreography, over STATS_INTERVAL_S
-    at least) or the timeout passes; return what was still busy at the last reading (empty:
+    """Wait until quiet QUIET_READINGS times in a row (in choreography, over the broker's
+    stats interval at least) or the timeout passes; return what was still busy at the last reading (empty:
     quiet)."""
     choreo = variant == "choreo" and amqp_url
     where = {"orchestrator_url": orchestrator_url,
              "management_url": config.management_queues_url(amqp_url) if choreo else None,
              "queues": QueueWatch(amqp_url) if choreo else None}
-    span = STATS_INTERVAL_S + EVERY_S if choreo else 0
+    span = stats_interval_s() + EVERY_S if choreo else 0
     try:
         return _read_until_quiet(variant, urls, time.monotonic() + timeout_s, span, where)
     finally:

@@ -19,6 +19,7 @@ import time
 from urllib.parse import urlparse
 
 from runner.folders import reachable
+from shared import config
 from shared.config import MANAGEMENT_PORT_OFFSET
 
 INSTALL_HINT = ("rabbitmq-server is not installed. On Debian or Ubuntu run, as root: "
@@ -66,11 +67,13 @@ class Broker:
 
     def write_config(self):
         """Enable the management plugin, on 127.0.0.1 and the AMQP port + 10000: the audit
-        reads there how many messages consumers hold unacknowledged (AMQP does not tell)."""
+        reads there how many messages consumers hold unacknowledged (AMQP does not tell),
+        sampled every BROKER_STATS_INTERVAL_MS."""
         (self.base / "enabled_plugins").write_text("[rabbitmq_management].\n")
         (self.base / "rabbitmq.conf").write_text(
             f"management.tcp.ip = 127.0.0.1\n"
-            f"management.tcp.port = {self.port + MANAGEMENT_PORT_OFFSET}\n")
+            f"management.tcp.port = {self.port + MANAGEMENT_PORT_OFFSET}\n"
+            f"collect_statistics_interval = {config.broker_stats_interval_ms()}\n")
 
     def start(self, timeout=60):
         """Start the node and wait until it accepts connections."""

@@ -86,6 +86,14 @@ def management_queues_url(of_amqp_url=None):
             f"/api/queues/{vhost or '%2F'}")
 
 
+def broker_stats_interval_ms():
+    """Return how often the broker samples its queues' counts for the management API
+    (BROKER_STATS_INTERVAL_MS, RabbitMQ's collect_statistics_interval; its default 5000). The
+    native broker is started with it and the audit waits one such interval before it trusts an
+    unacked count of zero (audit/quiet.py), so both must read the same value."""
+    return max(100, int(_env("BROKER_STATS_INTERVAL_MS", 5000)))
+
+
 def prefetch_count():
     """Return how many unacknowledged messages a consumer may hold (see shared/messaging);
     it is also the largest batch a consumer applies in one transaction."""

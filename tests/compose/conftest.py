@@ -7,6 +7,7 @@ fixtures as there, pointing at the containers), and removed by `deploy/compose.s
 which fails if any container, network or volume of the project is left.
 """
 import json
+import os
 import subprocess
 
 import pytest
@@ -14,6 +15,10 @@ import requests
 
 from shared import config
 from tests.support import ROOT
+
+# The compose broker samples its queue counts at RabbitMQ's default interval, not the native test
+# brokers' one second (tests/conftest.py): the audit must wait as long as it really samples.
+os.environ["BROKER_STATS_INTERVAL_MS"] = "5000"
 
 VARIANTS = ["choreo", "orch"]
 APP_IMAGE = "orders-saga-app"

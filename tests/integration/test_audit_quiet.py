@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, update
 from werkzeug.serving import make_server
 
-from audit.quiet import STATS_INTERVAL_S, UNKNOWN, wait_quiet, waiting_messages
+from audit.quiet import UNKNOWN, stats_interval_s, wait_quiet, waiting_messages
 from ops.queues import QueueWatch
 from shared import orders_api
 from shared.messaging.topology import declare_consumer_queue, retry_queue
@@ -19,7 +19,7 @@ from shared.web import create_base_app
 
 QUEUE = "inventory.events"
 # Long enough for the broker to sample its unacked counts at least once more.
-UNACKED_SEEN_WITHIN_S = STATS_INTERVAL_S + 4
+UNACKED_SEEN_WITHIN_S = stats_interval_s() + 4
 
 
 @pytest.fixture
