@@ -1,4 +1,4 @@
-"""One Locust user for both variants: place an order, then poll it until it is final.
+"""One Locust user for both variants: place an order, then wait for it until it is final.
 
     locust -f load/locustfile.py --host http://127.0.0.1:8001     (choreographed, `make load-choreo`)
     locust -f load/locustfile.py --host http://127.0.0.1:8002     (orchestrated, `make load-orch`)
@@ -9,6 +9,12 @@ so the choreographed `202` is never compared with the orchestrated `201`:
 - `POST /orders`: the time until the order is accepted (202) or, in orch, often already final (201);
 - `order final` (type SAGA): from the POST until the order is COMPLETED or CANCELLED, fired with
   `events.request.fire`; for a 201 the saga is final in the answer, so it equals the POST time.
+
+A PENDING order is waited for, not polled: `GET /orders/<id>?wait=<s>` (the entry
+`GET /orders/[id]?wait`) answers as soon as the order is final, or after s seconds (LOAD_WAIT_S,
+at most the server's ORDER_WAIT_MAX_S) still PENDING, and the user asks again until
+LOAD_FINAL_WITHIN_S. A wait the server refuses (no free slot: the header `Wait-Refused`) is
+answered at once; the user then pauses (0.1 s, backing off to LOAD_POLL_MAX_S) before it asks again.
 
 A `429` (the orchestrator sheds load) is recorded as `POST /orders [429 shed]`, not as an error.
 Two shapes, chosen by LOAD_PACING_S:
@@ -45,8 +51,11 @@ OUTCOMES = {
     "shipping_unavailable": (("TEE-BLACK", 3, "tok_visa", "AQ"), "CANCELLED"),
 }
 DEFAULT_MIX = "completed=7,out_of_stock=1,payment_declined=1,shipping_unavailable=1"
-# Polling starts at 0.1 s and backs off by a quarter up to 0.5 s: the completion time is late by at
-# most a fifth of itself (0.5 s at most), and a slow saga is not polled 10 times a second.
+# One wait lasts LOAD_WAIT_S at most (the server refuses more than ORDER_WAIT_MAX_S, 10 s).
+WAIT_S = float(os.environ.get("LOAD_WAIT_S", "10"))
+WAITED = "GET /orders/[id]?wait"  # the Locust entry of one wait (load/results.py reads it)
+# After a refused wait (or an error) the user pauses from 0.1 s, backing off by a quarter up to
+# 0.5 s: a server out of wait slots is not asked 10 times a second by each user.
 POLL_FIRST_S, POLL_MAX_S = 0.1, float(os.environ.get("LOAD_POLL_MAX_S", "0.5"))
 FINAL_WITHIN_S = float(os.environ.get("LOAD_FINAL_WITHIN_S", "120"))
 PACING_S = float(os.environ.get("LOAD_PACING_S", "0") or 0)
@@ -78,10 +87,13 @@ class OrderUser(FastHttpUser):
     """
 
     wait_time = constant_pacing(PACING_S) if PACING_S else constant(0)
+    # Open loop: every order still PENDING holds one connection while it is waited for, so a
+    # user keeps more than FastHttpUser's 10, and its next POST never queues behind its waits.
+    concurrency = 32
 
     @task
     def place_order_and_wait(self):
-        """POST an order of the mix, then poll GET /orders/<id> until it is final."""
+        """POST an order of the mix, then wait with GET /orders/<id>?wait until it is final."""
         outcome = random.choices(self.outcomes, self.weights)[0]
         started = time.perf_counter()
         key = uuid.uuid4().hex
@@ -95,7 +107,7 @@ class OrderUser(FastHttpUser):
 
     def _wait_final(self, order, started, expected):
         if order["status"] == "PENDING":
-            order = self._poll(order["order_id"], started)
+            order = self._wait(order["order_id"], started)
         if order is not None:
             self._fire_final(started, order, expected)
 
@@ -114,20 +126,27 @@ class OrderUser(FastHttpUser):
                 return None
             return response.json()
 
-    def _poll(self, order_id, started):
+    def _wait(self, order_id, started):
+        """Wait for the order until it is final (return it) or FINAL_WITHIN_S is over (None)."""
         pause = POLL_FIRST_S
-        while time.perf_counter() - started < FINAL_WITHIN_S:
-            time.sleep(pause)
-            pause = min(pause * 1.25, POLL_MAX_S)
-            with self.client.get(f"/orders/{order_id}", name="GET /orders/[id]",
-                                 catch_response=True) as response:
-                if response.status_code != 200:
-                    response.failure(f"GET /orders/[id] answered {response.status_code}")
-                    continue
-                if response.json()["status"] != "PENDING":
-                    return response.json()
+        while (left := FINAL_WITHIN_S - (time.perf_counter() - started)) > 0:
+            order, answered_at_once = self._wait_once(order_id, min(WAIT_S, max(left, 0.1)))
+            if order is not None and order["status"] != "PENDING":
+                return order
+            if answered_at_once:  # refused, or an error: pause before asking again
+                time.sleep(pause)
+                pause = min(pause * 1.25, POLL_MAX_S)
         self._fire_final(started, None, "final", f"still PENDING after {FINAL_WITHIN_S:.0f}s")
         return None
+
+    def _wait_once(self, order_id, wait_s):
+        """One GET /orders/<id>?wait=<s>: return (the order or None, whether it did not wait)."""
+        with self.client.get(f"/orders/{order_id}?wait={wait_s:.2f}", name=WAITED,
+                             catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"{WAITED} answered {response.status_code}")
+                return None, True
+            return response.json(), "Wait-Refused" in response.headers
 
     def _record(self, key, body, outcome, response):
         """Write the attempt (response None: sent, no answer yet) to the ledger, if any."""

@@ -112,9 +112,10 @@ def scenario_blocks(name, runs, folder):
         blocks += [("h3", f"{name} / {variant}"),
                    ("p", f"{s['users']} users, {s['seconds']} s, {s['replicas']} replica(s), "
                          f"settings {s['env'] or 'none'}; quiet {s['drained_s']:.0f} s after the "
-                         f"load; {s['gets_per_order']:.1f} polls per order; Locust used "
-                         f"{s['locust_cpu_s']:.1f} CPU s. Locust's [HTML report]({rel}/locust.html)"
-                         f" and [CSV]({rel}/locust_stats.csv); samples in `{rel}/`."),
+                         f"load; {s['gets_per_order']:.1f} waits (GET /orders/<id>?wait) per "
+                         f"order; Locust used {s['locust_cpu_s']:.1f} CPU s. Locust's "
+                         f"[HTML report]({rel}/locust.html) and [CSV]({rel}/locust_stats.csv); "
+                         f"samples in `{rel}/`."),
                    ("table", ["process", "CPU s", "CPU ms/order"],
                     [[k, f"{v:.1f}", f"{v * 1000 / max(sum(s['orders'].values()), 1):.1f}"]
                      for k, v in sorted(cpu.items())]),

@@ -1,14 +1,16 @@
 """Turn one run's files (Locust's CSVs, the samples, run.json) into the numbers of the report.
 
 Names of the Locust entries (load/locustfile.py): `POST /orders`, `POST /orders [429 shed]`,
-`GET /orders/[id]` and `order final` (the end-to-end completion time).
+`GET /orders/[id]?wait` (one wait for an order's outcome) and `order final` (the end-to-end
+completion time).
 """
 import csv
 import json
 
 from load.sampler import program_service
 
-POST, SHED, GET, FINAL = "POST /orders", "POST /orders [429 shed]", "GET /orders/[id]", "order final"
+POST, SHED, FINAL = "POST /orders", "POST /orders [429 shed]", "order final"
+GET = "GET /orders/[id]?wait"
 WINDOW_S = 5  # the window of the peak throughput
 
 

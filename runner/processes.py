@@ -41,14 +41,25 @@ def gunicorn(app, port, workers=1, threads=4):
             "--no-control-socket", app]
 
 
+ORDERS_API_REQUEST_THREADS = 32  # per worker, for the requests that do not wait
+
+
+def orders_api_size():
+    """Return (workers, threads) of the public orders API, the same in both variants: 2 workers,
+    each with threads for its requests plus one per waiting request it allows (ORDER_WAIT_SLOTS,
+    Trade-off 69 in shared/order_waits.py). docker-compose.yml repeats it with the defaults."""
+    return 2, ORDERS_API_REQUEST_THREADS + config.order_wait_slots()
+
+
 def choreo(replicas=1):
     """Return the choreographed variant's programs: an API and a worker per service."""
     programs = []
     for service in config.SERVICES:
         port = config.port(service, "choreo")
-        workers = 2 if service == "orders" else 1
+        workers, threads = orders_api_size() if service == "orders" else (1, 4)
         programs.append(Program(f"{service}-api", gunicorn(f"{service}.api:create_app()", port,
-                                                           workers=workers), port=port))
+                                                           workers=workers, threads=threads),
+                                port=port))
         programs.append(Program(f"{service}-worker", [sys.executable, "-m", f"{service}.worker"],
                                 numprocs=replicas,
                                 environment={"WORKER_REPLICA": "%(process_num)d"}))
@@ -66,7 +77,7 @@ def orch(replicas=1):
     programs = []
     for service in config.SERVICES:
         port = config.port(service, "orch")
-        workers, threads = (2, 32) if service == "orders" else (1, 16)
+        workers, threads = orders_api_size() if service == "orders" else (1, 16)
         programs.append(Program(f"{service}-api", gunicorn(f"{service}.api:create_app()", port,
                                                            workers=workers, threads=threads),
                                 port=port, environment=env))

@@ -239,6 +239,24 @@ def orders_handover_after_ms():
     return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))
 
 
+# --- Waiting for an order's outcome: GET /orders/<id>?wait=<s> (shared/order_waits.py). ---
+
+def order_wait_max_s():
+    """Return the longest wait a GET /orders/<id>?wait=<s> may ask for (ORDER_WAIT_MAX_S)."""
+    return float(_env("ORDER_WAIT_MAX_S", 10))
+
+
+def order_wait_check_ms():
+    """Return how often an orders API process looks for awaited orders that left PENDING."""
+    return int(_env("ORDER_WAIT_CHECK_MS", 50))
+
+
+def order_wait_slots():
+    """Return how many requests may wait at once in one orders API process (ORDER_WAIT_SLOTS);
+    a wait that finds none free is answered at once."""
+    return max(0, int(_env("ORDER_WAIT_SLOTS", 64)))
+
+
 # --- Tracing (shared/tracing/): OpenTelemetry's own variable names where it has them. ---
 
 def tracing_enabled():

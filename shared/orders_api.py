@@ -4,6 +4,7 @@ differs: what happens after an order is stored.
 """
 from flask import Blueprint, abort, jsonify, request
 
+from shared import order_waits
 from shared.api_models import Order, Timeline, page_of
 from shared.db import read_only, transaction
 from shared.domain import orders
@@ -59,7 +60,8 @@ def register_error_handlers(app):
 
 
 def reading_routes():
-    """Return a blueprint with GET /orders and GET /orders/<id>."""
+    """Return a blueprint with GET /orders and GET /orders/<id> (which may wait for the
+    outcome: shared/order_waits.py)."""
     blueprint = Blueprint("orders_read", __name__)
 
     @blueprint.get("/orders")
@@ -78,12 +80,26 @@ def reading_routes():
                          limit)
 
     @blueprint.get("/orders/<order_id>")
-    @documented("One order with its status and, when cancelled, the reason", {200: Order})
+    @documented("One order with its status and, when cancelled, the reason; with ?wait=<s>, "
+                "as soon as it is no longer PENDING or when the wait is over",
+                {200: Order}, query={"wait": order_waits.wait_query()})
     def one(order_id):
-        with read_only(sessions()) as session:
-            order = orders.get(session, order_id)
-        if order is None:
-            abort(404, f"no order {order_id}")
-        return jsonify(order)
+        wait_s = order_waits.wait_arg()
+        order = _one(order_id)
+        if not wait_s or order["status"] != orders.PENDING:
+            return jsonify(order)
+        if order_waits.this_process().wait(order_id, wait_s) is None:
+            return jsonify(order), 200, {order_waits.REFUSED_HEADER: order_waits.REFUSED_SLOTS}
+        return jsonify(_one(order_id))
 
+    blueprint.record_once(order_waits.install)
     return blueprint
+
+
+def _one(order_id):
+    """Return one order as the API shows it, or answer 404."""
+    with read_only(sessions()) as session:
+        order = orders.get(session, order_id)
+    if order is None:
+        abort(404, f"no order {order_id}")
+    return order

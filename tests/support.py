@@ -142,16 +142,25 @@ class RunningVariant:
         return time.monotonic() - started
 
 
+# One wait of wait_final: within ORDER_WAIT_MAX_S's default; a refused wait pauses this long.
+WAIT_S, REFUSED_PAUSE_S = 5.0, 0.1
+
+
 def wait_final(session, base_url, order_id, timeout=60):
-    """Poll GET /orders/<id> until the order is COMPLETED or CANCELLED; return it."""
+    """Wait with GET /orders/<id>?wait=<s>, again and again, until the order is COMPLETED or
+    CANCELLED; return it. Raise AssertionError when it is still PENDING after `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
-        found = session.get(f"{base_url}/orders/{order_id}", timeout=10).json()
+        wait_s = min(WAIT_S, max(deadline - time.monotonic(), 0.1))
+        response = session.get(f"{base_url}/orders/{order_id}", params={"wait": f"{wait_s:.2f}"},
+                               timeout=wait_s + 10)
+        found = response.json()
         if found["status"] != "PENDING":
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"order {order_id} still PENDING after {timeout}s")
-        time.sleep(0.1)
+        if "Wait-Refused" in response.headers:  # no free slot: answered at once
+            time.sleep(REFUSED_PAUSE_S)
 
 
 def wait_for(predicate, timeout=60, every=0.2, message="condition"):

@@ -1,0 +1,153 @@
+"""Long polling: `GET /orders/<id>?wait=<s>` answers as soon as the order is final.
+
+The lesson: a client that wants an asynchronous outcome need not ask again and again; it can
+ask once and let the server hold the answer until there is one (or until the wait is over).
+The server must then learn of the change cheaply. The writer is another process (the orders
+worker's tracker, choreographed) or any of the API's gunicorn workers (the orchestrator's
+POST /orders/<id>/outcome), so no in-process signal from the writer reaches a waiting
+request. Instead ONE watcher thread per API process asks the database, for every order awaited
+in that process at once, which ones left PENDING, and wakes their waiters.
+"""
+import logging
+import math
+import re
+import threading
+import time
+
+from flask import current_app, request
+from sqlalchemy import bindparam, select
+
+from shared import config
+from shared.db import read_only
+from shared.domain import orders
+from shared.models.orders import orders as orders_table
+from shared.validation import ValidationError
+
+log = logging.getLogger(__name__)
+
+# The answer to a wait that found no free slot: the order as it stands, at once, with this
+# header, so the client knows to pause a little before it asks again.
+REFUSED_HEADER, REFUSED_SLOTS = "Wait-Refused", "slots"
+NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)  # not "-1", "nan", "٣"
+EXTENSION = "order_waits"  # the app.extensions key of the process's OrderWaits
+
+# Built once, run with the awaited ids as an expanding parameter (Trade-off 46).
+LEFT_PENDING = select(orders_table.c.order_id).where(
+    orders_table.c.order_id.in_(bindparam("ids", expanding=True)),
+    orders_table.c.status != orders.PENDING)
+
+
+def wait_query():
+    """Return the OpenAPI schema of the `wait` query parameter."""
+    return {"type": "number", "minimum": 0, "maximum": config.order_wait_max_s(),
+            "description": "seconds to wait for the order to leave PENDING (0: answer at once); "
+                           f"a wait no slot is free for is answered at once with "
+                           f"{REFUSED_HEADER}: {REFUSED_SLOTS}"}
+
+
+def wait_arg():
+    """Return the `wait` of the query string in seconds (0 when absent), or raise a 400."""
+    given = request.args.get("wait")
+    if given is None:
+        return 0.0
+    most = config.order_wait_max_s()
+    seconds = float(given) if NUMBER.fullmatch(given) else math.nan
+    if not 0 <= seconds <= most:  # NaN fails this too
+        raise ValidationError({"wait": f"must be a number of seconds from 0 to {most:g}"})
+    return seconds
+
+
+def install(state):
+    """Give the app being set up (a blueprint's record_once) its process's OrderWaits."""
+    app = state.app
+    app.extensions.setdefault(EXTENSION, OrderWaits(
+        app.extensions["session_factory"], config.order_wait_check_ms() / 1000,
+        config.order_wait_slots()))
+
+
+def this_process():
+    """Return the OrderWaits of the current app."""
+    return current_app.extensions[EXTENSION]
+
+
+class OrderWaits:
+    """The orders awaited in this process, and the one watcher thread that wakes their waiters."""
+
+    def __init__(self, session_factory, check_s, slots):
+        self._session_factory, self._check_s = session_factory, check_s
+        # Trade-off 69: a waiting request holds one of gunicorn's threads (gthread) while it
+        # waits: the route stays plain Flask, with no event loop beside it. The slots bound those
+        # threads, so waits never take the threads other requests need; a wait that finds no
+        # free slot is answered at once and the client pauses before asking again. The cost: a
+        # thread (its stack, a place in the pool) per waiting client, so the orders API runs
+        # ORDER_WAIT_SLOTS more threads (runner/processes.py), and past the slots clients poll.
+        self._slots = threading.BoundedSemaphore(slots) if slots else None
+        self._lock = threading.Lock()  # guards the two below
+        self._waiters = {}  # order_id -> the threading.Event of each request waiting for it
+        self._watching = False
+
+    def wait(self, order_id, timeout_s):
+        """Wait until the order leaves PENDING or timeout_s pass. Return True when woken by the
+        watcher, False when the time ran out, None when refused at once (no free slot)."""
+        if self._slots is None or not self._slots.acquire(blocking=False):
+            return None
+        try:
+            woken = threading.Event()
+            self._register(order_id, woken)
+            try:
+                return woken.wait(timeout_s)
+            finally:
+                self._unregister(order_id, woken)
+        finally:
+            self._slots.release()
+
+    def waiting(self):
+        """Return how many requests of this process wait now."""
+        with self._lock:
+            return sum(len(events) for events in self._waiters.values())
+
+    def _register(self, order_id, event):
+        with self._lock:
+            self._waiters.setdefault(order_id, set()).add(event)
+            if not self._watching:  # started on the first wait, again after an idle stop
+                self._watching = True
+                threading.Thread(target=self._watch, name="order-waits", daemon=True).start()
+
+    def _unregister(self, order_id, event):
+        with self._lock:
+            events = self._waiters[order_id]
+            events.discard(event)
+            if not events:
+                del self._waiters[order_id]
+
+    def _watch(self):
+        """Every check interval, wake the waiters of awaited orders that left PENDING; stop
+        when nobody waits (the next wait starts a new watcher)."""
+        while True:
+            time.sleep(self._check_s)
+            with self._lock:
+                if not self._waiters:
+                    self._watching = False
+                    return
+                awaited = list(self._waiters)
+            self._wake(self._left_pending(awaited))
+
+    def _left_pending(self, awaited):
+        # Trade-off 70: one query per round for every order awaited in this process, whatever
+        # the number of waiters: the database sees at most one small read per process every
+        # ORDER_WAIT_CHECK_MS, not one per waiting client. The cost: a waiter learns of the
+        # change up to ORDER_WAIT_CHECK_MS late, and a round costs a query even when nothing
+        # changed. The query asks for a state, not a change, so an order that left PENDING
+        # just before its waiter registered is still found on the next round.
+        try:
+            with read_only(self._session_factory) as session:  # a connection of its own
+                return session.execute(LEFT_PENDING, {"ids": awaited}).scalars().all()
+        except Exception:  # the waiters then run out their time; the next round tries again
+            log.exception("order waits: could not read the awaited orders")
+            return []
+
+    def _wake(self, order_ids):
+        with self._lock:
+            for order_id in order_ids:
+                for event in self._waiters.get(order_id, ()):
+                    event.set()
