@@ -43,7 +43,8 @@ def c5_outage(runs, folders=None):
                  f"(DEMO_RUNS=3): choreography kept {kept['choreo']:.0%} of its rate, "
                  f"orchestration {kept['orch']:.0%}; read what follows as a hint: "
                  + _c5_verdict(found, one_run=True))]
-    return [("p", lines), ("p", f"C5 verdict (median of {repeats} runs): " + _c5_verdict(found))]
+    head = f"C5 verdict (median of {repeats} runs): " if repeats > 1 else "C5 verdict: "
+    return [("p", lines), ("p", head + _c5_verdict(found))]
 
 
 def _c5_line(variant, summary):
@@ -65,7 +66,8 @@ def _answers_text(window):
     every = [ms for took in window["answers"].values() for ms in took]
     counts = ", ".join(f"{code} x{len(took)}" for code, took in sorted(window["answers"].items()))
     return (f"answers to the POSTs sent during it: {counts or 'none'}, POST p95 "
-            f"{_fmt(observed.percentile(every, 0.95), 0)} ms, max {_fmt(max(every, default=None), 0)} ms")
+            f"{_fmt(observed.percentile(every, 0.95), 0)} ms, max "
+            f"{_fmt(max(every, default=None), 0)} ms")
 
 
 def _c5_verdict(found, one_run=False):
@@ -73,22 +75,27 @@ def _c5_verdict(found, one_run=False):
     kept = {v: s["outage_window"]["kept"] for v, s in found.items()}
     if None in kept.values():
         return "the run was too short to have a rate before the outage; run it longer."
-    says = "leans toward" if one_run else "supports"
-    if kept["choreo"] >= KEPT > kept["orch"]:
-        head = (f"the measurement {says} the article: choreography kept accepting orders at "
-                f"{kept['choreo']:.0%} of its normal rate while payments was down, the "
-                f"orchestrated variant at {kept['orch']:.0%} (below {KEPT:.0%}, the line drawn "
-                "here).")
-    elif kept["choreo"] >= KEPT and kept["orch"] >= KEPT:
-        head = (f"the measurement {says} the article only in part: both variants kept "
-                f"accepting orders while payments was down, choreography at {kept['choreo']:.0%} "
-                f"of its normal rate and orchestration at {kept['orch']:.0%}.")
-    else:
+    head = _c5_comparison(kept, "leans toward" if one_run else "supports")
+    if head is None:
         return (f"the measurement {'leans against' if one_run else 'does not support'} the "
                 f"article here: choreography accepted {kept['choreo']:.0%} and orchestration "
                 f"{kept['orch']:.0%} of their normal rate during the outage (see the chart: a "
                 "machine too busy to keep the arrival rate shows up the same way).")
     return " ".join([head] + _orch_answers(found["orch"]) + _parked(found["orch"]))
+
+
+def _c5_comparison(kept, says):
+    """Return the sentence that compares the kept rates with the article, None against it."""
+    if kept["choreo"] >= KEPT > kept["orch"]:
+        return (f"the measurement {says} the article: choreography kept accepting orders at "
+                f"{kept['choreo']:.0%} of its normal rate while payments was down, the "
+                f"orchestrated variant at {kept['orch']:.0%} (below {KEPT:.0%}, the line drawn "
+                "here).")
+    if kept["choreo"] >= KEPT and kept["orch"] >= KEPT:
+        return (f"the measurement {says} the article only in part: both variants kept "
+                f"accepting orders while payments was down, choreography at {kept['choreo']:.0%} "
+                f"of its normal rate and orchestration at {kept['orch']:.0%}.")
+    return None
 
 
 def _orch_answers(summary):
@@ -170,9 +177,10 @@ def _c8_concurrency(choreo, orch):
     consumers, threads = mine["per_service"], theirs["per_service"]
     named = mine["setting"] if mine["setting"] == theirs["setting"] else None
     if consumers == threads:
-        return [f"Both styles ran at the same concurrency{f', CONCURRENCY={named}' if named else ''}"
-                f": {consumers} consumers per queue in each choreographed worker, {threads} "
-                "request threads in each orchestrated service API."] + _ceilings(choreo, orch)
+        setting = f", CONCURRENCY={named}" if named else ""
+        return [f"Both styles ran at the same concurrency{setting}: {consumers} consumers per "
+                f"queue in each choreographed worker, {threads} request threads in each "
+                "orchestrated service API."] + _ceilings(choreo, orch)
     return [f"The styles did not run at the same concurrency: {consumers} consumers per queue "
             f"in each choreographed worker, {threads} request threads in the orchestrated "
             "payments API."] + _ceilings(choreo, orch)
@@ -244,12 +252,12 @@ def budget_note(summary):
     """Say what a run's CPU budgets show: off, not recorded, or the busiest program's use."""
     budget = summary.get("budget")
     if not budget:
-        return "the CPU budgets were not recorded (a run before them)"
+        return "the CPU budgets were not recorded (the run has no budget facts)"
     if budget.get("mode") == "off":
         return f"the programs ran without CPU budgets ({budget.get('reason') or 'off'})"
     busiest = observed.busiest(budget, budget.get("cores", {}))
-    return ("no program reached its CPU budget" + (f" (the busiest: {observed.use_text(budget, busiest[0])})"
-                                                   if busiest else ""))
+    return "no program reached its CPU budget" + (
+        f" (the busiest: {observed.use_text(budget, busiest[0])})" if busiest else "")
 
 
 def c9_regulation(runs):

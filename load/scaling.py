@@ -54,7 +54,15 @@ def _line(variant, found):
                          f"1 (linear: x{replicas}, so {ratio / replicas:.0%} of linear), "
                          f"{_scaling(ratio, replicas, beyond)}")
     shed = " -> ".join(str(s["shed"]) for s in found.values())
-    return f"- {variant} ({REPLICATED[variant][0]}): " + "; ".join(parts) + f"; 429s {shed}."
+    return f"- {variant} ({_what(variant, one)}): " + "; ".join(parts) + f"; 429s {shed}."
+
+
+def _what(variant, summary):
+    """Name what a step multiplies, with each worker's consumers when the run recorded them."""
+    consumers = (summary.get("concurrency") or {}).get("per_service")
+    if variant == "choreo" and consumers:
+        return f"{REPLICATED[variant][0]}, each with {consumers} consumers per queue"
+    return REPLICATED[variant][0]
 
 
 def _scaling(ratio, replicas, beyond):
@@ -105,7 +113,7 @@ def _shared_cores(found):
     first = next(iter(found.values()))
     budget, cores = first.get("budget"), first.get("machine_cores") or os.cpu_count()
     why = (f"the CPU budgets were off ({budget.get('reason') or 'off'})" if budget else
-           "the CPU budgets were not recorded (a run before them)")
+           "the CPU budgets were not recorded (the run has no budget facts)")
     used = ", ".join(f"{_total_cores(s):.1f} at {n}" for n, s in found.items())
     return (f"{why}: the programs shared the machine's {cores} cores, so no program owned a "
             f"CPU to name as the limit; together they used {used} (cores on average)")

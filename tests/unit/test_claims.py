@@ -1,7 +1,10 @@
 """The claims' verdicts in make demo's report name a mechanism only when the run's figures show
 it: each sentence has a run where it must appear and one where it must not."""
+import json
+
 import pytest
 
+from load import __main__ as load_cli
 from load import claims, results
 from tests.unit import fake_runs
 from tests.unit.fake_runs import budget, summary
@@ -148,7 +151,8 @@ def test_c10_names_the_component_that_stopped_the_line_with_its_use():
              budget({"orchestrator-0": 0.7, "orchestrator-1": 0.7, "database": 0.8}),
              budget({f"orchestrator-{i}": 0.45 for i in range(4)} | {"database": 0.97})]
     text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 54.0, 60.0), steps)))
-    assert "orch at 1: limited by the orchestrator replicas themselves: orchestrator-0 used 0.98" in text
+    assert ("orch at 1: limited by the orchestrator replicas themselves: orchestrator-0 used "
+            "0.98") in text
     assert "orch at 4: the line stopped at database: database used 0.97 of its 1 core" in text
     assert "60.0 with 4: x2.00 against 1 (linear: x4, so 50% of linear)" in text
     assert "54.0 with 2: x1.80 against 1 (linear: x2, so 90% of linear)" in text
@@ -173,8 +177,31 @@ def test_c10_with_budgets_off_names_no_component_and_gives_the_total_cpu_use():
     assert "stopped at" not in text and "cannot show linear scaling" not in text
 
 
+def test_c10_names_the_consumers_each_choreographed_worker_adds():
+    runs = {key: {**s, "concurrency": {"setting": 16, "per_service": 16}}
+            for key, s in _ramp("choreo", (70.0, 90.0, 95.0)).items()}
+    text = _text(claims.c10_scale_out(runs))
+    assert "- choreo (worker processes per service, each with 16 consumers per queue)" in text
+
+
 def test_c10_reads_an_older_report_with_one_scale_out_scenario_and_no_budgets():
     runs = _ramp("choreo", (70.0, 90.0), scenario_names=("steady", "scale-out"))
     text = _text(claims.c10_scale_out(runs))
     assert "90.0 with 2: x1.29 against 1" in text
-    assert "the CPU budgets were not recorded (a run before them)" in text
+    assert "the CPU budgets were not recorded (the run has no budget facts)" in text
+
+
+def test_an_older_report_folder_is_written_again(tmp_path):
+    # an older demo: no summary.txt, ledgers without times, orch repeated (DEMO_RUNS=3)
+    old = tmp_path / "old"
+    fake_runs.outage_run(old / "outage" / "choreo", "choreo", [(202, 20)] * 8, timed=False)
+    for number in (1, 2, 3):
+        fake_runs.outage_run(old / "outage" / "orch" / f"run-{number}", "orch",
+                             [(202, 3000)] * 8, timed=False)
+    assert load_cli.rewrite(old) == 0
+    report = (old / "report.md").read_text()
+    assert "Measured on: not recorded (the report folder has no summary.txt)" in report
+    assert "ledger has no answer times" in report and "ran out" not in report
+    orch = next(s for s in json.loads((old / "summary.json").read_text())
+                if s["variant"] == "orch")
+    assert len(orch["repeats"]) == 3
