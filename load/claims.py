@@ -119,7 +119,7 @@ def _orch_answers(summary):
                 + (f"; the other {rest} came before it." if rest else ".")]
     return [f"Its {len(pending)} 202 answers to orders placed during the outage came in p95 "
             f"{_fmt(observed.percentile(pending, 0.95), 0)} ms (max {max(pending):.0f} ms), "
-            f"well before {budget}: none waited for the budget to run out."]
+            f"before {budget}: none waited for the budget to run out."]
 
 
 def _parked(summary):
