@@ -7,17 +7,21 @@ second order made by a client's retry of one request). Only the client knows wha
 
     {"scope": "burst-1712-"}                                        first line: whose orders
     {"key": "burst-1712-0", "customer_id": "burst-1712-0", "expect": "completed",
-     "status": 202, "order_id": "8c1f..."}                          one line per attempt
+     "status": 202, "order_id": "8c1f...", "at": 1712000000.123}    one line per attempt
 
 A `status` of null (or an exception's name) is an attempt with no answer: the client may
 write one before it sends, as Locust does, since it can stop before the answer arrives.
 `scope` is the prefix of every customer id the client used ("" when the client owns the
-whole system): orders of other customers are not this ledger's business. Each key has a customer
-id of its own: the orders API does not show an order's key, so the customer id is what ties an
-order nobody was answered about to the one request that may have made it.
+whole system): orders of other customers are not this ledger's business. Each key has a
+customer id of its own: the orders API does not show an order's key, so the customer id is
+what ties an order nobody was answered about to the one request that may have made it.
+`at` is the line's wall clock (time.time()): from it a report tells which answers came during
+an outage and how long each took (the answer's `at` minus its sent line's); older ledgers
+have none.
 """
 import json
 import threading
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -41,7 +45,8 @@ class Ledger:
     def record(self, key, customer_id, expect, status, order_id=None):
         """Record one attempt: the status answered (or the exception's name) and the order id."""
         line = json.dumps({"key": key, "customer_id": customer_id, "expect": expect,
-                           "status": status, "order_id": order_id})
+                           "status": status, "order_id": order_id,
+                           "at": round(time.time(), 3)})
         with self._lock, open(self.path, "a") as handle:
             handle.write(line + "\n")
 

@@ -2,87 +2,139 @@
 
 Each function returns paragraphs; every number in them comes from the runs it is given, and
 each verdict (supports / contradicts / not shown) is decided by a comparison written below,
-so a different machine can reach a different verdict. `runs`: {(scenario, variant): summary}.
+so a different machine can reach a different verdict. A sentence that names a mechanism (the
+budget ran out, sagas were parked, messages queued, a component saturated its CPU) is written
+only when the run's figures show it (load/observed.py), with those figures; otherwise the
+verdict says what the figures show and no more. `runs`: {(scenario, variant): summary}.
 """
-from load import results, spread
-from runner import processes
+from load import observed, spread
+from load.scaling import c10_scale_out  # noqa: F401 (the report calls every claim from here)
 from shared import config
+
+VARIANTS = ("choreo", "orch")
+# Trade-off 76: a verdict names a mechanism (the budget ran out, sagas parked, messages queued,
+# a CPU budget saturated) only next to the run's figure that shows it, so a report cannot tell
+# a story its run did not play. It costs branches here and figures the runs must record (the
+# ledger's times, the concurrency, the budgets), and a real cause the run did not measure goes
+# unsaid: the verdict then says what the figures show and stops.
+KEPT = 0.8  # the share of its earlier rate a variant must keep during the outage
 
 
 def _fmt(value, digits=1):
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def c5_outage(runs, folders):
+def _setting(summary, name, default):
+    """Return a setting as the run had it: the scenario's value, else this machine's config."""
+    return int((summary.get("env") or {}).get(name) or default())
+
+
+def c5_outage(runs, folders=None):
     """C5: choreography keeps accepting orders while payments is down, and drains after."""
-    lines, kept, waited = [], {}, {}
-    for variant in ("choreo", "orch"):
-        summary = runs.get(("outage", variant))
-        if not summary or len(summary["events"]) < 2:
-            continue
-        down, up = summary["events"][0][0], summary["events"][1][0]
-        found = results.series(folders[("outage", variant)], summary["t0"])
-        posts = found.get(results.POST, [])
-        start = min((p[0] for p in posts), default=0.0)
-        before, _ = results.between(posts, start, down)
-        during, post_failed = results.between(posts, down, up)
-        finished, _ = results.between(found.get(results.FINAL, []), down, up)
-        rate_before = before / max(down - start, 1e-9)
-        kept[variant] = (during / max(up - down, 1e-9)) / rate_before if rate_before else None
-        waited[variant] = max((p[5] for p in posts if down <= p[0] <= up and p[5]), default=None)
-        lines.append(
-            f"- {variant}: payments down for {up - down:.0f} s. Orders accepted during the outage: "
-            f"{during} ({_fmt(kept[variant] and 100 * kept[variant], 0)}% of the rate before it), "
-            f"{post_failed} POST errors, "
-            f"POST p95 up to {_fmt(waited[variant], 0)} ms; orders finished during it: {finished}; "
-            f"most orders PENDING at once: {_max_pending(folders[('outage', variant)])}; quiet "
-            f"{summary['drained_s']:.0f} s after the load stopped; audit "
-            f"{'passed' if summary['audit_ok'] else 'FAILED'}.")
-    if len(kept) < 2:
+    found = {v: runs[("outage", v)] for v in VARIANTS
+             if (runs.get(("outage", v)) or {}).get("outage_window")}
+    if len(found) < 2:
         return [("p", "C5: the outage scenario did not run for both variants.")]
-    repeats = min(len(runs[("outage", v)].get("repeats") or [1]) for v in kept)
+    lines = "\n".join(_c5_line(v, s) for v, s in found.items())
+    kept = {v: s["outage_window"]["kept"] for v, s in found.items()}
+    repeats = min(len(s.get("repeats") or [1]) for s in found.values())
     if repeats < 2 and None not in kept.values():
-        return [("p", "\n".join(lines)), ("p", "C5 verdict: one run, no spread to judge a "
-                 f"difference by (DEMO_RUNS=3): choreography kept {kept['choreo']:.0%} of its "
-                 f"rate, orchestration {kept['orch']:.0%}; read what follows as a hint: "
-                 + _c5_verdict(kept, waited, one_run=True))]
-    return [("p", "\n".join(lines)), ("p", f"C5 verdict (median of {repeats} runs): "
-             + _c5_verdict(kept, waited))]
+        return [("p", lines), ("p", "C5 verdict: one run, no spread to judge a difference by "
+                 f"(DEMO_RUNS=3): choreography kept {kept['choreo']:.0%} of its rate, "
+                 f"orchestration {kept['orch']:.0%}; read what follows as a hint: "
+                 + _c5_verdict(found, one_run=True))]
+    head = f"C5 verdict (median of {repeats} runs): " if repeats > 1 else "C5 verdict: "
+    return [("p", lines), ("p", head + _c5_verdict(found))]
 
 
-def _budget_s():
-    return f"{config.orch_sync_budget_ms() / 1000:g}"
+def _c5_line(variant, summary):
+    w = summary["outage_window"]
+    kept = _fmt(w["kept"] and 100 * w["kept"], 0)
+    return (f"- {variant}: payments down for {w['down_s']:.0f} s. Orders accepted during the "
+            f"outage: {w['accepted']} ({kept}% of the rate before it), {w['failed']} POST "
+            f"errors; {_answers_text(w)}; orders finished during it: {w['finished']}; most "
+            f"orders PENDING at once during it: {_fmt(w['pending_max'], 0)}, when payments came "
+            f"back: {_fmt(w['pending_at_restart'], 0)}; quiet {summary['drained_s']:.0f} s after "
+            f"the load stopped; audit {'passed' if summary['audit_ok'] else 'FAILED'}.")
 
 
-def _c5_verdict(kept, waited, one_run=False):
-    says = "leans toward" if one_run else "supports"
+def _answers_text(window):
+    """Say how the POSTs sent during the outage were answered, from the ledger's times."""
+    if not window.get("timed"):
+        return (f"POST p95 up to {_fmt(window['post_p95_window_ms'], 0)} ms (Locust's window; "
+                "this run's ledger has no times, so the answers are not split by status)")
+    every = [ms for took in window["answers"].values() for ms in took]
+    counts = ", ".join(f"{code} x{len(took)}" for code, took in sorted(window["answers"].items()))
+    return (f"answers to the POSTs sent during it: {counts or 'none'}, POST p95 "
+            f"{_fmt(observed.percentile(every, 0.95), 0)} ms, max "
+            f"{_fmt(max(every, default=None), 0)} ms")
+
+
+def _c5_verdict(found, one_run=False):
+    """Return the verdict on C5 from both variants' outage figures ({variant: summary})."""
+    kept = {v: s["outage_window"]["kept"] for v, s in found.items()}
     if None in kept.values():
         return "the run was too short to have a rate before the outage; run it longer."
-    if kept["choreo"] >= 0.8 > kept["orch"]:
+    head = _c5_comparison(kept, "leans toward" if one_run else "supports")
+    if head is None:
+        return (f"the measurement {'leans against' if one_run else 'does not support'} the "
+                f"article here: choreography accepted {kept['choreo']:.0%} and orchestration "
+                f"{kept['orch']:.0%} of their normal rate during the outage (see the chart: a "
+                "machine too busy to keep the arrival rate shows up the same way).")
+    return " ".join([head] + _orch_answers(found["orch"]) + _parked(found["orch"]))
+
+
+def _c5_comparison(kept, says):
+    """Return the sentence that compares the kept rates with the article, None against it."""
+    if kept["choreo"] >= KEPT > kept["orch"]:
         return (f"the measurement {says} the article: choreography kept accepting orders at "
                 f"{kept['choreo']:.0%} of its normal rate while payments was down, the "
-                f"orchestrated variant at {kept['orch']:.0%} (below 80%, the line drawn here), "
-                f"its POSTs waiting up to {_fmt(waited['orch'], 0)} ms (p95). It lost none of "
-                f"them: past its {_budget_s()} s budget it answers 202 and resumes the saga when "
-                "payments is back, so the gap is smaller than the article's synchronous picture.")
-    if kept["choreo"] >= 0.8 and kept["orch"] >= 0.8:
-        return (f"the measurement {says} the article only in part. Choreography kept accepting "
-                "at once, but so did the orchestrated variant, at the price of a wait: its orders "
-                f"service answers 202 once the orchestrator's {_budget_s()} s budget "
-                "(ORCH_SYNC_BUDGET_MS) runs out, and the recovery loop resumes the sagas when "
-                "payments is back. The article's purely synchronous orchestrator would have "
-                "failed these orders; this one degrades to asynchronous, which is what the "
-                "outbox and the budget buy.")
-    return (f"the measurement {'leans against' if one_run else 'does not support'} the article "
-            "here: choreography accepted "
-            f"{kept['choreo']:.0%} and orchestration {kept['orch']:.0%} of their normal rate "
-            "during the outage (see the chart: a machine too busy to keep the arrival rate "
-            "shows up the same way).")
+                f"orchestrated variant at {kept['orch']:.0%} (below {KEPT:.0%}, the line drawn "
+                "here).")
+    if kept["choreo"] >= KEPT and kept["orch"] >= KEPT:
+        return (f"the measurement {says} the article only in part: both variants kept "
+                f"accepting orders while payments was down, choreography at {kept['choreo']:.0%} "
+                f"of its normal rate and orchestration at {kept['orch']:.0%}.")
+    return None
 
 
-def _max_pending(folder):
-    counts = [int(r["pending"]) for r in results.samples(folder, "pending") if r["pending"]]
-    return max(counts, default=0)
+def _orch_answers(summary):
+    """Say how the orchestrated POSTs of the outage were answered, and whether they waited for
+    the orchestrator's budget: only 202s that took 90% of it or more waited for it to run out."""
+    window, budget_ms = summary["outage_window"], _setting(summary, "ORCH_SYNC_BUDGET_MS",
+                                                          config.orch_sync_budget_ms)
+    if not window.get("timed"):
+        return ["This run's ledger has no answer times, so whether the orchestrated POSTs "
+                "waited for the orchestrator's budget is not shown."]
+    pending = window["answers"].get("202", [])
+    waited = [ms for ms in pending if ms >= 0.9 * budget_ms]
+    budget = f"the orchestrator's {budget_ms / 1000:g} s budget (ORCH_SYNC_BUDGET_MS)"
+    if not pending:
+        return ["The orchestrated variant answered none of the orders placed during the outage "
+                "with 202."]
+    if waited:
+        rest = len(pending) - len(waited)
+        return [f"{len(waited)} of its {len(pending)} 202 answers to orders placed during the "
+                f"outage came once {budget} ran out (each took at least 90% of it)"
+                + (f"; the other {rest} came before it." if rest else ".")]
+    return [f"Its {len(pending)} 202 answers to orders placed during the outage came in p95 "
+            f"{_fmt(observed.percentile(pending, 0.95), 0)} ms (max {max(pending):.0f} ms), "
+            f"before {budget}: none waited for the budget to run out."]
+
+
+def _parked(summary):
+    """Say that sagas were parked and resumed, when the figures show it: orders still PENDING
+    when payments came back, and every accepted order final at the audit."""
+    at_restart = summary["outage_window"]["pending_at_restart"]
+    if not at_restart:
+        return []
+    if not summary["audit_ok"]:
+        return [f"{at_restart} orchestrated orders were still PENDING when payments came back, "
+                "and the audit FAILED (see its output below)."]
+    return [f"{at_restart} orchestrated orders were still PENDING when payments came back, and "
+            "the audit found every accepted order final: those sagas were parked during the "
+            "outage and resumed after it, where the article's purely synchronous orchestrator "
+            "would have failed them."]
 
 
 def c8_slow_dependency(runs):
@@ -97,15 +149,7 @@ def c8_slow_dependency(runs):
     verdict = _c8_verdict(spread.compare(spread.values(orch, "finished_per_s"),
                                          spread.values(choreo, "finished_per_s")),
                           orch["finished_per_s"] < choreo["finished_per_s"])
-    consumers, threads = config.consumer_threads(), _request_threads("orch", "payments-api")
-    latency_ms = int((choreo.get("env") or {}).get("PAYMENTS_FAULT_LATENCY_MS", 200))
-    why = (f"Why: in the choreographed variant each of the {consumers} consumers of payments' "
-           f"queue (CONSUMER_THREADS) takes its messages one at a time (pika's callback; prefetch "
-           f"only bounds the unacked window), so {latency_ms} ms per message caps payments at "
-           f"{consumers} x 1000/{latency_ms} = {consumers * 1000 / latency_ms:.0f} messages/s "
-           f"however many orders wait; the orchestrated payments API serves {threads} threads, "
-           f"so {threads} slow calls overlap. Asynchrony decouples the caller from the wait; it "
-           "gives no concurrency unless the consumer has it.")
+    why = " ".join(_c8_concurrency(choreo, orch) + _c8_mechanisms(choreo, orch))
     return [("p", "\n".join(lines)), ("p", f"C8 verdict: the measurement {verdict}. {why}")]
 
 
@@ -124,69 +168,129 @@ def _c8_verdict(orch_vs_choreo, orch_lower_in_median):
             "the median, but the runs of the two variants overlap")
 
 
+def _c8_concurrency(choreo, orch):
+    """State the concurrency each style ran at (recorded by load/run.py), and whether equal."""
+    mine, theirs = choreo.get("concurrency"), orch.get("concurrency")
+    if not (mine and theirs):
+        return ["The runs did not record their concurrency (runs before it was recorded), so "
+                "whether the two styles had the same is not shown."]
+    consumers, threads = mine["per_service"], theirs["per_service"]
+    named = mine["setting"] if mine["setting"] == theirs["setting"] else None
+    if consumers == threads:
+        setting = f", CONCURRENCY={named}" if named else ""
+        return [f"Both styles ran at the same concurrency{setting}: {consumers} consumers per "
+                f"queue in each choreographed worker, {threads} request threads in each "
+                "orchestrated service API."] + _ceilings(choreo, orch)
+    return [f"The styles did not run at the same concurrency: {consumers} consumers per queue "
+            f"in each choreographed worker, {threads} request threads in the orchestrated "
+            "payments API."] + _ceilings(choreo, orch)
+
+
+def _ceilings(choreo, orch):
+    """Say that payments' concurrency was a variant's limit when its rate came within 80% of
+    what that many overlapping slow payments allow."""
+    said = []
+    for variant, s, unit in (("choreographed", choreo, "consumers"),
+                             ("orchestrated", orch, "threads")):
+        latency_ms = int((s.get("env") or {}).get("PAYMENTS_FAULT_LATENCY_MS") or 0)
+        if not latency_ms:
+            continue
+        units = s["concurrency"]["per_service"] * s.get("replicas", 1)
+        ceiling = units * 1000 / latency_ms
+        if s["finished_per_s"] >= 0.8 * ceiling:
+            said.append(f"The {variant} variant finished {s['finished_per_s']:.1f} orders/s, "
+                        f"{s['finished_per_s'] / ceiling:.0%} of the {units} x 1000/{latency_ms} "
+                        f"= {ceiling:.0f} payments a second that {units} {unit} allow at "
+                        f"{latency_ms} ms each: payments' concurrency was its limit.")
+    return said
+
+
+def _c8_mechanisms(choreo, orch):
+    """Name what bounded each variant, each with the figure that shows it; or say none showed."""
+    said = _queued_at_payments(choreo) + _shed(orch)
+    said += [f"In the {v} run {t}." for v, s in (("choreographed", choreo), ("orchestrated", orch))
+             if (t := budget_saturation(s))]
+    if said:
+        return said
+    return ["The figures show no mechanism behind the difference: no message waited in "
+            "payments' queue, no order was shed, and " + "; ".join(
+                f"in the {v} run {budget_note(s)}" for v, s in (("choreographed", choreo),
+                                                                 ("orchestrated", orch))) + "."]
+
+
+def _queued_at_payments(choreo):
+    peaks = choreo.get("queue_peaks") or {}
+    at_payments = peaks.get("payments.events", 0)
+    if not at_payments:
+        return []
+    deepest = max(peaks, key=peaks.get)
+    where = ("the deepest of the choreographed queues" if deepest == "payments.events" else
+             f"the deepest queue was {deepest} with {peaks[deepest]}")
+    return [f"Messages queued at payments: up to {at_payments} waited ready in payments.events "
+            f"({where})."]
+
+
+def _shed(orch):
+    if not orch["shed"]:
+        return []
+    bound = _setting(orch, "ORCH_MAX_IN_FLIGHT", config.orch_max_in_flight)
+    return [f"The orchestrated variant bounded its sagas: it shed {orch['shed']} orders with "
+            f"429 at {bound} sagas in flight per replica (ORCH_MAX_IN_FLIGHT)."]
+
+
+def budget_saturation(summary):
+    """Return which programs saturated their CPU budget in a run, with their use; "" if none."""
+    budget = summary.get("budget")
+    if not budget or budget.get("mode") == "off":
+        return ""
+    full = [w for w in observed.busiest(budget, budget.get("cores", {}))
+            if observed.saturated(budget, w)]
+    return "; ".join(observed.use_text(budget, w) for w in full) + (" (saturated)" if full else "")
+
+
+def budget_note(summary):
+    """Say what a run's CPU budgets show: off, not recorded, or the busiest program's use."""
+    budget = summary.get("budget")
+    if not budget:
+        return "the CPU budgets were not recorded (the run has no budget facts)"
+    if budget.get("mode") == "off":
+        return f"the programs ran without CPU budgets ({budget.get('reason') or 'off'})"
+    busiest = observed.busiest(budget, budget.get("cores", {}))
+    return "no program reached its CPU budget" + (
+        f" (the busiest: {observed.use_text(budget, busiest[0])})" if busiest else "")
+
+
 def c9_regulation(runs):
     """C9 (regulation of load): the orchestrator sheds load with 429 instead of collapsing."""
     orch = runs.get(("steady", "orch"))
     if not orch:
         return [("p", "C9: the steady scenario did not run for the orchestrated variant.")]
+    bound = _setting(orch, "ORCH_MAX_IN_FLIGHT", config.orch_max_in_flight)
     text = (f"In the steady ramp to {orch['users']} users the orchestrated variant shed "
             f"{orch['shed']} orders with 429 and had {orch['errors']} errors; POST p99 "
             f"{_fmt(orch['post'][99], 0)} ms.")
     if orch["shed"]:
-        text += (" Shedding worked as the article's 'regulation of load' says: above "
-                 "ORCH_MAX_IN_FLIGHT sagas in flight, new orders were refused at once.")
+        shed_ms = orch.get("shed_ms") or {}
+        text += (" Shedding worked as the article's 'regulation of load' says: past "
+                 f"ORCH_MAX_IN_FLIGHT ({bound}) sagas in flight per replica, new orders were "
+                 f"refused with 429, answered in p50/p95 {_fmt(shed_ms.get(50), 0)}/"
+                 f"{_fmt(shed_ms.get(95), 0)} ms.")
     else:
         text += (" No order was shed: the ramp's closed-loop users never held more than "
-                 "ORCH_MAX_IN_FLIGHT (64) sagas in flight at once, so this run does not show the "
-                 "429s (tests/integration/test_orchestrator_load_shedding.py does).")
-    return [("p", text + " Self-healing: in the outage scenario every saga interrupted by the "
-             "payments outage was resumed (see the C5 audit: no saga stuck, every order final).")]
+                 f"ORCH_MAX_IN_FLIGHT ({bound}) sagas in flight at once, so this run does not "
+                 "show the 429s (tests/integration/test_orchestrator_load_shedding.py does).")
+    return [("p", f"{text} {_self_healing(runs.get(('outage', 'orch')))}")]
 
 
-def c10_scale_out(runs):
-    """C10: a stateless orchestrator scales linearly with replicas."""
-    lines = []
-    consumers = config.consumer_threads()
-    for variant, what in (("orch", "orchestrator replicas"),
-                          ("choreo", f"workers per service ({consumers} -> {2 * consumers} "
-                                     "consumers per queue)")):
-        one, two = runs.get(("steady", variant)), runs.get(("scale-out", variant))
-        if one and two and one["peak_per_s"]:
-            ratio = two["peak_per_s"] / one["peak_per_s"]
-            beyond = spread.compare(spread.values(two, "peak_per_s"),
-                                    spread.values(one, "peak_per_s"))
-            lines.append(f"- {variant}: peak {spread.text(one, 'peak_per_s')} finished orders/s "
-                         f"with 1, {spread.text(two, 'peak_per_s')} with 2 {what}: x{ratio:.2f} "
-                         f"(linear: x2), {_scaling(ratio, beyond)}; 429s {one['shed']} -> "
-                         f"{two['shed']}.")
-    if not lines:
-        return [("p", "C10: the steady and scale-out scenarios did not both run.")]
-    return [("p", "\n".join(lines)),
-            ("p", "C10 verdict: this machine cannot show linear scaling: a second replica gets "
-                  "no core of its own, since every service, the broker and Locust already share "
-                  "the 2 cores in the single-replica run. What a second orchestrator replica "
-                  "changes here is admission (two in-flight bounds of ORCH_MAX_IN_FLIGHT, so "
-                  "fewer 429s and more sagas competing for the same CPU) and a forward to the "
-                  "shard owner for about half the sagas; a second worker per service doubles "
-                  "the one-message-at-a-time consumers of every queue. A gain counts only "
-                  "when it is larger than the runs' spread (DEMO_RUNS=3). Statelessness "
-                  "itself is shown by the two replicas running together with every invariant "
-                  "holding (the audit).")]
-
-
-def _request_threads(variant, program_name):
-    """Return the gunicorn request threads of one program, from the runner's process table."""
-    program = next(p for p in processes.programs(variant) if p.name == program_name)
-    return int(program.option("--threads"))
-
-
-def _scaling(ratio, beyond):
-    if beyond in (spread.ONE_RUN, spread.WITHIN_NOISE):
-        return beyond
-    if ratio >= 1.8:
-        return "about linear"
-    if ratio >= 1.1:
-        return "a gain, sub-linear"
-    if ratio >= 0.9:
-        return "no gain"
-    return "a loss"
+def _self_healing(outage):
+    """Say whether the outage run shows sagas resumed: PENDING at the restart, all final after."""
+    window = (outage or {}).get("outage_window")
+    if not window:
+        return "Self-healing is not shown here: the outage scenario did not run."
+    if window["pending_at_restart"] and outage["audit_ok"]:
+        return (f"Self-healing: in the outage scenario {window['pending_at_restart']} orders "
+                "were still PENDING when payments came back, and the audit found every "
+                "accepted order final: their sagas were resumed.")
+    return ("Self-healing is not shown by the outage run: no orchestrated order was left "
+            "PENDING when payments came back" if not window["pending_at_restart"] else
+            "Self-healing is not shown: the outage run's audit FAILED") + "."

@@ -7,6 +7,7 @@ completion time).
 import csv
 import json
 
+from load import observed
 from load.sampler import program_service
 
 POST, SHED, FINAL = "POST /orders", "POST /orders [429 shed]", "order final"
@@ -37,7 +38,8 @@ def summary(folder):
     finished = int(final.get("Request Count", 0)) - int(final.get("Failure Count", 0))
     system_cpu = sum(s for who, s in facts["cpu_s"].items() if who != "locust")
     orders = sum(facts["orders"].values()) or None
-    peak, peak_users = peak_rate(series(folder, facts["t0"]))
+    found = series(folder, facts["t0"])
+    peak, peak_users = peak_rate(found)
     return {
         **facts, "finished": finished, "finished_per_s": finished / facts["seconds"],
         "peak_per_s": peak, "peak_users": peak_users,
@@ -45,11 +47,30 @@ def summary(folder):
         "final": {p: _num(final.get(f"{p}%")) for p in (50, 95, 99)},
         "errors": sum(int(r["Failure Count"]) for n, r in stats.items() if n != "Aggregated"),
         "shed": int(stats.get(SHED, {}).get("Request Count", 0)),
+        "shed_ms": {p: _num(stats.get(SHED, {}).get(f"{p}%")) for p in (50, 95)},
         "gets_per_order": int(stats.get(GET, {}).get("Request Count", 0)) / max(finished, 1),
         "cpu_ms_per_order": system_cpu * 1000 / orders if orders else None,
         "locust_cpu_s": facts["cpu_s"].get("locust", 0.0),
-        "system_cpu_s": system_cpu,
+        "system_cpu_s": system_cpu, **_observed(folder, facts, found),
     }
+
+
+def _observed(folder, facts, found):
+    """Return the figures a verdict may cite as a mechanism's evidence (load/observed.py)."""
+    pending_rows = [(float(r["t"]), int(r["pending"])) for r in samples(folder, "pending")
+                    if r["pending"]]
+    return {"outage_window": observed.outage(facts, found, pending_rows, ledger_lines(folder)),
+            "queue_peaks": observed.queue_peaks(samples(folder, "queues")),
+            "pending_peak": max((n for _, n in pending_rows), default=0)}
+
+
+def ledger_lines(folder):
+    """Return the attempts of a run's ledger (none when it has no ledger)."""
+    try:
+        text = (folder / "ledger.jsonl").read_text()
+    except OSError:
+        return []
+    return [json.loads(line) for line in text.splitlines()[1:] if line.strip()]
 
 
 def series(folder, t0):
@@ -81,15 +102,6 @@ def peak_rate(found):
         return 0.0, 0
     best = max(range(len(rates)), key=lambda i: rates[i][1])
     return rates[best][1], points[best][1]
-
-
-def between(points, start, end):
-    """Return (successes, failures) of one entry between two times (seconds after t0)."""
-    def at(t):
-        before = [p for p in points if p[0] <= t]
-        return (before[-1][2], before[-1][3]) if before else (0, 0)
-    (total_a, fail_a), (total_b, fail_b) = at(start), at(end)
-    return (total_b - fail_b) - (total_a - fail_a), fail_b - fail_a
 
 
 def samples(folder, name):

@@ -8,6 +8,7 @@ it: every accepted order exists once, is final and ended as its body asked.
 Everything a run leaves is in its folder: Locust's CSV and HTML, the samples, runner.log,
 ledger.jsonl, run.json.
 """
+import contextlib
 import csv
 import io
 import json
@@ -24,6 +25,7 @@ from audit.ledger import Ledger, read, tally
 from load.sampler import Sampler, listener_pid
 from load.scenarios import PAYMENTS_PROGRAM
 from load.variant import ROOT, Variant
+from runner import processes
 from runner.broker import Broker
 from shared import config
 
@@ -70,7 +72,34 @@ def _load_and_audit(scenario, variant, folder, amqp_url, log):
             "users": scenario.users, "pacing": scenario.pacing, "replicas": scenario.replicas, "env": scenario.env,
             "outage": scenario.outage, "t0": sampler.started_wall, "events": events, "drained_s": drained_s,
             "cpu_s": load_cpu, "orders": orders, "ledger": counts, "audit_ok": verdict,
-            "audit": text}
+            "audit": text, "concurrency": concurrency(variant.name, scenario.env),
+            "machine_cores": os.cpu_count()}
+
+
+def concurrency(variant_name, env):
+    """Return the concurrency this run had, for the verdicts to state: the CONCURRENCY setting
+    (None before it existed) and what each service had of it: consumers per queue in every
+    choreographed worker, request threads of an orchestrated service's API (payments')."""
+    setting = getattr(config, "concurrency", None)
+    with _environment(env):  # the scenario's settings, as the runner gave them to the programs
+        per_service = (config.consumer_threads() if variant_name == "choreo" else
+                       int(_program(variant_name, "payments-api").option("--threads")))
+        return {"setting": setting() if callable(setting) else None, "per_service": per_service}
+
+
+def _program(variant_name, name):
+    return next(p for p in processes.programs(variant_name) if p.name == name)
+
+
+@contextlib.contextmanager
+def _environment(env):
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _start_locust(scenario, variant, folder, ledger_path):

@@ -1,6 +1,6 @@
 """The four scenarios of issue 4, as data: each runs against both variants, one at a time.
 
-Every length is in seconds at DEMO_SCALE 1 (about 10 minutes for all eight runs on 2 cores);
+Every length is in seconds at DEMO_SCALE 1 (about 10 minutes for all ten runs on 2 cores);
 `scaled()` multiplies them, so the smoke test runs the same scenarios in seconds.
 
 - steady: a ramp of users from 1 to `users` over 80% of the run, to find each variant's
@@ -9,8 +9,9 @@ Every length is in seconds at DEMO_SCALE 1 (about 10 minutes for all eight runs 
 - outage: payments is stopped from 10 s to 30 s, then started again (choreo: the
   `payments-worker` program; orch: the `payments-api` program); open loop, 16 users ordering
   every 4 s (4 orders/s, below both variants' saturation): customers keep arriving;
-- scale-out: the steady ramp with `--replicas 2` (orch: two orchestrator replicas; choreo:
-  two worker processes, i.e. two consumers, per queue).
+- scale-out-2 and scale-out-4: the steady ramp with `--replicas 2` and `--replicas 4` (orch:
+  that many orchestrator replicas; choreo: that many worker processes per service, each with
+  its consumers per queue), so the steady ramp is the first of three steps, 1 -> 2 -> 4.
 """
 from dataclasses import dataclass, field, replace
 
@@ -46,11 +47,12 @@ class Scenario:
 RAMP_USERS = 240
 
 SCENARIOS = (
-    Scenario("steady", ("C9",), seconds=40, users=RAMP_USERS, ramp=True),
+    Scenario("steady", ("C9", "C10"), seconds=40, users=RAMP_USERS, ramp=True),
     Scenario("slow-dependency", ("C8",), seconds=25, users=24,
              env={"PAYMENTS_FAULT_LATENCY_MS": "200"}),
     Scenario("outage", ("C5",), seconds=40, users=16, outage=(10, 30), pacing=4),
-    Scenario("scale-out", ("C10",), seconds=40, users=RAMP_USERS, ramp=True, replicas=2),
+    Scenario("scale-out-2", ("C10",), seconds=40, users=RAMP_USERS, ramp=True, replicas=2),
+    Scenario("scale-out-4", ("C10",), seconds=40, users=RAMP_USERS, ramp=True, replicas=4),
 )
 
 

@@ -46,6 +46,9 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
         assert ledger["accepted"] <= sum(summary["orders"].values()) <= ledger["sent"], ledger
         assert set(ledger["asked"]) <= set(EXPECTED) and ledger["ended"] == endings(ledger["asked"])
         assert [action for _, action, _ in summary["events"]] == ["stop", "start"]
+        # the ledger times every POST, so the report splits the outage's answers by status
+        window = summary["outage_window"]
+        assert window["timed"] and sum(len(t) for t in window["answers"].values()) > 0, window
     report = (out / "report.md").read_text()
     assert "| pass |" in report
     # the same concurrency budget per service in both variants, stated (runner/processes.py)

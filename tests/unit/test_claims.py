@@ -1,42 +1,207 @@
-"""The claims' explanations in make demo's report state the concurrency the run really had."""
-from load import claims
+"""The claims' verdicts in make demo's report name a mechanism only when the run's figures show
+it: each sentence has a run where it must appear and one where it must not."""
+import json
 
+import pytest
 
-def _summary(finished_per_s, env=None):
-    return {"finished_per_s": finished_per_s, "users": 24, "final": {50: 900, 95: 1500},
-            "post": {95: 40}, "cpu_ms_per_order": 60, "env": env or {}, "peak_per_s":
-            finished_per_s, "shed": 0}
+from load import __main__ as load_cli
+from load import claims, results
+from tests.unit import fake_runs
+from tests.unit.fake_runs import budget, summary
+
+BUDGET_RAN_OUT = "came once the orchestrator's 3 s budget (ORCH_SYNC_BUDGET_MS) ran out"
+PARKED = "those sagas were parked during the outage and resumed after it"
 
 
 def _text(paragraphs):
     return "\n".join(text for _kind, text in paragraphs)
 
 
-def test_c8_explains_the_cap_from_the_consumers_and_latency_of_the_run(monkeypatch):
-    monkeypatch.setenv("CONSUMER_THREADS", "3")
-    runs = {("slow-dependency", "choreo"): _summary(12.0, {"PAYMENTS_FAULT_LATENCY_MS": "250"}),
-            ("slow-dependency", "orch"): _summary(30.0)}
-    text = _text(claims.c8_slow_dependency(runs))
-    assert "each of the 3 consumers of payments' queue" in text
-    assert "caps payments at 3 x 1000/250 = 12 messages/s" in text
-    assert "the orchestrated payments API serves 16 threads" in text  # runner/processes.py
+@pytest.fixture(autouse=True)
+def _default_settings(monkeypatch):
+    for name in ("ORCH_SYNC_BUDGET_MS", "ORCH_MAX_IN_FLIGHT", "CONSUMER_THREADS"):
+        monkeypatch.delenv(name, raising=False)
 
 
-def test_c10_names_what_a_second_choreographed_replica_doubles(monkeypatch):
-    monkeypatch.setenv("CONSUMER_THREADS", "2")
-    runs = {(scenario, variant): _summary(rate)
-            for (scenario, variant), rate in {("steady", "choreo"): 70.0,
-                                              ("scale-out", "choreo"): 90.0,
-                                              ("steady", "orch"): 30.0,
-                                              ("scale-out", "orch"): 31.0}.items()}
-    text = _text(claims.c10_scale_out(runs))
-    assert "with 2 workers per service (2 -> 4 consumers per queue)" in text
-    assert "with 2 orchestrator replicas" in text
+def _c5(tmp_path, orch_answers, **orch):
+    """Return the C5 paragraphs of two fabricated outage runs (choreo answers 202 in 20 ms)."""
+    folders = {("outage", "choreo"): fake_runs.outage_run(tmp_path / "choreo", "choreo",
+                                                          [(202, 20)] * 80),
+               ("outage", "orch"): fake_runs.outage_run(tmp_path / "orch", "orch", orch_answers,
+                                                        **orch)}
+    runs = {key: results.summary(folder) for key, folder in folders.items()}
+    return _text(claims.c5_outage(runs, folders))
 
 
-def test_c5_names_the_orchestrators_budget_the_run_had(monkeypatch):
+def test_c5_answers_before_the_budget_do_not_say_the_budget_ran_out(tmp_path):
+    # the run readers questioned: POST p95 990 ms against a 3 s budget, 202s answered
+    text = _c5(tmp_path, [(202, 400)] * 60 + [(202, 990)] * 16 + [(202, 1000)] * 4
+               + [(201, 400)] * 5)
+    assert "ran out" not in text and "runs out" not in text
+    assert "Its 80 202 answers to orders placed during the outage came in p95 990 ms" in text
+    assert "(max 1000 ms), before the orchestrator's 3 s budget (ORCH_SYNC_BUDGET_MS)" in text
+
+
+def test_c5_says_the_budget_ran_out_when_the_202s_waited_for_it(tmp_path):
+    text = _c5(tmp_path, [(202, 2950 + i) for i in range(60)] + [(202, 500)] * 20)
+    assert f"60 of its 80 202 answers to orders placed during the outage {BUDGET_RAN_OUT}" in text
+    assert "the other 20 came before it" in text
+
+
+def test_c5_names_the_budget_the_run_had(tmp_path, monkeypatch):
     monkeypatch.setenv("ORCH_SYNC_BUDGET_MS", "1500")
-    assert "1.5 s budget (ORCH_SYNC_BUDGET_MS)" in claims._c5_verdict(
-        {"choreo": 0.95, "orch": 1.0}, {"choreo": 40, "orch": 1800})
-    assert "past its 1.5 s budget" in claims._c5_verdict(
-        {"choreo": 0.95, "orch": 0.5}, {"choreo": 40, "orch": 1800})
+    text = _c5(tmp_path, [(202, 1400)] * 10)
+    assert "came once the orchestrator's 1.5 s budget (ORCH_SYNC_BUDGET_MS) ran out" in text
+
+
+def test_c5_without_answer_times_does_not_say_how_long_the_posts_waited(tmp_path):
+    text = _c5(tmp_path, [(202, 3100)] * 10, timed=False)
+    assert "ran out" not in text and "runs out" not in text
+    assert "ledger has no answer times" in text
+
+
+def test_c5_says_sagas_were_parked_only_when_orders_were_pending_at_the_restart(tmp_path):
+    assert PARKED in _c5(tmp_path / "a", [(202, 500)] * 10, pending_at_restart=7)
+    assert "7 orchestrated orders were still PENDING when payments came back" in _c5(
+        tmp_path / "b", [(202, 500)] * 10, pending_at_restart=7)
+    assert PARKED not in _c5(tmp_path / "c", [(202, 500)] * 10, pending_at_restart=0)
+    assert PARKED not in _c5(tmp_path / "d", [(202, 500)] * 10, pending_at_restart=7,
+                             audit_ok=False)
+
+
+def _c8(choreo, orch):
+    latency = {"PAYMENTS_FAULT_LATENCY_MS": "200"}
+    return _text(claims.c8_slow_dependency({
+        ("slow-dependency", "choreo"): summary(**{"env": latency, **choreo}),
+        ("slow-dependency", "orch"): summary(**{"env": latency, **orch})}))
+
+
+EQUAL = {"concurrency": {"setting": 16, "per_service": 16}}
+
+
+def test_c8_states_the_concurrency_both_styles_ran_at():
+    text = _c8(EQUAL, EQUAL)
+    assert ("Both styles ran at the same concurrency, CONCURRENCY=16: 16 consumers per queue in "
+            "each choreographed worker, 16 request threads in each orchestrated service API"
+            in text)
+    assert "one at a time" not in text
+    unequal = _c8({"concurrency": {"setting": 16, "per_service": 2}}, EQUAL)
+    assert "did not run at the same concurrency: 2 consumers per queue" in unequal
+    assert "did not record their concurrency" in _c8({}, {})
+
+
+def test_c8_says_messages_queued_at_payments_only_when_its_queue_grew():
+    grew = _c8({**EQUAL, "queue_peaks": {"payments.events": 120, "orders.tracker": 3}}, EQUAL)
+    assert "Messages queued at payments: up to 120 waited ready in payments.events" in grew
+    still = _c8({**EQUAL, "queue_peaks": {"payments.events": 0}}, EQUAL)
+    assert "queued at payments" not in still
+    assert "no message waited in payments' queue" in still
+
+
+def test_c8_says_the_orchestrator_bounded_its_sagas_only_when_it_shed():
+    assert "it shed 12 orders with 429 at 64 sagas in flight" in _c8(EQUAL, {**EQUAL, "shed": 12})
+    assert "shed 0" not in _c8(EQUAL, EQUAL) and "bounded its sagas" not in _c8(EQUAL, EQUAL)
+
+
+def test_c8_names_a_component_that_saturated_its_cpu_budget():
+    full = budget({"payments-worker": 0.95, "orders-api": 0.3})
+    text = _c8({**EQUAL, "budget": full}, EQUAL)
+    assert "payments-worker used 0.95 of its 1 core (saturated)" in text
+    calm = _c8({**EQUAL, "budget": budget({"payments-worker": 0.5})}, EQUAL)
+    assert "saturated" not in calm and "no program reached its CPU budget" in calm
+
+
+def test_c8_says_payments_concurrency_was_the_limit_only_near_its_ceiling():
+    near = _c8({**EQUAL, "finished_per_s": 75.0}, EQUAL)
+    assert ("94% of the 16 x 1000/200 = 80 payments a second that 16 consumers allow at 200 ms "
+            "each: payments' concurrency was its limit") in near
+    assert "concurrency was its limit" not in _c8({**EQUAL, "finished_per_s": 30.0}, EQUAL)
+
+
+def test_c9_says_the_bound_was_never_exceeded_only_when_nothing_was_shed(monkeypatch):
+    monkeypatch.setenv("ORCH_MAX_IN_FLIGHT", "32")
+    calm = _text(claims.c9_regulation({("steady", "orch"): summary(shed=0)}))
+    assert "never held more than ORCH_MAX_IN_FLIGHT (32) sagas in flight" in calm
+    busy = _text(claims.c9_regulation({("steady", "orch"): summary(
+        shed=40, shed_ms={50: 2700, 95: 3000})}))
+    assert "never held" not in busy and "No order was shed" not in busy
+    assert "refused with 429, answered in p50/p95 2700/3000 ms" in busy
+
+
+def test_c9_says_sagas_were_resumed_only_when_the_outage_run_shows_it(tmp_path):
+    alone = _text(claims.c9_regulation({("steady", "orch"): summary()}))
+    assert "resumed" not in alone and "the outage scenario did not run" in alone
+    outage = results.summary(fake_runs.outage_run(tmp_path / "o", "orch", [(202, 500)] * 10,
+                                                  pending_at_restart=4))
+    healed = _text(claims.c9_regulation({("steady", "orch"): summary(),
+                                         ("outage", "orch"): outage}))
+    assert "4 orders were still PENDING when payments came back" in healed
+    assert "their sagas were resumed" in healed
+
+
+def _ramp(variant, peaks, budgets=None, scenario_names=("steady", "scale-out-2", "scale-out-4")):
+    replicas = (1, 2, 4)
+    return {(name, variant): summary(peak_per_s=peak, replicas=n,
+                                     **({"budget": budgets[i]} if budgets else {}))
+            for i, (name, n, peak) in enumerate(zip(scenario_names, replicas, peaks))}
+
+
+def test_c10_names_the_component_that_stopped_the_line_with_its_use():
+    steps = [budget({"orchestrator-0": 0.98, "database": 0.5}),
+             budget({"orchestrator-0": 0.7, "orchestrator-1": 0.7, "database": 0.8}),
+             budget({f"orchestrator-{i}": 0.45 for i in range(4)} | {"database": 0.97})]
+    text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 54.0, 60.0), steps)))
+    assert ("orch at 1: limited by the orchestrator replicas themselves: orchestrator-0 used "
+            "0.98") in text
+    assert "orch at 4: the line stopped at database: database used 0.97 of its 1 core" in text
+    assert "60.0 with 4: x2.00 against 1 (linear: x4, so 50% of linear)" in text
+    assert "54.0 with 2: x1.80 against 1 (linear: x2, so 90% of linear)" in text
+    assert "cannot show linear scaling" not in text
+
+
+def test_c10_says_the_line_is_still_limited_by_the_replicas_when_they_stay_saturated():
+    steps = [budget({"orchestrator-0": 0.98}),
+             budget({"orchestrator-0": 0.95, "orchestrator-1": 0.96, "database": 0.4}),
+             budget({f"orchestrator-{i}": 0.93 for i in range(4)} | {"database": 0.6})]
+    text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 58.0, 110.0), steps)))
+    assert "orch at 4: still limited by the orchestrator replicas themselves" in text
+    assert "stopped at database" not in text
+
+
+def test_c10_with_budgets_off_names_no_component_and_gives_the_total_cpu_use():
+    off = budget({"orchestrator-0": 0.9, "database": 0.7}, mode="off")
+    text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 31.0, 29.0), [off, off, off])))
+    assert ("the CPU budgets were off (no cgroup here): the programs shared the machine's 2 "
+            "cores, so no program owned a CPU to name as the limit; together they used 1.6 at "
+            "1, 1.6 at 2, 1.6 at 4") in text
+    assert "stopped at" not in text and "cannot show linear scaling" not in text
+
+
+def test_c10_names_the_consumers_each_choreographed_worker_adds():
+    runs = {key: {**s, "concurrency": {"setting": 16, "per_service": 16}}
+            for key, s in _ramp("choreo", (70.0, 90.0, 95.0)).items()}
+    text = _text(claims.c10_scale_out(runs))
+    assert "- choreo (worker processes per service, each with 16 consumers per queue)" in text
+
+
+def test_c10_reads_an_older_report_with_one_scale_out_scenario_and_no_budgets():
+    runs = _ramp("choreo", (70.0, 90.0), scenario_names=("steady", "scale-out"))
+    text = _text(claims.c10_scale_out(runs))
+    assert "90.0 with 2: x1.29 against 1" in text
+    assert "the CPU budgets were not recorded (the run has no budget facts)" in text
+
+
+def test_an_older_report_folder_is_written_again(tmp_path):
+    # an older demo: no summary.txt, ledgers without times, orch repeated (DEMO_RUNS=3)
+    old = tmp_path / "old"
+    fake_runs.outage_run(old / "outage" / "choreo", "choreo", [(202, 20)] * 8, timed=False)
+    for number in (1, 2, 3):
+        fake_runs.outage_run(old / "outage" / "orch" / f"run-{number}", "orch",
+                             [(202, 3000)] * 8, timed=False)
+    assert load_cli.rewrite(old) == 0
+    report = (old / "report.md").read_text()
+    assert "Measured on: not recorded (the report folder has no summary.txt)" in report
+    assert "ledger has no answer times" in report and "ran out" not in report
+    orch = next(s for s in json.loads((old / "summary.json").read_text())
+                if s["variant"] == "orch")
+    assert len(orch["repeats"]) == 3
