@@ -21,6 +21,7 @@ import traceback
 from pathlib import Path
 
 from load import bench, floor, report, results, run, scenarios, spread
+from load.budgets import Harness
 from load.variant import ROOT
 from runner.broker import Broker
 from shared import config
@@ -58,8 +59,10 @@ def demo(args):
     log(f"load demo: {len(chosen)} scenario(s) x {len(variants)} variant(s), "
         f"{sum(s.seconds for s in chosen) * len(variants):.0f} s of load; report in {out}")
     floor_numbers, runs, folders, failed = None, {}, {}, []
-    started = time.monotonic()
-    with _broker(args.amqp_url):
+    started, harness = time.monotonic(), Harness()
+    log(f"CPU budgets: {harness.budgets.mode if harness.budgets else 'off'}"
+        + (f" ({harness.reason})" if harness.reason else ""))
+    with _broker(args.amqp_url, harness):
         if not args.no_floor:
             log("== floor: bare transports ...")
             floor_numbers = floor.measure(args.amqp_url)
@@ -71,14 +74,14 @@ def demo(args):
                 f"({time.monotonic() - started:.0f} s so far)")
             try:
                 runs[(scenario.name, variant)], folders[(scenario.name, variant)] = _repeat(
-                    args, scenario, variant, out / scenario.name / variant)
+                    args, scenario, variant, out / scenario.name / variant, harness)
             except Exception:  # one broken run must not lose the others' numbers
                 failed.append(f"{scenario.name} on {variant}")
                 log(traceback.format_exc())
     return _write_report(out, runs, folders, floor_numbers, machine_line, failed, started)
 
 
-def _repeat(args, scenario, variant, folder):
+def _repeat(args, scenario, variant, folder, harness=None):
     """Run a scenario DEMO_RUNS times; return the median run's summary (with every repeat's
     summary under "repeats") and its folder. One run keeps the folder of earlier reports."""
     count = int(os.environ.get("DEMO_RUNS", 1))
@@ -88,7 +91,7 @@ def _repeat(args, scenario, variant, folder):
         if count > 1:
             log(f"   run {number}/{count}")
         run.run(scenario, variant, where, args.port_offset,
-                args.amqp_url if variant == "choreo" else None, log)
+                args.amqp_url if variant == "choreo" else None, log, harness)
         done.append((results.summary(where), where))
     summary, where = done[spread.median_run([s for s, _ in done])]
     return {**summary, "repeats": [s for s, _ in done]}, where
@@ -108,15 +111,18 @@ def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), st
 
 
 class _broker:
-    """Start a RabbitMQ node for the whole demo when none answers (so it starts once); stop it."""
+    """Start a RabbitMQ node for the whole demo when none answers (so it starts once), in its
+    CPU budget when `harness` has budgets; stop it, then remove the harness's groups."""
 
-    def __init__(self, amqp_url):
+    def __init__(self, amqp_url, harness=None):
         self.node = Broker(amqp_url, config.var_dir() / "rabbitmq")
-        self.started = False
+        self.started, self.harness = False, harness
 
     def __enter__(self):
         if not self.node.answers():
             log(f"== starting RabbitMQ on port {self.node.port} ...")
+            if self.harness:
+                self.node.join = self.harness.join("broker", config.budget_broker_cores())
             self.node.start()
             self.started = True
         return self.node
@@ -124,6 +130,8 @@ class _broker:
     def __exit__(self, *exc):
         if self.started:
             self.node.stop()
+        if self.harness:  # Locust's group, and the broker's, once both are gone
+            self.harness.remove()
 
 
 def rewrite(folder):
@@ -151,9 +159,12 @@ def main(argv=None):
             print(json.dumps(floor.measure(args.amqp_url), indent=1))
         return 0
     if args.command == "bench":
-        needs_broker = "choreo" in bench.settings()["variants"]
-        with _broker(args.amqp_url) if needs_broker else contextlib.nullcontext():
-            return bench.bench(args.port_offset, args.amqp_url, args.out, log)
+        needs_broker, harness = "choreo" in bench.settings()["variants"], Harness()
+        try:
+            with _broker(args.amqp_url, harness) if needs_broker else contextlib.nullcontext():
+                return bench.bench(args.port_offset, args.amqp_url, args.out, log, harness)
+        finally:
+            harness.remove()
     return demo(args)
 
 
