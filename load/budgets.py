@@ -39,6 +39,11 @@ class Harness:
     beside the runner's, and the mode it asks the runner for."""
 
     def __init__(self, mode=None):
+        # Trade-off 74: the harness defaults to `auto`: a demo or bench runs budgeted wherever
+        # the machine allows it and still runs (unbudgeted, the reason recorded in every run)
+        # where it does not, so one command works everywhere. The cost: two reports made by
+        # the same command may not be comparable; each states its mode, and BUDGET=on refuses
+        # to run rather than measure something else.
         self.mode = mode or config.budget_mode("auto")
         self.budgets, self.reason = budgets_mod.for_run(self.mode, f"load-{os.getpid()}")
 

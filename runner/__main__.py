@@ -110,15 +110,14 @@ def _budget(budgets, who, cores):
 
 
 def _budget_programs(budgets, programs):
-    """Give every process of every program a group of BUDGET_CORES; return supervisor's `join`.
-
-    Trade-off 73: a quota per program simulates a cluster of small machines: one program
-    cannot take another's CPU, so a replica adds capacity you can see (its own quarter core)
-    instead of more contention for the same two cores. The cost: the kernel enforces a quota
-    per 100 ms period, so a saturated program is stopped for the rest of a period, all its
-    threads at once: its tail latency grows by up to that pause, and a thread stopped while it
-    holds a lease, a lock or a database transaction makes everyone waiting on it wait too
-    (work can be wasted: a lease may expire and its saga be driven again elsewhere)."""
+    """Give every process of every program a group of BUDGET_CORES; return supervisor's `join`."""
+    # Trade-off 73: a quota per program simulates a cluster of small machines: one program
+    # cannot take another's CPU, so a replica adds capacity you can see (its own quarter core)
+    # instead of more contention for the same two cores. The cost: the kernel enforces a quota
+    # per 100 ms period, so a saturated program is stopped for the rest of a period, all its
+    # threads at once: its tail latency grows by up to that pause, and a thread stopped while
+    # it holds a lease, a lock or a database transaction makes everyone waiting on it wait too
+    # (work can be wasted: a lease may expire and its saga be driven again elsewhere).
     if not budgets:
         return None
     for program in programs:

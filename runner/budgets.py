@@ -188,6 +188,10 @@ class Budgets:
     def remove(self):
         """Remove the run's groups (call once their processes are gone). A process that
         outlives its program (epmd outlives its broker) moves to the top group first."""
+        # Trade-off 75: a survivor is moved out, unbudgeted, rather than left holding the
+        # group: every run leaves the cgroup tree as it found it, and a second run never meets
+        # a stale group of the first. The cost: a leftover process (epmd, a program that
+        # ignored SIGTERM) silently loses its budget instead of failing the stop loudly.
         for top in self.controller.hierarchies():
             run = top / self.run
             for group in sorted(run.glob("*/"), reverse=True) if run.is_dir() else []:
