@@ -58,10 +58,18 @@ def demo(args):
     machine_line, variants = report.machine(), args.variant or VARIANTS
     log(f"load demo: {len(chosen)} scenario(s) x {len(variants)} variant(s), "
         f"{sum(s.seconds for s in chosen) * len(variants):.0f} s of load; report in {out}")
-    floor_numbers, runs, folders, failed = None, {}, {}, []
     started, harness = time.monotonic(), Harness()
     log(f"CPU budgets: {harness.budgets.mode if harness.budgets else 'off'}"
         + (f" ({harness.reason})" if harness.reason else ""))
+    try:
+        return _demo_runs(args, chosen, variants, out, machine_line, started, harness)
+    finally:
+        harness.remove()  # Locust's group, and the broker's, once both are gone
+
+
+def _demo_runs(args, chosen, variants, out, machine_line, started, harness):
+    """Run the floor and every (scenario, variant); write the report; return an exit code."""
+    floor_numbers, runs, folders, failed = None, {}, {}, []
     with _broker(args.amqp_url, harness):
         if not args.no_floor:
             log("== floor: bare transports ...")
@@ -112,7 +120,7 @@ def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), st
 
 class _broker:
     """Start a RabbitMQ node for the whole demo when none answers (so it starts once), in its
-    CPU budget when `harness` has budgets; stop it, then remove the harness's groups."""
+    CPU budget when `harness` has budgets; stop it."""
 
     def __init__(self, amqp_url, harness=None):
         self.node = Broker(amqp_url, config.var_dir() / "rabbitmq")
@@ -130,8 +138,6 @@ class _broker:
     def __exit__(self, *exc):
         if self.started:
             self.node.stop()
-        if self.harness:  # Locust's group, and the broker's, once both are gone
-            self.harness.remove()
 
 
 def rewrite(folder):

@@ -173,8 +173,10 @@ class Budgets:
         return [str(top / self.run / who) for top in self.controller.hierarchies()]
 
     def join_command(self, who):
-        """Return the command prefix that runs a program inside who's group."""
-        return [sys.executable, "-m", "runner.cgexec", *self.folders(who), "--"]
+        """Return the command prefix that runs a program inside who's group: runner/cgexec.py
+        by its path, so it works from any folder (RabbitMQ and PostgreSQL start from /)."""
+        return [sys.executable, str(Path(__file__).with_name("cgexec.py")), *self.folders(who),
+                "--"]
 
     def usage(self):
         """Return {who: Usage} of every group of the run."""
