@@ -123,7 +123,7 @@ def find(root=ROOT):
     if cpu and cpuacct:
         return _writable(CgroupV1(cpu, cpuacct))
     raise Unavailable(f"no cgroup CPU controller under {root} (neither v1's cpu and cpuacct "
-                      "nor v2's cpu)")
+                      "nor v2's cpu; `ip netns exec` mounts a /sys without them)")
 
 
 def _words(path):

@@ -95,7 +95,7 @@ def test_where_no_controller_exists_on_fails_in_one_line_and_auto_runs_unbudgete
     assert "BUDGET=off" in message  # how to run without
     assert budgets.for_run("auto", "x", root=tmp_path) == (
         None, f"no cgroup CPU controller under {tmp_path} (neither v1's cpu and cpuacct nor "
-              "v2's cpu)")
+              "v2's cpu; `ip netns exec` mounts a /sys without them)")
     assert budgets.for_run("off", "x", root=tmp_path) == (None, "BUDGET=off")
 
 
