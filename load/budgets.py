@@ -108,25 +108,29 @@ class Meter:
         wall = max(time.monotonic() - self.started, 1e-9)
         after = self._read() if self.controller else {}
         everyone = sorted(set(sampled_cpu_s) | set(self.groups))
-        cores = {who: self.groups[who][1] if who in self.groups else None for who in everyone}
-        used, throttled = {}, {}
-        for who in everyone:
-            if who in after:
-                start, end = self.before[who], after[who]
-                used[who] = round((end.cpu_s - start.cpu_s) / wall, 3)
-                periods = end.periods - start.periods
-                throttled[who] = round((end.throttled - start.throttled) / periods, 3) \
-                    if periods else 0.0
-            else:
-                used[who], throttled[who] = round(sampled_cpu_s.get(who, 0.0) / wall, 3), None
+        figures = {who: _figures(self.before.get(who), after.get(who),
+                                 sampled_cpu_s.get(who, 0.0), wall) for who in everyone}
         return {"mode": self.mode if self.groups else "off", "reason": self._reason(),
-                "period_ms": budgets_mod.PERIOD_US // 1000, "cores": cores,
-                "used_cores": used, "throttled": throttled}
+                "period_ms": budgets_mod.PERIOD_US // 1000,
+                "cores": {who: self.groups[who][1] if who in self.groups else None
+                          for who in everyone},
+                "used_cores": {who: used for who, (used, _) in figures.items()},
+                "throttled": {who: throttled for who, (_, throttled) in figures.items()}}
 
     def _reason(self):
         if self.groups:
             return ""
         return self.reason or "no group was created"
+
+
+def _figures(start, end, sampled_s, wall):
+    """Return (used cores, share of periods throttled) of one program: from its group's
+    counters when it has one, else from the sampler's CPU seconds (and no throttling)."""
+    if end is None:
+        return round(sampled_s / wall, 3), None
+    periods = end.periods - start.periods
+    throttled = (end.throttled - start.throttled) / periods if periods else 0.0
+    return round((end.cpu_s - start.cpu_s) / wall, 3), round(throttled, 3)
 
 
 def mode_line(budget):
