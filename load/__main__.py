@@ -2,6 +2,7 @@
 
     python -m load demo [--scale 0.5 | --seconds 20] [--scenario steady] [--variant orch]
                         (DEMO_RUNS=3: every run three times, figures as median and spread)
+                        (BUDGET=auto by default: a CPU budget per program where cgroups allow)
     python -m load floor
     python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
