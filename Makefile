@@ -26,7 +26,7 @@ venv: $(VENV)/.installed  ## create .venv with the pinned packages
 broker:  ## install rabbitmq-server if it is missing (apt, as root on Debian/Ubuntu)
 	@scripts/ensure-rabbitmq.sh
 
-up-choreo: venv broker  ## start the choreographed variant (Ctrl-C stops it); REPLICAS=2 for two workers per service; DB=postgres for PostgreSQL
+up-choreo: venv broker  ## start the choreographed variant (Ctrl-C stops it); REPLICAS=2 for two workers per service; DB=postgres for PostgreSQL; BUDGET=on for a CPU quota per program
 	$(PY) -m runner up choreo --replicas $(REPLICAS) --db $(DB)
 
 up-both: venv broker  ## both variants and the page to watch them side by side (http://127.0.0.1:8080); Ctrl-C stops all
@@ -35,7 +35,7 @@ up-both: venv broker  ## both variants and the page to watch them side by side (
 watch: venv  ## only the page (http://127.0.0.1:8080), for variants already started with make up-choreo / make up-orch
 	$(PY) -m watch
 
-up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas; DB=postgres for PostgreSQL
+up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas; DB=postgres for PostgreSQL; BUDGET=on for a CPU quota per program
 	$(PY) -m runner up orch --replicas $(REPLICAS) --db $(DB)
 
 archive: venv  ## archive the orchestrated variant's finished sagas older than ORCH_RETENTION_S now

@@ -2,6 +2,7 @@
 
     python -m load demo [--scale 0.5 | --seconds 20] [--scenario steady] [--variant orch]
                         (DEMO_RUNS=3: every run three times, figures as median and spread)
+                        (BUDGET=auto by default: a CPU budget per program where cgroups allow)
     python -m load floor
     python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
@@ -21,6 +22,7 @@ import traceback
 from pathlib import Path
 
 from load import bench, floor, report, results, run, scenarios, spread
+from load.budgets import Harness
 from load.variant import ROOT
 from runner.broker import Broker
 from shared import config
@@ -57,9 +59,19 @@ def demo(args):
     machine_line, variants = report.machine(), args.variant or VARIANTS
     log(f"load demo: {len(chosen)} scenario(s) x {len(variants)} variant(s), "
         f"{sum(s.seconds for s in chosen) * len(variants):.0f} s of load; report in {out}")
+    started, harness = time.monotonic(), Harness()
+    log(f"CPU budgets: {harness.budgets.mode if harness.budgets else 'off'}"
+        + (f" ({harness.reason})" if harness.reason else ""))
+    try:
+        return _demo_runs(args, chosen, variants, out, machine_line, started, harness)
+    finally:
+        harness.remove()  # Locust's group, and the broker's, once both are gone
+
+
+def _demo_runs(args, chosen, variants, out, machine_line, started, harness):
+    """Run the floor and every (scenario, variant); write the report; return an exit code."""
     floor_numbers, runs, folders, failed = None, {}, {}, []
-    started = time.monotonic()
-    with _broker(args.amqp_url):
+    with _broker(args.amqp_url, harness):
         if not args.no_floor:
             log("== floor: bare transports ...")
             floor_numbers = floor.measure(args.amqp_url)
@@ -71,14 +83,14 @@ def demo(args):
                 f"({time.monotonic() - started:.0f} s so far)")
             try:
                 runs[(scenario.name, variant)], folders[(scenario.name, variant)] = _repeat(
-                    args, scenario, variant, out / scenario.name / variant)
+                    args, scenario, variant, out / scenario.name / variant, harness)
             except Exception:  # one broken run must not lose the others' numbers
                 failed.append(f"{scenario.name} on {variant}")
                 log(traceback.format_exc())
     return _write_report(out, runs, folders, floor_numbers, machine_line, failed, started)
 
 
-def _repeat(args, scenario, variant, folder):
+def _repeat(args, scenario, variant, folder, harness=None):
     """Run a scenario DEMO_RUNS times; return the median run's summary (with every repeat's
     summary under "repeats") and its folder. One run keeps the folder of earlier reports."""
     count = int(os.environ.get("DEMO_RUNS", 1))
@@ -88,7 +100,7 @@ def _repeat(args, scenario, variant, folder):
         if count > 1:
             log(f"   run {number}/{count}")
         run.run(scenario, variant, where, args.port_offset,
-                args.amqp_url if variant == "choreo" else None, log)
+                args.amqp_url if variant == "choreo" else None, log, harness)
         done.append((results.summary(where), where))
     summary, where = done[spread.median_run([s for s, _ in done])]
     return {**summary, "repeats": [s for s, _ in done]}, where
@@ -108,15 +120,18 @@ def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), st
 
 
 class _broker:
-    """Start a RabbitMQ node for the whole demo when none answers (so it starts once); stop it."""
+    """Start a RabbitMQ node for the whole demo when none answers (so it starts once), in its
+    CPU budget when `harness` has budgets; stop it."""
 
-    def __init__(self, amqp_url):
+    def __init__(self, amqp_url, harness=None):
         self.node = Broker(amqp_url, config.var_dir() / "rabbitmq")
-        self.started = False
+        self.started, self.harness = False, harness
 
     def __enter__(self):
         if not self.node.answers():
             log(f"== starting RabbitMQ on port {self.node.port} ...")
+            if self.harness:
+                self.node.join = self.harness.join("broker", config.budget_broker_cores())
             self.node.start()
             self.started = True
         return self.node
@@ -168,9 +183,12 @@ def main(argv=None):
             print(json.dumps(floor.measure(args.amqp_url), indent=1))
         return 0
     if args.command == "bench":
-        needs_broker = "choreo" in bench.settings()["variants"]
-        with _broker(args.amqp_url) if needs_broker else contextlib.nullcontext():
-            return bench.bench(args.port_offset, args.amqp_url, args.out, log)
+        needs_broker, harness = "choreo" in bench.settings()["variants"], Harness()
+        try:
+            with _broker(args.amqp_url, harness) if needs_broker else contextlib.nullcontext():
+                return bench.bench(args.port_offset, args.amqp_url, args.out, log, harness)
+        finally:
+            harness.remove()
     return demo(args)
 
 

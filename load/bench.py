@@ -19,6 +19,7 @@ import psutil
 import requests
 
 from load import bench_report, drain, report
+from load.budgets import meter_for
 from ops.queues import QueueWatch
 from load.variant import ROOT, Variant
 from shared import config
@@ -38,8 +39,9 @@ def settings():
             "paced_s": float(os.environ.get("BENCH_PACED_S", 15))}
 
 
-def bench(port_offset, amqp_url, out=None, log=print):
-    """Run every (database, variant) BENCH_RUNS times; write the report; return an exit code."""
+def bench(port_offset, amqp_url, out=None, log=print, harness=None):
+    """Run every (database, variant) BENCH_RUNS times; write the report; return an exit code.
+    `harness` (load/budgets.py): the CPU budget mode, and the broker's group."""
     chosen = settings()
     out = out or ROOT / "reports" / f"bench-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
@@ -55,7 +57,7 @@ def bench(port_offset, amqp_url, out=None, log=print):
                 log(f"== {variant} on {db}, run {number}/{chosen['runs']}")
                 try:
                     runs.append(measure(variant, db, chosen, out / f"{variant}-{db}-{number}",
-                                        port_offset, amqp_url, log))
+                                        port_offset, amqp_url, log, harness))
                 except Exception:  # one broken run must not lose the others' numbers
                     failed.append(f"{variant} on {db}, run {number}")
                     log(traceback.format_exc())
@@ -73,17 +75,18 @@ def _stolen_share(before, after):
     return (getattr(after, "steal", 0) - getattr(before, "steal", 0)) / total if total else 0.0
 
 
-def measure(name, db, chosen, folder, port_offset, amqp_url, log):
+def measure(name, db, chosen, folder, port_offset, amqp_url, log, harness=None):
     """Run one drain measurement on a fresh variant; return its figures."""
     variant = Variant(name, config.var_dir(), folder / "runner.log", port_offset,
-                      amqp_url if name == "choreo" else None, db=db)
+                      amqp_url if name == "choreo" else None, db=db,
+                      budget=harness.mode if harness else "off")
     variant.start()
     try:
         client = drain.Client(variant.url("orders"), chosen["threads"])
         client.place(chosen["warmup"])
         drain.wait_drained(variant)
         log(f"  warmed up with {chosen['warmup']} orders; placing {chosen['orders']} ...")
-        figures = _measured(variant, db, client, chosen["orders"], amqp_url, log)
+        figures = _measured(variant, db, client, chosen["orders"], amqp_url, log, harness)
         figures["half_rate"] = _at_half_rate(variant, client, figures["orders_per_s"],
                                              chosen["paced_s"], log)
         return figures
@@ -91,12 +94,18 @@ def measure(name, db, chosen, folder, port_offset, amqp_url, log):
         variant.stop()
 
 
-def _measured(variant, db, client, count, amqp_url, log):
+def _measured(variant, db, client, count, amqp_url, log, harness=None):
     pids = drain.extra_pids(variant, db)
+    meter, per_program = meter_for(variant, harness), _per_program(pids)
     before, client_before = drain.cpu_snapshot(variant, pids), drain.client_cpu_s()
+    programs_before = drain.cpu_snapshot(variant, per_program, row=str)
     started = time.monotonic()
+    meter.start()
     posts = client.place(count)
     drained = drain.wait_drained(variant)
+    programs_after = drain.cpu_snapshot(variant, per_program, row=str)
+    budget = meter.stop({who: s - programs_before.get(who, 0.0)
+                         for who, s in programs_after.items()})
     after, client_after = drain.cpu_snapshot(variant, pids), drain.client_cpu_s()
     queues_s = _queues_empty_s(amqp_url) if variant.name == "choreo" else None
     seconds, placed = drained - started, sum(1 for p in posts if p["status"] in (201, 202))
@@ -110,10 +119,15 @@ def _measured(variant, db, client, count, amqp_url, log):
                "completion_ms": _percentiles(_completions(posts, finals)),
                "post_errors": count - placed, "shed_429": sum(p["shed"] for p in posts),
                "statuses": _count(o["status"] for o in finals.values()),
-               "queues_empty_s": queues_s}
+               "queues_empty_s": queues_s, "budget": budget}
     log(f"  {figures['orders_per_s']} finished orders/s, "
         f"{sum(cpu_ms.values()):.1f} CPU-ms/order (services), drained in {seconds:.1f} s")
     return figures
+
+
+def _per_program(pids):
+    """Return the broker's and PostgreSQL's pids under the budget's names (broker, database)."""
+    return {"database" if who == "postgres" else who: pid for who, pid in pids.items()}
 
 
 def _at_half_rate(variant, client, drain_rate, seconds, log):

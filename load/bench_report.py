@@ -5,6 +5,7 @@ whose spreads overlap are within noise. With one run there is no spread ("one ru
 """
 import statistics
 
+from load import budgets as cpu_budgets
 from runner import processes
 from shared import config
 
@@ -63,7 +64,7 @@ def markdown(runs, chosen, failed, machine, stolen):
              f"{chosen['threads']} client threads (7/10 completed, 1/10 of each failure), "
              f"{chosen['runs']} run(s) of each; each figure is the median of the runs with the "
              "lowest and highest in brackets.\n", _summary(runs), _targets(runs),
-             _per_process(runs), _budget(chosen["variants"]), _legend()]
+             _per_process(runs), _budget(chosen["variants"]), _cpu_budgets(runs), _legend()]
     if failed:
         parts.append("Runs that failed (see their runner.log): " + ", ".join(failed) + "\n")
     return "\n".join(parts)
@@ -185,6 +186,23 @@ def _budget(variants):
             + "\n".join(lines) + "\n\n" + note + "\n")
 
 
+def _cpu_budgets(runs):
+    """Return each run's CPU budget table: what each program was allowed, used and throttled."""
+    parts = ["## CPU budget per program, each run (runner/budgets.py)\n"]
+    seen = {}
+    for run in runs:
+        budget, key = run.get("budget"), (run["variant"], run["db"])
+        seen[key] = number = seen.get(key, 0) + 1
+        if not budget:
+            continue
+        lines = ["| " + " | ".join(cpu_budgets.HEADER) + " |",
+                 "|" + "---|" * len(cpu_budgets.HEADER)]
+        lines += ["| " + " | ".join(row) + " |" for row in cpu_budgets.table_rows(budget)]
+        parts.append(f"### {run['variant']} on {run['db']}, run {number}\n\n"
+                     f"{cpu_budgets.mode_line(budget)}\n\n" + "\n".join(lines) + "\n")
+    return "\n".join(parts)
+
+
 def _legend():
     return """## What each figure is
 
@@ -203,5 +221,9 @@ def _legend():
   same order again after Retry-After; the POST times are those of the accepted attempt.
 - **queues empty after s**: seconds after the drain until every queue, the tracker's included,
   is empty (choreo only).
+- **CPU budget per program**: the quota each program ran under (cores, BUDGET_CORES and
+  its siblings), the cores it used during the drain (CPU seconds / drain seconds), that as a
+  share of its budget, and the share of 100 ms periods in which the kernel stopped it for
+  having used its quota (throttled); "saturated" marks a program short of CPU.
 - **median (lowest-highest)**: over the runs; a difference smaller than the spread is noise.
 """

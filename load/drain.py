@@ -113,13 +113,14 @@ def wait_drained(variant, timeout=DRAIN_TIMEOUT_S):
     raise TimeoutError(f"orders still PENDING after {timeout} s")
 
 
-def cpu_snapshot(variant, extra_pids):
-    """Return {who: CPU seconds so far}: each service (programs and children), broker, database."""
+def cpu_snapshot(variant, extra_pids, row=None):
+    """Return {who: CPU seconds so far}: each service (programs and children), broker, database.
+    `row(program)` names a program's row (default: orchestrator replicas summed as one)."""
     pids = {name: pid for name, pid in variant.programs().items()}
     pids.update({who: pid for who, pid in extra_pids.items() if pid})
     totals = {}
     for name, pid in pids.items():
-        who = name if name in extra_pids else _process_name(name)
+        who = name if name in extra_pids else (row or _process_name)(name)
         for proc in _with_children(pid):
             try:
                 times = proc.cpu_times()

@@ -9,7 +9,7 @@ import platform
 
 import psutil
 
-from load import bench_report, charts, claims, results, spread
+from load import bench_report, budgets, charts, claims, results, spread
 from load.document import markdown, to_html
 
 HEADER = ["scenario", "variant", "orders", "finished/s", "peak/s (users)", "POST p50/p95/p99 ms",
@@ -119,8 +119,19 @@ def scenario_blocks(name, runs, folder):
                    ("table", ["process", "CPU s", "CPU ms/order"],
                     [[k, f"{v:.1f}", f"{v * 1000 / max(sum(s['orders'].values()), 1):.1f}"]
                      for k, v in sorted(cpu.items())]),
+                   *budget_blocks(s.get("budget")),
                    ("pre", s["audit"])]
     return blocks
+
+
+def budget_blocks(budget):
+    """Return a run's CPU budget line and table (none for a run recorded before budgets)."""
+    if not budget:
+        return []
+    return [("p", budgets.mode_line(budget) + " Used: cores over the load, from the start of "
+                  "Locust until the variant was quiet; saturated: used >= 90 % of the budget "
+                  "or throttled in >= 20 % of the periods."),
+            ("table", budgets.HEADER, budgets.table_rows(budget))]
 
 
 def write(folder, runs, folders, floor, machine_line):

@@ -22,6 +22,7 @@ from audit import __main__ as audit_cli
 from audit import quiet
 from audit.fetch import snapshot
 from audit.ledger import Ledger, read, tally
+from load.budgets import meter_for
 from load.sampler import Sampler, listener_pid
 from load.scenarios import PAYMENTS_PROGRAM
 from load.variant import ROOT, Variant
@@ -30,17 +31,19 @@ from runner.broker import Broker
 from shared import config
 
 
-def run(scenario, variant_name, folder, port_offset=0, amqp_url=None, log=print):
-    """Run `scenario` on one variant; return the run's facts (also written to run.json)."""
+def run(scenario, variant_name, folder, port_offset=0, amqp_url=None, log=print, harness=None):
+    """Run `scenario` on one variant; return the run's facts (also written to run.json).
+    `harness` (load/budgets.py): the CPU budget mode, and the groups of Locust and the broker."""
     folder.mkdir(parents=True, exist_ok=True)
     variant = Variant(variant_name, config.var_dir(), folder / "runner.log", port_offset,
-                      amqp_url, scenario.replicas, scenario.env)
+                      amqp_url, scenario.replicas, scenario.env,
+                      budget=harness.mode if harness else "off")
     log(f"  starting {variant_name} ({scenario.replicas} replica(s), {scenario.env or 'no faults'})")
     started = time.monotonic()
     variant.start()
     log(f"  up in {time.monotonic() - started:.0f} s; {scenario.users} users for {scenario.seconds} s")
     try:
-        facts = _load_and_audit(scenario, variant, folder, amqp_url, log)
+        facts = _load_and_audit(scenario, variant, folder, amqp_url, log, harness)
     finally:
         started = time.monotonic()
         variant.stop()
@@ -49,18 +52,22 @@ def run(scenario, variant_name, folder, port_offset=0, amqp_url=None, log=print)
     return facts
 
 
-def _load_and_audit(scenario, variant, folder, amqp_url, log):
+def _load_and_audit(scenario, variant, folder, amqp_url, log, harness):
     choreo = variant.name == "choreo"
     pids = {"broker": listener_pid(Broker(amqp_url, folder).port)} if choreo else {}
     ledger = Ledger(folder / "ledger.jsonl", scope="")  # a fresh variant: every order is ours
-    locust = _start_locust(scenario, variant, folder, ledger.path)
+    join = harness.join("locust", config.budget_load_cores()) if harness else []
+    locust = _start_locust(scenario, variant, folder, ledger.path, join)
     sampler = Sampler(variant, amqp_url if choreo else None,
                       {**{k: v for k, v in pids.items() if v}, "locust": locust.pid})
+    meter = meter_for(variant, harness)
     sampler.start()
+    meter.start()
     events = _drive(scenario, variant, locust, sampler, folder, log)
     drained_s = _wait_quiet(variant, amqp_url if choreo else None,
                             timeout=max(60.0, 2 * scenario.seconds))
     load_cpu = sampler.cpu_seconds()
+    budget = meter.stop(load_cpu)
     sampler.stop()
     log(f"  quiet {drained_s:.1f}s after the load stopped; auditing ...")
     verdict, text, orders = _audit(variant, ledger.path)
@@ -72,7 +79,7 @@ def _load_and_audit(scenario, variant, folder, amqp_url, log):
             "users": scenario.users, "pacing": scenario.pacing, "replicas": scenario.replicas, "env": scenario.env,
             "outage": scenario.outage, "t0": sampler.started_wall, "events": events, "drained_s": drained_s,
             "cpu_s": load_cpu, "orders": orders, "ledger": counts, "audit_ok": verdict,
-            "audit": text, "concurrency": concurrency(variant.name, scenario.env),
+            "audit": text, "budget": budget, "concurrency": concurrency(variant.name, scenario.env),
             "machine_cores": os.cpu_count()}
 
 
@@ -102,8 +109,8 @@ def _environment(env):
         os.environ.update(saved)
 
 
-def _start_locust(scenario, variant, folder, ledger_path):
-    command = [sys.executable, "-m", "locust", "-f", str(ROOT / "load" / "locustfile.py"),
+def _start_locust(scenario, variant, folder, ledger_path, join=()):
+    command = [*join, sys.executable, "-m", "locust", "-f", str(ROOT / "load" / "locustfile.py"),
                "--headless", "-u", str(scenario.users), "-r", f"{scenario.spawn_rate():.3f}",
                "-t", f"{max(round(scenario.seconds), 1)}s", "--host", variant.url("orders"),
                "--csv", str(folder / "locust"), "--csv-full-history",

@@ -27,9 +27,9 @@ class Variant:
     """One variant started by `python -m runner up`, its output in `log_path`."""
 
     def __init__(self, name, var_dir, log_path, port_offset=0, amqp_url=None, replicas=1,
-                 extra_env=None, db="sqlite"):
+                 extra_env=None, db="sqlite", budget="off"):
         self.name, self.var_dir, self.log_path = name, Path(var_dir), Path(log_path)
-        self.replicas, self.db, self.process = replicas, db, None
+        self.replicas, self.db, self.budget, self.process = replicas, db, budget, None
         self.env = dict(os.environ, **moved_ports(name, port_offset), **(extra_env or {}))
         self.env.update(VAR_DIR=str(self.var_dir), VARIANT=name)
         if amqp_url:
@@ -46,7 +46,7 @@ class Variant:
         with open(self.log_path, "w") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "runner", "up", self.name, "--replicas", str(self.replicas),
-                 "--db", self.db],
+                 "--db", self.db, "--budget", self.budget],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + WAIT_UP_S
         while " is up" not in self.log_path.read_text(errors="replace"):

@@ -1,5 +1,6 @@
 """Command line of the native runner (see runner/__init__.py)."""
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -10,6 +11,7 @@ import threading
 from shared import config
 from runner import broker as broker_mod
 from runner import postgres as postgres_mod
+from runner import budgets as budgets_mod
 from runner import chaos_control, health, logtail, processes, reset, supervisor
 
 
@@ -38,6 +40,18 @@ def service_token():
 
 
 def up(args):
+    """Start a variant in its CPU budgets (if any), and remove them once everything stopped."""
+    budgets, reason = budgets_mod.for_run(args.budget, f"{args.variant}-{os.getpid()}")
+    print(f"runner: CPU budgets: {budgets.mode}" if budgets else
+          f"runner: no CPU budgets ({reason})", flush=True)
+    try:
+        _up(args, budgets, reason)
+    finally:
+        if budgets:  # after every process of the run is gone
+            budgets.remove()
+
+
+def _up(args, budgets, reason):
     """Start a variant, wait until healthy, print its URLs, and stop it all on SIGINT/SIGTERM."""
     folder = config.var_dir() / args.variant
     os.environ.update(environment(args.variant), SERVICE_TOKEN=service_token())
@@ -51,12 +65,16 @@ def up(args):
             broker = None
         else:
             print(f"runner: starting RabbitMQ on {broker.host}:{broker.port} ...", flush=True)
+            broker.join = _budget(budgets, "broker", config.budget_broker_cores())
             broker.start()
-    database = postgres_mod.prepare(args.variant) if args.db == "postgres" else None
+    database = postgres_mod.prepare(
+        args.variant, lambda: _budget(budgets, "database", config.budget_db_cores())
+    ) if args.db == "postgres" else None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    services = supervisor.Supervisor(folder, programs)
+    services = supervisor.Supervisor(folder, programs, _budget_programs(budgets, programs))
+    _write_budget(folder, budgets, reason)
     try:
         if args.variant == "choreo":
             declare_topology()  # topology before work
@@ -81,6 +99,48 @@ def up(args):
         if broker_stop:
             broker_stop.join()
         print("runner: stopped", flush=True)
+
+
+def _budget(budgets, who, cores):
+    """Create who's group with `cores`; return the command prefix that joins it ([]: none)."""
+    if not budgets:
+        return []
+    budgets.create(who, cores)
+    return budgets.join_command(who)
+
+
+def _budget_programs(budgets, programs):
+    """Give every process of every program a group of BUDGET_CORES; return supervisor's `join`."""
+    # Trade-off 73: a quota per program simulates a cluster of small machines: one program
+    # cannot take another's CPU, so a replica adds capacity you can see (its own quarter core)
+    # instead of more contention for the same two cores. The cost: the kernel enforces a quota
+    # per 100 ms period, so a saturated program is stopped for the rest of a period, all its
+    # threads at once: its tail latency grows by up to that pause, and a thread stopped while
+    # it holds a lease, a lock or a database transaction makes everyone waiting on it wait too
+    # (work can be wasted: a lease may expire and its saga be driven again elsewhere).
+    if not budgets:
+        return None
+    for program in programs:
+        for who in process_names(program):
+            budgets.create(who, config.budget_cores())
+    # numprocs > 1: supervisord fills in each replica's number, so each has its own group.
+    return lambda program: budgets.join_command(
+        program.name + ("-%(process_num)d" if program.numprocs > 1 else ""))
+
+
+def process_names(program):
+    """Return supervisord's name of each process of a program (`payments-worker-1`)."""
+    if program.numprocs == 1:
+        return [program.name]
+    return [f"{program.name}-{number}" for number in range(program.numprocs)]
+
+
+def _write_budget(folder, budgets, reason):
+    """Write var/<variant>/budget.json: the mode and each group, for the load reports."""
+    folder.mkdir(parents=True, exist_ok=True)
+    facts = budgets.facts() if budgets else {"mode": "off", "period_ms": 100, "cores": {},
+                                             "groups": {}}
+    (folder / "budget.json").write_text(json.dumps({**facts, "reason": reason}, indent=1))
 
 
 def declare_topology():
@@ -134,6 +194,9 @@ def main(argv=None):
     p_up.add_argument("--replicas", type=int, default=1)
     p_up.add_argument("--db", choices=DATABASES, default="sqlite",
                       help="postgres: a local PostgreSQL under var/postgres (see docs/deploy.md)")
+    p_up.add_argument("--budget", choices=budgets_mod.MODES, default=config.budget_mode("off"),
+                      help="a CPU quota per program (cgroups; see docs/performance.md); "
+                           "default BUDGET, else off")
     for name in ("stop-service", "start-service"):
         p = sub.add_parser(name, help=f"{name.split('-')[0]} one program of a running variant")
         p.add_argument("variant", choices=sorted(processes.VARIANTS))

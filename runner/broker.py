@@ -38,6 +38,7 @@ class Broker:
         # One node name per port, so a test broker can run beside the one of `make up-choreo`.
         self.node = "rabbit@localhost" if self.port == 5672 else f"rabbit{self.port}@localhost"
         self.process = None
+        self.join = []  # a command prefix that puts the node in its CPU budget (runner.cgexec)
 
     def answers(self):
         """Return True if something accepts connections on the broker's port."""
@@ -85,7 +86,7 @@ class Broker:
         if os.geteuid() == 0:
             subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(self.base)], check=True)
         self.process = subprocess.Popen(
-            ["rabbitmq-server"], env=self.env(), cwd="/", start_new_session=True,
+            self.join + ["rabbitmq-server"], env=self.env(), cwd="/", start_new_session=True,
             stdout=open(self.base / "server.out", "ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while not self._ready():

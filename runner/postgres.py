@@ -58,6 +58,7 @@ class Cluster:
         self.port, self.base = on_port, reachable(base)  # the postgres user must reach it
         self.data = self.base / "data"
         self.started = False
+        self.join = []  # a command prefix that puts the postmaster in its CPU budget
 
     def answers(self):
         """Return True if something accepts connections on the cluster's port."""
@@ -67,10 +68,11 @@ class Cluster:
         except OSError:
             return False
 
-    def _run(self, *command, timeout=120):
-        """Run initdb or pg_ctl, as the postgres user when we are root."""
+    def _run(self, *command, timeout=120, join=()):
+        """Run initdb or pg_ctl, as the postgres user when we are root; `join` first puts
+        the command in a CPU budget (the postmaster pg_ctl starts inherits the group)."""
         prefix = ["runuser", "-u", USER, "--"] if os.geteuid() == 0 else []
-        done = subprocess.run(prefix + [str(part) for part in command], cwd="/",
+        done = subprocess.run([*join, *prefix, *(str(part) for part in command)], cwd="/",
                               capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
             raise RuntimeError(f"{Path(str(command[0])).name} failed:\n{done.stdout}{done.stderr}")
@@ -88,7 +90,7 @@ class Cluster:
         options = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 "
                    "-c max_connections=300")
         self._run(tools / "pg_ctl", "-D", self.data, "-l", self.base / "server.log",
-                  "-o", options, "-w", "-t", "60", "start")
+                  "-o", options, "-w", "-t", "60", "start", join=self.join)
         self.started = True
 
     def stop(self):
@@ -109,14 +111,16 @@ class Cluster:
                     connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def prepare(variant):
+def prepare(variant, join=None):
     """Start (or reuse) the cluster, create the variant's databases, and point the services
-    at them; return the Cluster when we started it (stop it later), else None."""
+    at them; return the Cluster when we started it (stop it later), else None. `join()`,
+    called only when we start it, returns the prefix that puts it in its CPU budget."""
     cluster = Cluster(port(), config.var_dir() / "postgres")
     if cluster.answers():
         print(f"runner: using the PostgreSQL already answering at 127.0.0.1:{cluster.port}")
     else:
         print(f"runner: starting PostgreSQL on 127.0.0.1:{cluster.port} ...", flush=True)
+        cluster.join = join() if join else []
         cluster.start()
     cluster.create_databases([f"{variant}_{s}" for s in services(variant)])
     for name, url in database_urls(variant, cluster.port).items():

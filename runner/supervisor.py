@@ -16,8 +16,11 @@ from supervisor.xmlrpc import SupervisorTransport
 STOP_WAIT_S = 3
 
 
-def write_config(folder, programs, environment):
-    """Write supervisord.conf for the programs into `folder`; return its path."""
+def write_config(folder, programs, environment, join=None):
+    """Write supervisord.conf for the programs into `folder`; return its path.
+
+    `join(program)`, when given, returns the command prefix that puts each process of the
+    program in its own CPU budget (runner/budgets.py); it may name %(process_num)d."""
     folder = Path(folder)
     (folder / "logs").mkdir(parents=True, exist_ok=True)
     lines = ["[supervisord]", f"logfile={folder / 'supervisord.log'}",
@@ -29,7 +32,8 @@ def write_config(folder, programs, environment):
     for program in programs:
         env = {**environment, **program.environment}
         lines += [f"[program:{program.name}]",
-                  "command=" + " ".join(_quote(part) for part in program.command),
+                  "command=" + " ".join([*(join(program) if join else []),
+                                         *(_quote(part) for part in program.command)]),
                   f"numprocs={program.numprocs}",
                   "process_name=%(program_name)s" + ("-%(process_num)d" if program.numprocs > 1
                                                      else ""),
@@ -57,13 +61,13 @@ def _escape(value):
 class Supervisor:
     """A supervisord we started for one variant's programs."""
 
-    def __init__(self, folder, programs):
-        self.folder, self.programs = Path(folder), programs
+    def __init__(self, folder, programs, join=None):
+        self.folder, self.programs, self.join = Path(folder), programs, join
         self.process = None
 
     def start(self):
         """Write the config, start supervisord in the foreground (our child), wait for its RPC."""
-        config_path = write_config(self.folder, self.programs, {})
+        config_path = write_config(self.folder, self.programs, {}, self.join)
         self.process = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c",
                                          str(config_path)], start_new_session=True)
         wait_for_rpc(self.folder, self.process)

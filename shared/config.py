@@ -312,3 +312,35 @@ def watch_orchestrator_url():
     """Return the orchestrator the page asks about sagas (WATCH_ORCHESTRATOR_URL; default 8020)."""
     return _env("WATCH_ORCHESTRATOR_URL",
                 f"http://127.0.0.1:{DEFAULT_PORTS['orch']['orchestrator']}")
+
+
+# --- CPU budgets (runner/budgets.py): a cgroup quota per program, in cores. ---
+
+def budget_mode(default="off"):
+    """Return BUDGET: `off`, `on` (fail where cgroups are not writable) or `auto` (budgets
+    where they are, none otherwise). The runner defaults to off, the load harness to auto."""
+    return _env("BUDGET", default).strip().lower()
+
+
+def budget_cores():
+    """Return the quota of each service program (every API, worker, orchestrator replica), in
+    cores (BUDGET_CORES): a quarter core, so the ten programs of a variant oversubscribe two
+    cores only when all are busy at once."""
+    return float(_env("BUDGET_CORES", 0.25))
+
+
+def budget_broker_cores():
+    """Return RabbitMQ's quota in cores (BUDGET_BROKER_CORES): it carries every message of the
+    choreographed variant, so it gets two services' worth."""
+    return float(_env("BUDGET_BROKER_CORES", 0.5))
+
+
+def budget_db_cores():
+    """Return PostgreSQL's quota in cores (BUDGET_DB_CORES): every service's database."""
+    return float(_env("BUDGET_DB_CORES", 0.5))
+
+
+def budget_load_cores():
+    """Return Locust's quota in cores (BUDGET_LOAD_CORES): the load generator, kept from
+    taking the cores of the system it measures."""
+    return float(_env("BUDGET_LOAD_CORES", 0.5))

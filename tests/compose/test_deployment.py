@@ -1,8 +1,12 @@
 """What only a real deployment shows: every container in its own network namespace, and no
 account but .env's, with its random passwords."""
+from pathlib import Path
+
 import requests
 
+from shared import config
 from tests.compose.conftest import env_setting, run
+from tests.support import ROOT
 
 # postgres and rabbitmq, an API and a worker per service, Locust; postgres, the five APIs,
 # the orchestrator, Locust.
@@ -42,3 +46,29 @@ def test_the_only_accounts_are_the_env_files_with_its_random_passwords(system):
         guest = requests.get("http://127.0.0.1:15672/api/whoami", auth=("guest", "guest"),
                              timeout=10)
         assert guest.status_code == 401
+
+
+def test_every_container_runs_under_its_cpu_quota(system):
+    # docker-compose.yml's `cpus:` (tests/static checks every service names one): the quota
+    # docker asked for (NanoCpus), and the one the kernel enforces, in the container's cgroup.
+    own = {"postgres": cores("BUDGET_DB_CORES", config.budget_db_cores),
+           "rabbitmq": cores("BUDGET_BROKER_CORES", config.budget_broker_cores),
+           f"{system.variant}-locust": cores("BUDGET_LOAD_CORES", config.budget_load_cores)}
+    for container in system.containers():
+        found = system.inspect(container)
+        if not found["State"]["Running"]:
+            continue  # the topology one-shot, done
+        service = found["Config"]["Labels"]["com.docker.compose.service"]
+        budget = own.get(service) or cores("BUDGET_CORES", config.budget_cores)
+        assert found["HostConfig"]["NanoCpus"] == round(budget * 1e9), service
+        quota = Path("/sys/fs/cgroup/cpu/docker") / found["Id"] / "cpu.cfs_quota_us"
+        if quota.exists():  # cgroup v1 with docker's cgroupfs driver, as on the test machine
+            period = int((quota.parent / "cpu.cfs_period_us").read_text())
+            assert int(quota.read_text()) == round(budget * period), service
+
+
+def cores(name, default):
+    """Return a CPU budget as .env sets it, else shared/config.py's default (compose's too)."""
+    lines = (ROOT / ".env").read_text().splitlines()
+    given = [line.split("=", 1)[1] for line in lines if line.startswith(f"{name}=")]
+    return float(given[-1]) if given and given[-1] else default()

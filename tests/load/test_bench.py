@@ -39,7 +39,12 @@ def test_the_bench_drains_every_order_and_reports_cpu_per_process(tmp_path):
     assert half["rate"] == round(run["orders_per_s"] / 2, 1)
     assert half["orders"] == max(1, int(half["rate"] * 2))
     assert half["post_ms"]["p50"] <= half["post_ms"]["p99"]
+    budget = run["budget"]  # the CPU budget record the reports rely on (load/budgets.py)
+    assert set(budget) == {"mode", "reason", "period_ms", "cores", "used_cores", "throttled"}
+    assert {"orders-api", "orchestrator-0"} <= set(budget["used_cores"]) == set(budget["cores"])
+    assert (budget["mode"] == "off") == (budget["reason"] != "")
     report = (out / "bench.md").read_text()
+    assert "## CPU budget per program, each run" in report and "| orchestrator-0 | " in report
     assert "| sqlite | orch |" in report and "(one run)" in report
     assert "| orchestrator |" in report and "client (apart)" in report
     assert "POST p50 / p99 ms at half rate" in report

@@ -49,8 +49,17 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
         # the ledger times every POST, so the report splits the outage's answers by status
         window = summary["outage_window"]
         assert window["timed"] and sum(len(t) for t in window["answers"].values()) > 0, window
+        budget = summary["budget"]  # the record the reports rely on (load/budgets.py)
+        assert set(budget) == {"mode", "reason", "period_ms", "cores", "used_cores", "throttled"}
+        assert budget["mode"] in ("cgroup-v1", "cgroup-v2", "off") and budget["period_ms"] == 100
+        assert {"locust", "orders-api"} <= set(budget["used_cores"]) == set(budget["cores"])
+        assert (budget["mode"] == "off") == (budget["reason"] != "")
+        if budget["mode"] != "off":  # auto, where cgroups are writable: every program budgeted
+            assert None not in budget["cores"].values(), budget["cores"]
+            assert all(0 <= t <= 1 for t in budget["throttled"].values())
     report = (out / "report.md").read_text()
     assert "| pass |" in report
+    assert "CPU budgets: " in report and "| program | budget (cores) | used (cores) |" in report
     # the same concurrency budget per service in both variants, stated (runner/processes.py)
     assert "## Concurrency budget per service" in report
     assert "| choreo | payments-worker | 1 | 2 consumers per queue" in report

@@ -263,3 +263,18 @@ def test_every_orchestrated_service_gets_the_service_credential(compose):
     for name, service in compose["services"].items():
         if name.startswith("orch-") and name != "orch-locust":
             assert service["environment"]["SERVICE_TOKEN"].startswith("${SERVICE_TOKEN:?"), name
+
+
+# The setting that budgets each container's CPU (runner/budgets.py natively), and its default.
+CPU_SETTINGS = {"postgres": ("BUDGET_DB_CORES", config.budget_db_cores),
+                "rabbitmq": ("BUDGET_BROKER_CORES", config.budget_broker_cores),
+                "choreo-locust": ("BUDGET_LOAD_CORES", config.budget_load_cores),
+                "orch-locust": ("BUDGET_LOAD_CORES", config.budget_load_cores)}
+
+
+def test_every_container_has_the_cpu_budget_its_native_twin_has(compose, monkeypatch):
+    for name in ("BUDGET_CORES", "BUDGET_DB_CORES", "BUDGET_BROKER_CORES", "BUDGET_LOAD_CORES"):
+        monkeypatch.delenv(name, raising=False)  # the defaults of shared/config.py
+    for name, service in compose["services"].items():
+        setting, default = CPU_SETTINGS.get(name, ("BUDGET_CORES", config.budget_cores))
+        assert service.get("cpus") == f"${{{setting}:-{default():g}}}", name
