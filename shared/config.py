@@ -127,9 +127,18 @@ def outbox_relay_enabled():
     return _env("WORKER_REPLICA", "0") == "0"
 
 
+def concurrency():
+    """Return how many units of work each service handles at once, in both variants
+    (CONCURRENCY): an orchestrated service API's request threads, a choreographed worker's
+    consumers per service queue (see runner/processes.py)."""
+    return max(1, int(_env("CONCURRENCY", 16)))
+
+
 def consumer_threads():
-    """Return how many consumers (a thread and a connection each) a worker runs per queue."""
-    return max(1, int(_env("CONSUMER_THREADS", 2)))
+    """Return how many consumers (a thread and a connection each) a worker runs per service
+    queue: CONCURRENCY, unless CONSUMER_THREADS overrides it for one choreographed run (to
+    show what a consumer with less concurrency than its orchestrated twin does)."""
+    return max(1, int(_env("CONSUMER_THREADS", concurrency())))
 
 
 def worker_nice():
