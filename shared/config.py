@@ -89,6 +89,11 @@ def management_queues_url(of_amqp_url=None):
 def prefetch_count():
     """Return how many unacknowledged messages a consumer may hold (see shared/messaging);
     it is also the largest batch a consumer applies in one transaction."""
+    # Still 8 with CONCURRENCY consumers per queue (16 x 8 = 128 unacked per queue and
+    # process): the consumers now give the concurrency, and the window is each one's batch. A
+    # smaller one would shrink the batches that share a commit and an ack (Trade-off 18) and
+    # leave a consumer idle while its ack travels; the 128 only cost redeliveries when a worker
+    # dies, which the recorded message ids absorb.
     return int(_env("PREFETCH_COUNT", 8))
 
 

@@ -3,23 +3,28 @@
 they do. A real broker, and a real PostgreSQL: SQLite lets one writer in at a time, so there the
 handlers' transactions take turns whatever the number of consumers.
 
-The consumers are built by build_consumers(), the code run_worker() starts a worker with.
+The consumers are built by build_consumers(), the code run_worker() starts a worker with; the
+last test runs run_worker() itself in a process of its own, and kills it.
 """
 import logging
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 
 import pika
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 
 from shared.db import make_engine, make_session_factory
 from shared.envelope import Envelope
 from shared.messaging import topology
-from shared.messaging.worker import build_consumers
+from shared.messaging.worker import build_consumers, run_worker
 from shared.models import plumbing
-from tests.support import throwaway_postgres, wait_for
+from tests.support import ROOT, throwaway_postgres, wait_for
 
 N = 6  # the CONCURRENCY of these tests: the default 16 would cost more and show nothing more
 BARRIER_S = 10  # how long a handler waits for the others before the barrier breaks
@@ -40,11 +45,17 @@ def cluster():
 
 
 @pytest.fixture
-def sessions(cluster):
-    """A session factory on a fresh PostgreSQL database with the effects and plumbing tables."""
+def database_url(cluster):
+    """The URL of a fresh PostgreSQL database."""
     name = f"consumers_{uuid.uuid4().hex[:8]}"
     cluster.create_databases([name])
-    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{POSTGRES_PORT}/{name}")
+    return f"postgresql+psycopg://postgres@127.0.0.1:{POSTGRES_PORT}/{name}"
+
+
+@pytest.fixture
+def sessions(database_url):
+    """A session factory on that database with the effects and plumbing tables."""
+    engine = make_engine(database_url)
     yield make_session_factory(engine, effects_metadata, plumbing.metadata)
     engine.dispose()
 
@@ -123,3 +134,54 @@ def test_copies_of_one_message_on_every_consumer_at_once_are_applied_once(
     time.sleep(0.5)  # a copy applied late would show now
     assert (len(_applied(sessions)), caplog.text.count(dropped)) == (1, N - 1)
 
+
+
+def serve():
+    """A worker process as run_worker() starts one, whose handler holds its transaction open
+    HOLD_S seconds before it records the effect (the test below starts it)."""
+    def handle(session, event):
+        time.sleep(float(os.environ["HOLD_S"]))
+        _record(session, event)
+
+    sessions = make_session_factory(make_engine(os.environ["TEST_DATABASE_URL"]),
+                                    effects_metadata, plumbing.metadata)
+    run_worker("test", sessions, {os.environ["TEST_QUEUE"]: {HANDLES: handle}})
+
+
+def _worker_process(database_url, amqp_url, queue, hold_s):
+    env = dict(os.environ, CONCURRENCY=str(N), HOLD_S=str(hold_s), AMQP_URL=amqp_url,
+               TEST_DATABASE_URL=database_url, TEST_QUEUE=queue, WORKER_REPLICA="1",  # no relay
+               WORKER_NICE="0", OTEL_SDK_DISABLED="true", PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-c", "from tests.integration."
+                             "test_consumer_concurrency import serve; serve()"], cwd=ROOT, env=env)
+
+
+def _holding(sessions):
+    """Count the transactions of this database open and waiting in a handler."""
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(text("pg_stat_activity")).where(
+            text("datname = current_database() AND state = 'idle in transaction'")))
+
+
+def test_a_worker_killed_while_its_consumers_hold_uncommitted_batches_loses_nothing(
+        database_url, sessions, amqp_url, channel, queue_name):
+    # Ack after commit (Trade-off 4), N batches at a time: a worker killed while every consumer
+    # is inside its batch's transaction acked none of them, so all come back, once each.
+    topology.declare_consumer_queue(channel, queue_name, [HANDLES])
+    events = [_event(f"order-{n}") for n in range(3 * N)]  # three per consumer
+    worker = _worker_process(database_url, amqp_url, queue_name, hold_s=60)
+    try:
+        wait_for(lambda: channel.queue_declare(queue_name, passive=True).method.consumer_count
+                 == N, message="every consumer to subscribe")
+        for event in events:
+            _publish(channel, queue_name, event)
+        wait_for(lambda: _holding(sessions) == N, message=f"{N} batches in their transactions")
+        worker.kill()  # like kill -9: no ack, no rollback, no goodbye to the broker
+        worker.wait(timeout=10)
+        worker = _worker_process(database_url, amqp_url, queue_name, hold_s=0)
+        wait_for(lambda: len(_applied(sessions)) >= len(events), message="every event applied")
+        time.sleep(1)  # a second copy applied late would show now
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=15)
+    assert sorted(_applied(sessions)) == sorted(e.data["order_id"] for e in events)
