@@ -10,7 +10,7 @@ Every length is in seconds at DEMO_SCALE 1 (about 10 minutes for all eight runs 
   `payments-worker` program; orch: the `payments-api` program); open loop, 16 users ordering
   every 4 s (4 orders/s, below both variants' saturation): customers keep arriving;
 - scale-out: the steady ramp with `--replicas 2` (orch: two orchestrator replicas; choreo:
-  two worker processes, i.e. two consumers, per queue).
+  two worker processes per service, i.e. twice the consumers per queue).
 """
 from dataclasses import dataclass, field, replace
 

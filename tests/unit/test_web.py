@@ -244,7 +244,8 @@ def test_health_is_503_until_every_worker_has_a_recent_heartbeat(session_factory
 
 
 def test_the_consumers_of_one_queue_write_one_heartbeat_row_per_interval(session_factory, saga):
-    # Trade-off 72: CONCURRENCY consumers share their queue's row; health reads it as the role.
+    # CONCURRENCY consumers share their queue's row (shared/messaging/worker.py); health reads
+    # it as the role.
     client = create_test_app(session_factory, saga, workers=("consumer:q",)).test_client()
     pulse = Pulse(session_factory, "consumer:q@host-1", every_s=60)
 
