@@ -165,17 +165,27 @@ def budget(variants):
             settings = ", ".join(f"{k}={v}" for k, v in program.environment.items()
                                  if not v.startswith("%("))
             threads = program.option("--threads") or (  # a worker: its consumers, each a thread
-                f"{config.consumer_threads()} consumers per queue (CONSUMER_THREADS), each "
-                f"with up to {config.prefetch_count()} messages (PREFETCH_COUNT)")
+                f"{config.consumer_threads()} consumers per queue, each applying a batch of up "
+                f"to {config.prefetch_count()} messages (PREFETCH_COUNT) at a time")
             rows.append([variant, program.name, str(int(program.option("--workers", 1)) * program.numprocs),
                          threads, settings or "-"])
-    note = (f"Threads are gunicorn's request threads; the orchestrator also drives up to "
-            f"ORCH_MAX_IN_FLIGHT ({config.orch_max_in_flight()}) sagas on threads of its own, "
-            "and a choreographed worker also runs its outbox relay; the orders worker's "
-            "tracker queue takes more at once (TRACKER_PREFETCH, Trade-off 50). The workers run "
-            f"{config.worker_nice()} steps below the APIs' CPU priority (WORKER_NICE, "
-            "Trade-off 55).")
-    return header, rows, note
+    return header, rows, _budget_note()
+
+
+def _budget_note():
+    """Return the sentences under the budget table: the one setting, and what is outside it."""
+    override = ("" if config.consumer_threads() == config.concurrency() else
+                f" (this run: CONSUMER_THREADS={config.consumer_threads()} overrode it for the "
+                "choreographed consumers)")
+    return (f"CONCURRENCY ({config.concurrency()}) is how many units of work each service "
+            "handles at once, in both variants: an orchestrated service's request threads, a "
+            f"choreographed worker's consumers per queue{override}. Outside it: the "
+            "orders APIs, sized for the customers; the orchestrator, which also drives up to "
+            f"ORCH_MAX_IN_FLIGHT ({config.orch_max_in_flight()}) sagas on threads of its own; "
+            "a choreographed worker's outbox relay; and the orders worker's tracker queue, "
+            "bookkeeping with a few consumers taking many events each (TRACKER_CONSUMERS, "
+            f"TRACKER_PREFETCH, Trade-off 50). The workers run {config.worker_nice()} steps "
+            "below the APIs' CPU priority (WORKER_NICE, Trade-off 55).")
 
 
 def _budget(variants):

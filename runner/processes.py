@@ -4,13 +4,23 @@ Every HTTP service runs on gunicorn; every choreographed service also has a work
 (its consumers and outbox relay). `replicas` multiplies the workers (choreographed) or the
 orchestrator (orchestrated).
 
-The concurrency budget per service, the same in both variants so that a load test compares
-coordination styles and not thread counts: 16 units of work in progress at once.
-- orchestrated: each service's API is one gunicorn worker with 16 threads (the orders API,
-  which also takes every customer request, 2 workers of 32; the orchestrator 48 threads);
-- choreographed: per queue, CONSUMER_THREADS consumers (a thread and a connection each)
-  with PREFETCH_COUNT unacked messages each: 2 x 8 = 16, the defaults of shared/config.py,
-  which every worker reads (here and in docker-compose.yml alike), plus a small API.
+One setting, CONCURRENCY (shared/config.py, 16 by default), is how many units of work each
+service (inventory, payments, shipping, notifications, and the orders service's saga work)
+handles at once, in both variants, so that a load test compares coordination styles and not
+thread counts:
+- orchestrated: each of those services' API is one gunicorn worker with CONCURRENCY request
+  threads, 16 calls in progress at once;
+- choreographed: each service queue has CONCURRENCY competing consumers in the service's
+  worker (a thread and a connection each, applying one batch of up to PREFETCH_COUNT messages
+  at a time), 16 batches in progress at once; every worker reads the setting itself (here
+  and in docker-compose.yml alike). The orders worker's tracker, bookkeeping that no order
+  waits for, runs 2 (orders-choreo/orders/subscriptions.py).
+Outside the setting, and why: the orders API of each variant, sized for the customers whose
+every request it takes (the orchestrated one also takes the orchestrator's outcome commands,
+the orders service's saga work there, on the same threads); the orchestrator (48 threads),
+the coordinator, whose drives mostly wait on the services and are bounded by
+ORCH_MAX_IN_FLIGHT, a part nothing in the choreographed variant plays; and the choreographed
+services' APIs, which do no saga work (reads and health; the work is the worker's).
 """
 import sys
 from dataclasses import dataclass, field
@@ -77,7 +87,7 @@ def orch(replicas=1):
     programs = []
     for service in config.SERVICES:
         port = config.port(service, "orch")
-        workers, threads = orders_api_size() if service == "orders" else (1, 16)
+        workers, threads = orders_api_size() if service == "orders" else (1, config.concurrency())
         programs.append(Program(f"{service}-api", gunicorn(f"{service}.api:create_app()", port,
                                                            workers=workers, threads=threads),
                                 port=port, environment=env))

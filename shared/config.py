@@ -97,6 +97,11 @@ def broker_stats_interval_ms():
 def prefetch_count():
     """Return how many unacknowledged messages a consumer may hold (see shared/messaging);
     it is also the largest batch a consumer applies in one transaction."""
+    # Still 8 with CONCURRENCY consumers per queue (16 x 8 = 128 unacked per queue and
+    # process): the consumers now give the concurrency, and the window is each one's batch. A
+    # smaller one would shrink the batches that share a commit and an ack (Trade-off 18) and
+    # leave a consumer idle while its ack travels; the 128 only cost redeliveries when a worker
+    # dies, which the recorded message ids absorb.
     return int(_env("PREFETCH_COUNT", 8))
 
 
@@ -135,9 +140,18 @@ def outbox_relay_enabled():
     return _env("WORKER_REPLICA", "0") == "0"
 
 
+def concurrency():
+    """Return how many units of work each service handles at once, in both variants
+    (CONCURRENCY): an orchestrated service API's request threads, a choreographed worker's
+    consumers per service queue (see runner/processes.py)."""
+    return max(1, int(_env("CONCURRENCY", 16)))
+
+
 def consumer_threads():
-    """Return how many consumers (a thread and a connection each) a worker runs per queue."""
-    return max(1, int(_env("CONSUMER_THREADS", 2)))
+    """Return how many consumers (a thread and a connection each) a worker runs per service
+    queue: CONCURRENCY, unless CONSUMER_THREADS overrides it for one choreographed run (to
+    show what a consumer with less concurrency than its orchestrated twin does)."""
+    return max(1, int(_env("CONSUMER_THREADS", concurrency())))
 
 
 def worker_nice():

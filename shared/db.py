@@ -231,9 +231,11 @@ def _update_where(table, where_columns, value_columns):
             .values({name: bindparam(f"new_{name}") for name in value_columns}))
 
 
-def open_service_database(service, metadata, pool_size=10):
+def open_service_database(service, metadata, pool_size=None):
     """Return a session factory for a service's own database (its tables plus plumbing)."""
     from shared import config
     from shared.models import plumbing
-    engine = make_engine(config.database_url(service), pool_size)
+    # A connection for each unit of work the service runs at once (CONCURRENCY: request
+    # threads or consumers); the pool's overflow covers the relay, the tracker and a health check.
+    engine = make_engine(config.database_url(service), pool_size or config.concurrency())
     return make_session_factory(engine, metadata, plumbing.metadata)

@@ -3,15 +3,16 @@ from shared.db import open_service_database
 from shared.messaging.worker import run_worker
 from shared.models.orders import metadata
 
-from orders.subscriptions import (HANDLERS, OWN_DEDUP, QUEUE, TRACKER_HANDLERS, TRACKER_PREFETCH,
-                                  TRACKER_QUEUE, UNTRACED)
+from orders.subscriptions import (HANDLERS, OWN_DEDUP, QUEUE, TRACKER_CONSUMERS, TRACKER_HANDLERS,
+                                  TRACKER_PREFETCH, TRACKER_QUEUE, UNTRACED)
 
 
 def main():
     """Open the database and consume both queues."""
     run_worker("orders", open_service_database("orders", metadata),
                {QUEUE: HANDLERS, TRACKER_QUEUE: TRACKER_HANDLERS},
-               prefetch={TRACKER_QUEUE: TRACKER_PREFETCH}, own_dedup=OWN_DEDUP,
+               prefetch={TRACKER_QUEUE: TRACKER_PREFETCH},
+               consumers={TRACKER_QUEUE: TRACKER_CONSUMERS}, own_dedup=OWN_DEDUP,
                untraced=UNTRACED)
 
 

@@ -19,7 +19,7 @@ import time
 from shared import config, contracts, faults, tracing
 from shared.db import insert_if_absent, transaction
 from shared.envelope import MalformedMessage, parse
-from shared.heartbeat import beat, worker_name
+from shared.heartbeat import Pulse, worker_name
 from shared.logs import set_correlation_id
 from shared.messaging import topology
 from shared.messaging.connection import connect, run_forever
@@ -28,6 +28,12 @@ from shared.models.plumbing import processed_messages
 
 log = logging.getLogger(__name__)
 BEAT_EVERY_S = 2
+
+
+def queue_pulse(session_factory, queue):
+    """Return the heartbeat of a queue's consumers in this process: the role /health asks for
+    (`consumer:<queue>`), written at most every BEAT_EVERY_S whatever the number of consumers."""
+    return Pulse(session_factory, worker_name(f"consumer:{queue}"), BEAT_EVERY_S)
 
 
 class PermanentError(Exception):
@@ -47,13 +53,16 @@ class Consumer:
     """Consumes one queue and hands each event type to its handler (one thread, one connection)."""
 
     def __init__(self, service, queue, handlers, session_factory, amqp_url, number=0,
-                 prefetch=None, dedup=True, traced=True):
+                 prefetch=None, dedup=True, traced=True, pulse=None):
         self.service, self.queue, self.handlers = service, queue, handlers
         self.dedup = dedup  # False: the handlers are idempotent by themselves (see apply_in)
         self.traced = traced  # False: its deliveries make no spans (the tracker, Trade-off 52)
         self.prefetch = prefetch or config.prefetch_count()
         self.session_factory, self.amqp_url = session_factory, amqp_url
         self.name = worker_name(f"consumer:{queue}") + (f"#{number}" if number else "")
+        # The heartbeat row of this queue's consumers in this process (shared by the worker,
+        # Trade-off 72 in shared/messaging/worker.py); one of its own when built alone.
+        self.pulse = pulse or queue_pulse(session_factory, queue)
         self.connection = self.channel = None
         self.stopping = False
         self.batch = []
@@ -96,7 +105,7 @@ class Consumer:
     def _beat(self):
         if self.stopping:
             return
-        beat(self.session_factory, self.name)
+        self.pulse.beat()
         self.connection.call_later(BEAT_EVERY_S, self._beat)
 
     def _collect(self, _channel, method, properties, body):

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from audit.ledger import EXPECTED
+from shared import config
 from tests.support import ROOT, endings
 
 PORT_OFFSET = 21000
@@ -62,5 +63,6 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
     assert "CPU budgets: " in report and "| program | budget (cores) | used (cores) |" in report
     # the same concurrency budget per service in both variants, stated (runner/processes.py)
     assert "## Concurrency budget per service" in report
-    assert "| choreo | payments-worker | 1 | 2 consumers per queue" in report
-    assert "| orch | payments-api | 1 | 16 |" in report
+    wanted = config.concurrency()  # CONCURRENCY: the one setting of both variants
+    assert f"| choreo | payments-worker | 1 | {wanted} consumers per queue" in report
+    assert f"| orch | payments-api | 1 | {wanted} |" in report

@@ -33,6 +33,13 @@ def runner_command(program):
                          for part in program.command[1:]]
 
 
+def interpolated(value):
+    """Return a compose value as compose hands it over: each ${NAME:-default} replaced by the
+    variable's value in this environment, else its default (as .env would set it)."""
+    return re.sub(r"\$\{([A-Z_]+):-([^}]*)\}",
+                  lambda found: os.environ.get(found[1]) or found[2], str(value))
+
+
 def programs_with_services(variant):
     """Yield (program, compose service name) for each program of a variant."""
     for program in processes.programs(variant):
@@ -74,7 +81,8 @@ def test_each_program_of_the_runner_has_a_container_in_its_profile(compose, vari
 @pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
 def test_each_container_runs_the_runners_command(compose, variant):
     for program, name in programs_with_services(variant):
-        assert compose["services"][name]["command"] == runner_command(program), name
+        command = [interpolated(part) for part in compose["services"][name]["command"]]
+        assert command == runner_command(program), name
 
 
 @pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
@@ -88,6 +96,27 @@ def test_each_container_gets_the_runners_environment(compose, variant):
         env = compose["services"][name]["environment"]
         for key, value in {**expected, **own}.items():
             assert env.get(key) == value, (name, key)
+
+
+def _threads(command):
+    return int(interpolated(command[command.index("--threads") + 1]))
+
+
+@pytest.mark.parametrize("concurrency", [None, "5"])
+def test_every_service_but_orders_handles_as_much_at_once_in_both_variants(
+        compose, monkeypatch, concurrency):
+    # One setting (CONCURRENCY) for both styles, natively and in compose; 5 catches a "16"
+    # written in one place instead of the setting.
+    if concurrency:
+        monkeypatch.setenv("CONCURRENCY", concurrency)
+    wanted, services = config.concurrency(), [s for s in config.SERVICES if s != "orders"]
+    native = {p.name: _threads(p.command) for p in processes.programs("orch")}
+    for service in services:
+        assert native[f"{service}-api"] == wanted, service
+        assert _threads(compose["services"][f"orch-{service}-api"]["command"]) == wanted, service
+        worker_env = compose["services"][f"choreo-{service}-worker"]["environment"]
+        assert int(interpolated(worker_env["CONCURRENCY"])) == wanted, service
+    assert config.consumer_threads() == wanted  # what each worker runs per queue with it
 
 
 @pytest.mark.parametrize("variant", sorted(processes.VARIANTS))

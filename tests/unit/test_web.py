@@ -1,11 +1,15 @@
 """Unit tests of the public order API's shared parts (shared/web.py, shared/orders_api.py)
 through Flask's test client: an app like a variant's, with a fake in place of the saga."""
+import threading
+
 import pytest
 from flask import Blueprint, g, jsonify
+from sqlalchemy import select
 
 from chaos import structural
 from shared import orders_api
-from shared.heartbeat import beat
+from shared.heartbeat import Pulse, beat
+from shared.models.plumbing import heartbeats
 from shared.validation import MAX_BODY_BYTES
 from shared.web import create_base_app
 
@@ -236,6 +240,27 @@ def test_health_is_503_until_every_worker_has_a_recent_heartbeat(session_factory
     client = create_test_app(session_factory, saga, workers=("relay",)).test_client()
     assert client.get("/health").status_code == 503
     beat(session_factory, "relay@host-1")
+    assert client.get("/health").status_code == 200
+
+
+def test_the_consumers_of_one_queue_write_one_heartbeat_row_per_interval(session_factory, saga):
+    # CONCURRENCY consumers share their queue's row (shared/messaging/worker.py); health reads
+    # it as the role.
+    client = create_test_app(session_factory, saga, workers=("consumer:q",)).test_client()
+    pulse = Pulse(session_factory, "consumer:q@host-1", every_s=60)
+
+    def written():
+        with session_factory() as session:
+            return session.execute(select(heartbeats.c.worker, heartbeats.c.beat_at)).all()
+
+    pulse.beat()  # the first consumer due writes it
+    first = written()
+    threads = [threading.Thread(target=pulse.beat) for _ in range(15)]  # its 15 siblings
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert written() == first and len(first) == 1  # no sibling wrote it again within 60 s
     assert client.get("/health").status_code == 200
 
 
