@@ -85,13 +85,12 @@ def _load_and_audit(scenario, variant, folder, amqp_url, log, harness):
 
 def concurrency(variant_name, env):
     """Return the concurrency this run had, for the verdicts to state: the CONCURRENCY setting
-    (None before it existed) and what each service had of it: consumers per queue in every
-    choreographed worker, request threads of an orchestrated service's API (payments')."""
-    setting = getattr(config, "concurrency", None)
+    and what each service had of it: consumers per queue in every choreographed worker,
+    request threads of an orchestrated service's API (payments')."""
     with _environment(env):  # the scenario's settings, as the runner gave them to the programs
         per_service = (config.consumer_threads() if variant_name == "choreo" else
                        int(_program(variant_name, "payments-api").option("--threads")))
-        return {"setting": setting() if callable(setting) else None, "per_service": per_service}
+        return {"setting": config.concurrency(), "per_service": per_service}
 
 
 def _program(variant_name, name):
