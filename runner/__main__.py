@@ -110,7 +110,8 @@ def _budget(budgets, who, cores):
 
 
 def _budget_programs(budgets, programs):
-    """Give every process of every program a group of BUDGET_CORES; return supervisor's `join`."""
+    """Give every process of every program a group of its cores (program_cores); return
+    supervisor's `join`."""
     # Trade-off 73: a quota per program simulates a cluster of small machines: one program
     # cannot take another's CPU, so a replica adds capacity you can see (its own quarter core)
     # instead of more contention for the same two cores. The cost: the kernel enforces a quota
@@ -122,10 +123,17 @@ def _budget_programs(budgets, programs):
         return None
     for program in programs:
         for who in process_names(program):
-            budgets.create(who, config.budget_cores())
+            budgets.create(who, program_cores(program))
     # numprocs > 1: supervisord fills in each replica's number, so each has its own group.
     return lambda program: budgets.join_command(
         program.name + ("-%(process_num)d" if program.numprocs > 1 else ""))
+
+
+def program_cores(program):
+    """Return a program's quota: BUDGET_CORES, but the orders API's two gunicorn workers are
+    two small machines (BUDGET_ORDERS_API_CORES), like two replicas of anything else."""
+    return config.budget_orders_api_cores() if program.name == "orders-api" \
+        else config.budget_cores()
 
 
 def process_names(program):

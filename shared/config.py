@@ -343,6 +343,12 @@ def budget_cores():
     return float(_env("BUDGET_CORES", 0.25))
 
 
+def budget_orders_api_cores():
+    """Return the orders API's quota in cores (BUDGET_ORDERS_API_CORES): it runs two gunicorn
+    workers, two small machines, so it gets two service programs' worth by default."""
+    return float(_env("BUDGET_ORDERS_API_CORES", 2 * budget_cores()))
+
+
 def budget_broker_cores():
     """Return RabbitMQ's quota in cores (BUDGET_BROKER_CORES): it carries every message of the
     choreographed variant, so it gets two services' worth."""

@@ -298,11 +298,14 @@ def test_every_orchestrated_service_gets_the_service_credential(compose):
 CPU_SETTINGS = {"postgres": ("BUDGET_DB_CORES", config.budget_db_cores),
                 "rabbitmq": ("BUDGET_BROKER_CORES", config.budget_broker_cores),
                 "choreo-locust": ("BUDGET_LOAD_CORES", config.budget_load_cores),
-                "orch-locust": ("BUDGET_LOAD_CORES", config.budget_load_cores)}
+                "orch-locust": ("BUDGET_LOAD_CORES", config.budget_load_cores),
+                "choreo-orders-api": ("BUDGET_ORDERS_API_CORES", config.budget_orders_api_cores),
+                "orch-orders-api": ("BUDGET_ORDERS_API_CORES", config.budget_orders_api_cores)}
 
 
 def test_every_container_has_the_cpu_budget_its_native_twin_has(compose, monkeypatch):
-    for name in ("BUDGET_CORES", "BUDGET_DB_CORES", "BUDGET_BROKER_CORES", "BUDGET_LOAD_CORES"):
+    for name in ("BUDGET_CORES", "BUDGET_DB_CORES", "BUDGET_BROKER_CORES", "BUDGET_LOAD_CORES",
+                 "BUDGET_ORDERS_API_CORES"):
         monkeypatch.delenv(name, raising=False)  # the defaults of shared/config.py
     for name, service in compose["services"].items():
         setting, default = CPU_SETTINGS.get(name, ("BUDGET_CORES", config.budget_cores))
