@@ -2,8 +2,8 @@
 and 4 replicas (load/scenarios.py: steady, scale-out-2, scale-out-4).
 
 For each variant and step: the peak throughput, its ratio against 1 replica and against linear,
-and what stopped the line, read from the run's CPU budgets: the most saturated program other
-than the replicated one, or the replicated one itself when it stays saturated. Without budgets
+and what stopped the line, read from the run's CPU budgets: the saturated program that used
+most of its budget, the replicated one included, and whether the replicas shared the load. Without budgets
 the programs shared the machine's cores, and the verdict says so instead of naming a culprit.
 """
 import os
@@ -91,20 +91,31 @@ def _has_budgets(summary):
 
 
 def _limit(variant, summary, replicas):
-    """Name what stopped the line at one step: the most saturated program other than the
-    replicated one; else the replicated one if it stays saturated; else no program."""
+    """Name what stopped the line at one step: the program that used most of its budget, if
+    it was saturated (the replicated one included), with the others saturated beside it; else
+    no program. An orchestrated step also says when its replicas were unevenly loaded."""
     budget, (group, mine) = summary["budget"], REPLICATED[variant]
     ranked = observed.busiest(budget, budget.get("cores", {}))
     full = [w for w in ranked if observed.saturated(budget, w)]
-    others, ours = [w for w in full if not mine(w)], [w for w in full if mine(w)]
-    if others:
-        also = f" (the {group} were saturated too)" if ours else ""
-        return f"the line stopped at {others[0]}: " + observed.use_text(budget, others[0]) + also
-    if ours:
-        return (f"{'still ' if replicas > 1 else ''}limited by the {group} themselves: "
-                + observed.use_text(budget, ours[0]))
-    return ("no program reached its CPU budget" + (
-        f" (the busiest: {observed.use_text(budget, ranked[0])})" if ranked else ""))
+    if not full:
+        return ("no program reached its CPU budget" + (
+            f" (the busiest: {observed.use_text(budget, ranked[0])})" if ranked else ""))
+    first = full[0]
+    text = (f"{'still ' if replicas > 1 else ''}limited by the {group} themselves: "
+            if mine(first) else f"the line stopped at {first}: ") + observed.use_text(budget, first)
+    if full[1:]:
+        text += "; saturated too: " + ", ".join(full[1:])
+    return text + (_uneven(budget, mine) if variant == "orch" else "")
+
+
+def _uneven(budget, mine):
+    """Say when the busiest replica used at least twice the idlest's cores (the figures only)."""
+    use = {w: observed.use(budget, w)[0] for w in budget.get("used_cores", {}) if mine(w)}
+    if len(use) < 2 or max(use.values()) < 2 * min(use.values()):
+        return ""
+    busy, idle = max(use, key=use.get), min(use, key=use.get)
+    return (f" (the replicas were unevenly loaded: {busy} used {use[busy]:.2f} cores, "
+            f"{idle} {use[idle]:.2f})")
 
 
 def _shared_cores(found):

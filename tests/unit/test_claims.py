@@ -168,6 +168,29 @@ def test_c10_says_the_line_is_still_limited_by_the_replicas_when_they_stay_satur
     assert "stopped at database" not in text
 
 
+def test_c10_names_the_replicas_first_when_they_used_more_of_their_budget_than_another():
+    # the orders API is saturated by its throttling, but a replica used nearly all its core
+    steps = [budget({"orchestrator-0": 0.97, "orders-api": 0.5}, throttled={"orders-api": 0.3}),
+             budget({"orchestrator-0": 0.96, "orchestrator-1": 0.95, "orders-api": 0.6},
+                    throttled={"orders-api": 0.3}),
+             budget({f"orchestrator-{i}": 0.5 for i in range(4)} | {"orders-api": 0.99})]
+    text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 40.0, 45.0), steps)))
+    assert ("orch at 2: still limited by the orchestrator replicas themselves: orchestrator-0 "
+            "used 0.96 of its 1 core; saturated too: orchestrator-1, orders-api") in text
+    assert "orch at 4: the line stopped at orders-api: orders-api used 0.99" in text
+
+
+def test_c10_says_when_the_orchestrator_replicas_were_unevenly_loaded():
+    steps = [budget({"orchestrator-0": 0.97}),
+             budget({"orchestrator-0": 0.3, "orchestrator-1": 0.97}),
+             budget({f"orchestrator-{i}": 0.6 for i in range(4)} | {"database": 0.95})]
+    text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 33.0, 70.0), steps)))
+    assert ("orch at 2: still limited by the orchestrator replicas themselves: orchestrator-1 "
+            "used 0.97 of its 1 core (the replicas were unevenly loaded: orchestrator-1 used "
+            "0.97 cores, orchestrator-0 0.30)") in text
+    assert "unevenly" not in text.split("orch at 4")[1]
+
+
 def test_c10_with_budgets_off_names_no_component_and_gives_the_total_cpu_use():
     off = budget({"orchestrator-0": 0.9, "database": 0.7}, mode="off")
     text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 31.0, 29.0), [off, off, off])))
