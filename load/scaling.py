@@ -98,8 +98,11 @@ def _limit(variant, summary, replicas):
     ranked = observed.busiest(budget, budget.get("cores", {}))
     full = [w for w in ranked if observed.saturated(budget, w)]
     if not full:
+        cores = summary.get("machine_cores") or os.cpu_count()
         return ("no program reached its CPU budget" + (
-            f" (the busiest: {observed.use_text(budget, ranked[0])})" if ranked else ""))
+            f" (the busiest: {observed.use_text(budget, ranked[0])})" if ranked else "")
+            + f"; together the programs used {_total_cores(summary):.1f} of the machine's "
+              f"{cores} cores")
     first = full[0]
     text = (f"{'still ' if replicas > 1 else ''}limited by the {group} themselves: "
             if mine(first) else f"the line stopped at {first}: ") + observed.use_text(budget, first)

@@ -191,6 +191,14 @@ def test_c10_says_when_the_orchestrator_replicas_were_unevenly_loaded():
     assert "unevenly" not in text.split("orch at 4")[1]
 
 
+def test_c10_without_a_saturated_program_gives_the_machine_s_use():
+    steps = [budget({"orchestrator-0": 0.97}), budget({"orchestrator-0": 0.5, "broker": 0.4}),
+             budget({"orchestrator-0": 0.5, "orchestrator-1": 0.6, "broker": 0.7})]
+    text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 33.0, 34.0), steps)))
+    assert ("orch at 4: no program reached its CPU budget (the busiest: broker used 0.70 of its "
+            "1 core); together the programs used 1.8 of the machine's 2 cores") in text
+
+
 def test_c10_with_budgets_off_names_no_component_and_gives_the_total_cpu_use():
     off = budget({"orchestrator-0": 0.9, "database": 0.7}, mode="off")
     text = _text(claims.c10_scale_out(_ramp("orch", (30.0, 31.0, 29.0), [off, off, off])))
