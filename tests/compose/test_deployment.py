@@ -53,7 +53,9 @@ def test_every_container_runs_under_its_cpu_quota(system):
     # docker asked for (NanoCpus), and the one the kernel enforces, in the container's cgroup.
     own = {"postgres": cores("BUDGET_DB_CORES", config.budget_db_cores),
            "rabbitmq": cores("BUDGET_BROKER_CORES", config.budget_broker_cores),
-           f"{system.variant}-locust": cores("BUDGET_LOAD_CORES", config.budget_load_cores)}
+           f"{system.variant}-locust": cores("BUDGET_LOAD_CORES", config.budget_load_cores),
+           f"{system.variant}-orders-api": cores("BUDGET_ORDERS_API_CORES",
+                                                 config.budget_orders_api_cores)}
     for container in system.containers():
         found = system.inspect(container)
         if not found["State"]["Running"]:
