@@ -6,7 +6,7 @@ The server must then learn of the change cheaply. The writer is another process 
 worker's tracker, choreographed) or any of the API's gunicorn workers (the orchestrator's
 POST /orders/<id>/outcome), so no in-process signal from the writer reaches a waiting
 request. Instead ONE watcher thread per API process asks the database, for every order awaited
-in that process at once, which ones left PENDING, and wakes their waiters.
+in that process at once, which ones left PENDING, and hands each waiter its order as read.
 """
 import logging
 import math
@@ -32,7 +32,7 @@ NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)  # not "-1", 
 EXTENSION = "order_waits"  # the app.extensions key of the process's OrderWaits
 
 # Built once, run with the awaited ids as an expanding parameter (Trade-off 46).
-LEFT_PENDING = select(orders_table.c.order_id).where(
+LEFT_PENDING = select(orders_table).where(
     orders_table.c.order_id.in_(bindparam("ids", expanding=True)),
     orders_table.c.status != orders.PENDING)
 
@@ -70,6 +70,26 @@ def this_process():
     return current_app.extensions[EXTENSION]
 
 
+class NoFreeSlot(Exception):
+    """Every wait slot of this process is taken: answer at once, with REFUSED_HEADER."""
+
+
+class Waiter:
+    """One waiting request: the watcher hands it the order that left PENDING, and wakes it."""
+
+    def __init__(self):
+        self.order, self._woken = None, threading.Event()
+
+    def hand(self, order):
+        """Give the waiter its order as the watcher read it, and wake it."""
+        self.order = order
+        self._woken.set()
+
+    def wait(self, timeout_s):
+        """Return the order handed over within timeout_s, else None."""
+        return self.order if self._woken.wait(timeout_s) else None
+
+
 class OrderWaits:
     """The orders awaited in this process, and the one watcher thread that wakes their waiters."""
 
@@ -83,41 +103,42 @@ class OrderWaits:
         # ORDER_WAIT_SLOTS more threads (runner/processes.py), and past the slots clients poll.
         self._slots = threading.BoundedSemaphore(slots) if slots else None
         self._lock = threading.Lock()  # guards the two below
-        self._waiters = {}  # order_id -> the threading.Event of each request waiting for it
+        self._waiters = {}  # order_id -> the Waiter of each request waiting for it
         self._watching = False
 
     def wait(self, order_id, timeout_s):
-        """Wait until the order leaves PENDING or timeout_s pass. Return True when woken by the
-        watcher, False when the time ran out, None when refused at once (no free slot)."""
+        """Wait until the order leaves PENDING or timeout_s pass. Return the order as the
+        watcher read it (the API's representation), or None when the time ran out; raise
+        NoFreeSlot at once when every slot is taken."""
         if self._slots is None or not self._slots.acquire(blocking=False):
-            return None
+            raise NoFreeSlot()
         try:
-            woken = threading.Event()
-            self._register(order_id, woken)
+            waiter = Waiter()
+            self._register(order_id, waiter)
             try:
-                return woken.wait(timeout_s)
+                return waiter.wait(timeout_s)
             finally:
-                self._unregister(order_id, woken)
+                self._unregister(order_id, waiter)
         finally:
             self._slots.release()
 
     def waiting(self):
         """Return how many requests of this process wait now."""
         with self._lock:
-            return sum(len(events) for events in self._waiters.values())
+            return sum(len(waiters) for waiters in self._waiters.values())
 
-    def _register(self, order_id, event):
+    def _register(self, order_id, waiter):
         with self._lock:
-            self._waiters.setdefault(order_id, set()).add(event)
+            self._waiters.setdefault(order_id, set()).add(waiter)
             if not self._watching:  # started on the first wait, again after an idle stop
                 self._watching = True
                 threading.Thread(target=self._watch, name="order-waits", daemon=True).start()
 
-    def _unregister(self, order_id, event):
+    def _unregister(self, order_id, waiter):
         with self._lock:
-            events = self._waiters[order_id]
-            events.discard(event)
-            if not events:
+            waiters = self._waiters[order_id]
+            waiters.discard(waiter)
+            if not waiters:
                 del self._waiters[order_id]
 
     def _watch(self):
@@ -138,16 +159,19 @@ class OrderWaits:
         # ORDER_WAIT_CHECK_MS, not one per waiting client. The cost: a waiter learns of the
         # change up to ORDER_WAIT_CHECK_MS late, and a round costs a query even when nothing
         # changed. The query asks for a state, not a change, so an order that left PENDING
-        # just before its waiter registered is still found on the next round.
+        # just before its waiter registered is still found on the next round. The round reads
+        # whole rows, so a woken request answers with what the watcher read, without a read
+        # of its own (a final order does not change again).
         try:
             with read_only(self._session_factory) as session:  # a connection of its own
-                return session.execute(LEFT_PENDING, {"ids": awaited}).scalars().all()
+                rows = session.execute(LEFT_PENDING, {"ids": awaited}).mappings().all()
+                return [orders.to_dict(row) for row in rows]
         except Exception:  # the waiters then run out their time; the next round tries again
             log.exception("order waits: could not read the awaited orders")
             return []
 
-    def _wake(self, order_ids):
+    def _wake(self, finished):
         with self._lock:
-            for order_id in order_ids:
-                for event in self._waiters.get(order_id, ()):
-                    event.set()
+            for order in finished:
+                for waiter in self._waiters.get(order["order_id"], ()):
+                    waiter.hand(order)

@@ -88,9 +88,11 @@ def reading_routes():
         order = _one(order_id)
         if not wait_s or order["status"] != orders.PENDING:
             return jsonify(order)
-        if order_waits.this_process().wait(order_id, wait_s) is None:
+        try:
+            final = order_waits.this_process().wait(order_id, wait_s)
+        except order_waits.NoFreeSlot:
             return jsonify(order), 200, {order_waits.REFUSED_HEADER: order_waits.REFUSED_SLOTS}
-        return jsonify(_one(order_id))
+        return jsonify(final or _one(order_id))  # the time ran out: the order as it is now
 
     blueprint.record_once(order_waits.install)
     return blueprint

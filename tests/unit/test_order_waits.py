@@ -65,14 +65,15 @@ def test_the_watcher_wakes_a_waiter_when_its_order_leaves_pending(session_factor
     woken = _in_background(lambda: waits.wait(order_id, 30))
     wait_for(lambda: waits.waiting() == 1, timeout=10, every=0.01, message="the waiter")
     _finish(session_factory, order_id)
-    assert woken() is True  # woken by the watcher, not by the end of its 30 s
+    final = woken()  # woken by the watcher, not by the end of its 30 s, with the final order
+    assert final["order_id"] == order_id and final["status"] == orders.COMPLETED
     assert waits.waiting() == 0
 
 
 def test_a_wait_for_an_order_that_stays_pending_runs_out(session_factory, order_id):
     waits = OrderWaits(session_factory, check_s=0.01, slots=4)
-    assert waits.wait(order_id, 0.2) is False
-    assert waits.wait(order_id, 0.2) is False  # the watcher had stopped: a new one starts
+    assert waits.wait(order_id, 0.2) is None
+    assert waits.wait(order_id, 0.2) is None  # the watcher had stopped: a new one starts
 
 
 def test_a_waiting_request_answers_with_the_final_order(app, session_factory, order_id):
