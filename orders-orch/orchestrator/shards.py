@@ -4,8 +4,8 @@ A lease has an owner, an expiry and an epoch; the owner renews it every third of
 live. A replica that dies stops renewing; once its leases expire, the live replicas take its
 shards over, and each takeover adds one to the shard's epoch. Shards are balanced: each live
 replica (one with a fresh heartbeat) aims for ceil(shards / live replicas). A replica over it
-gives back its extra shards that no saga of it is in flight on at once, and, while still over,
-one shard a tick that it is driving sagas of (the least busy one). Those sagas lose nothing:
+gives back at once the extra shards it has no saga in flight on and, while still over, one
+shard a tick that it is driving sagas of (the least busy one). Those sagas lose nothing:
 their next write is fenced out (below), the thread driving each one stops, and the new owner's
 recovery loop resumes them from their rows, sending the step in flight again under the same
 Idempotency-Key (a replay, not a second effect).
