@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import uuid
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from shared import config
@@ -72,11 +73,13 @@ class Replica:
 
     def recover_once(self):
         """Resume due unfinished sagas of the owned shards; return how many were started."""
-        room = self.max_in_flight - len(self.active)
+        with self.lock:
+            driving = list(self.active)
+        room = self.max_in_flight - len(driving)
         if room <= 0 or not self.leases.owned:
             return 0
         started = 0
-        for saga_id in store.due(self.session_factory, self.leases.owned, room):
+        for saga_id in store.due(self.session_factory, self.leases.owned, room, driving):
             if saga_id not in self.active and self.drive(saga_id) is not None:
                 started += 1
         if started:
@@ -84,9 +87,10 @@ class Replica:
         return started
 
     def tick_leases(self):
-        """Renew and balance this replica's leases, keeping shards it is driving sagas of."""
+        """Renew and balance this replica's leases; the count of sagas it drives per shard
+        lets it give back the least busy shard when it must give one it is driving."""
         with self.lock:
-            busy = {shard_of(saga_id, self.leases.shards) for saga_id in self.active}
+            busy = Counter(shard_of(saga_id, self.leases.shards) for saga_id in self.active)
         return self.leases.tick(busy)
 
     def archive_once(self):

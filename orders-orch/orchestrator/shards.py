@@ -3,8 +3,12 @@
 A lease has an owner, an expiry and an epoch; the owner renews it every third of its time to
 live. A replica that dies stops renewing; once its leases expire, the live replicas take its
 shards over, and each takeover adds one to the shard's epoch. Shards are balanced: each live
-replica (one with a fresh heartbeat) aims for ceil(shards / live replicas), and gives back
-extra shards it is not driving a saga of.
+replica (one with a fresh heartbeat) aims for ceil(shards / live replicas). A replica over it
+gives back at once the extra shards it has no saga in flight on and, while still over, one
+shard a tick that it is driving sagas of (the least busy one). Those sagas lose nothing:
+their next write is fenced out (below), the thread driving each one stops, and the new owner's
+recovery loop resumes them from their rows, sending the step in flight again under the same
+Idempotency-Key (a replay, not a second effect).
 
 The epoch is a fencing token: every saga write carries the Token (shard, owner, epoch) its
 replica held when it started, and changes nothing unless the lease row still says exactly
@@ -13,6 +17,7 @@ never write over the replica that took its shard over.
 """
 import hashlib
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -73,8 +78,11 @@ class Leases:
         """Return the shards this replica held at its last tick."""
         return frozenset(self.epochs)
 
-    def tick(self, busy=frozenset()):
-        """Renew, balance and take over leases; return the shards this replica now owns."""
+    def tick(self, busy=()):
+        """Renew, balance and take over leases; return the shards this replica now owns.
+
+        `busy`: the shards this replica drives sagas of, as a set or as a Counter (shard ->
+        sagas in flight)."""
         beat(self.session_factory, self.beat_name)
         with transaction(self.session_factory) as session:
             # Trade-off 25: expiry is judged with the replicas' own clocks (utcnow), so they are
@@ -86,7 +94,7 @@ class Leases:
             mine = [r for r in rows if r.owner == self.owner]
             free = [r for r in rows if r.owner != self.owner
                     and (r.owner is None or r.expires_at <= now)]
-            extra = [r for r in reversed(mine) if r.shard not in busy][:max(0, len(mine) - target)]
+            extra = self._extra(mine, target, Counter(busy))
             take = free[:max(0, target - len(mine))]
             epochs = {}
             for row in mine:
@@ -100,6 +108,19 @@ class Leases:
                     epochs[row.shard] = row.epoch + 1
         self.epochs = epochs
         return self.owned
+
+    @staticmethod
+    def _extra(mine, target, busy):
+        """Return the leases to give back: every idle one over the target, then one busy one."""
+        idle = [row for row in reversed(mine) if not busy[row.shard]]
+        driven = sorted((row for row in mine if busy[row.shard]), key=lambda r: busy[r.shard])
+        # Trade-off 77: a replica over its share gives back a shard it is driving sagas of, one
+        # a tick and the least busy first, so replicas share the shards under sustained load
+        # too, when every shard always has a saga in flight and none would ever be idle to give.
+        # It costs each saga in flight on that shard a handover: its step is sent twice, once by
+        # each replica (the Idempotency-Key makes the second a replay), and it waits for the
+        # new owner's next lease tick and recovery round, a little latency.
+        return (idle + driven[:1])[:max(0, len(mine) - target)]
 
     def token(self, shard):
         """Return the fencing token of a shard held at the last tick; raise LeaseLost if none."""

@@ -113,12 +113,17 @@ def _still_held(session, token):
     return session.execute(select(HOLDS), token.parameters()).scalar()
 
 
-def due(session_factory, shards, limit):
-    """Return ids of unfinished sagas of these shards whose next attempt is due."""
+def due(session_factory, shards, limit, driving=()):
+    """Return ids of unfinished sagas of these shards whose next attempt is due.
+
+    A saga stopped mid-step (its replica died, or gave its shard back) kept the
+    next_attempt_at it had, which is past: it is due at once. The sagas this replica is
+    `driving` already are left out, so that under load they do not fill the limit."""
     with read_only(session_factory) as session:
         return list(session.execute(
             select(sagas.c.saga_id).where(sagas.c.state.in_(UNFINISHED),
                                           sagas.c.shard.in_(sorted(shards)),
+                                          sagas.c.saga_id.not_in(list(driving)),
                                           sagas.c.next_attempt_at <= utcnow())
             .order_by(sagas.c.next_attempt_at).limit(limit)).scalars())
 

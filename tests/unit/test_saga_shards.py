@@ -1,6 +1,7 @@
 """Shards and their leases: a stable mapping, balance between replicas, takeover, fencing."""
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,42 @@ def test_a_second_replica_gets_half_of_the_shards_once_the_first_gives_them_back
     assert len(a.owned) == len(b.owned) == 4 and not a.owned & b.owned
 
 
-def test_a_replica_keeps_the_shards_it_is_driving_sagas_of(sessions):
+def test_a_replica_over_its_share_gives_back_idle_shards_at_once_and_one_busy_shard_a_tick(
+        sessions):
+    a, b = leases(sessions, "a"), leases(sessions, "b")
+    a.tick()
+    b.tick()  # a's share is now 4 of 8
+    busy = Counter({0: 3, 1: 1, 2: 2, 3: 5, 4: 2, 5: 4})  # sagas in flight per shard; 6, 7 idle
+    assert a.tick(busy) == {0, 2, 3, 4, 5}  # both idle ones, and the least busy of the others
+    assert a.tick(busy) == {0, 3, 4, 5}  # one more busy one (2 before 4: the first of a tie)
+    assert a.tick(busy) == {0, 3, 4, 5}  # at its share: it keeps the rest
+    assert b.tick() == {1, 2, 6, 7}
+
+
+def test_under_sustained_load_a_second_replica_still_gets_its_share(sessions):
     a, b = leases(sessions, "a"), leases(sessions, "b")
     a.tick()
     b.tick()
-    assert a.tick(busy=frozenset(range(8))) == frozenset(range(8))
+    every_shard_busy = frozenset(range(8))
+    for _ in range(4):
+        a.tick(every_shard_busy), b.tick(every_shard_busy)
+    assert len(a.owned) == len(b.owned) == 4 and not a.owned & b.owned
+
+
+def test_a_saga_in_flight_on_a_shard_given_back_is_fenced_out_and_due_at_once_for_the_new_owner(
+        sessions):
+    a, b = leases(sessions, "a"), leases(sessions, "b")
+    a.tick()
+    saga = store.create(sessions, ORDER, "corr", 3, a.token(3))
+    in_flight = a.token(3)  # a thread of a is calling the saga's first step
+    store.record(sessions, saga, in_flight, "inventory", "reserve_stock", "started")
+    b.tick()
+    a.tick(Counter({**{shard: 2 for shard in range(8)}, 3: 1}))  # shard 3: the least busy
+    assert 3 not in a.owned and 3 in b.tick()
+    with pytest.raises(LeaseLost):  # the answer a's thread got is not written: it stops
+        store.advance(sessions, saga, in_flight, {"cursor": 1}, [("inventory", "x", "succeeded")])
+    assert store.due(sessions, b.owned, 10) == ["o-3"]  # b's next recovery round resumes it
+    assert store.due(sessions, b.owned, 10, driving=["o-3"]) == []  # unless b drives it already
 
 
 def test_the_shards_of_a_replica_that_stops_renewing_are_taken_over(sessions):
