@@ -54,7 +54,23 @@ def _line(variant, found):
                          f"1 (linear: x{replicas}, so {ratio / replicas:.0%} of linear), "
                          f"{_scaling(ratio, replicas, beyond)}")
     shed = " -> ".join(str(s["shed"]) for s in found.values())
-    return f"- {variant} ({_what(variant, one)}): " + "; ".join(parts) + f"; 429s {shed}."
+    return (f"- {variant} ({_what(variant, one)}): " + "; ".join(parts) + f"; 429s {shed}"
+            + _cpu_per_order(found) + ".")
+
+
+def _cpu_per_order(found):
+    """Return the steps' CPU per order ("; CPU per order 113 -> 64 -> 46 ms, ..."), and when
+    one replica spent clearly more per order while shedding, say so: figures, not a cause."""
+    cost = {n: s.get("cpu_ms_per_order") for n, s in found.items()}
+    if None in cost.values():
+        return ""
+    text = "; CPU per order " + " -> ".join(f"{ms:.0f}" for ms in cost.values()) + " ms"
+    most = max(found)
+    if found[1]["shed"] and cost[1] >= 1.25 * cost[most]:
+        text += (f" (the lone replica's step spent {cost[1] / cost[most]:.1f}x the CPU per "
+                 f"finished order of {most} replicas while it shed {found[1]['shed']} orders "
+                 f"with 429s: work that finished no order)")
+    return text
 
 
 def _what(variant, summary):

@@ -236,3 +236,16 @@ def test_an_older_report_folder_is_written_again(tmp_path):
     orch = next(s for s in json.loads((old / "summary.json").read_text())
                 if s["variant"] == "orch")
     assert len(orch["repeats"]) == 3
+
+
+def test_c10_gives_the_cpu_per_order_of_each_step_and_the_lone_replica_s_waste_only_if_shed():
+    runs = _ramp("orch", (15.0, 25.0, 50.0))
+    for (name, _), s, ms, shed in zip(runs, runs.values(), (113, 64, 46), (1586, 0, 51)):
+        s.update(cpu_ms_per_order=ms, shed=shed)
+    text = _text(claims.c10_scale_out(runs))
+    assert "429s 1586 -> 0 -> 51; CPU per order 113 -> 64 -> 46 ms (the lone replica's step " \
+           "spent 2.5x the CPU per finished order of 4 replicas while it shed 1586" in text
+
+    runs[("steady", "orch")].update(shed=0)  # no 429s at 1: the figures say nothing of waste
+    text = _text(claims.c10_scale_out(runs))
+    assert "CPU per order 113 -> 64 -> 46 ms" in text and "lone replica" not in text
