@@ -4,6 +4,7 @@ Twin: orders-choreo/inventory/api.py. The COMMANDS table is the twin of the chor
 service's subscriptions.py: there events are routed to handlers, here URLs are.
 """
 from shared import inspection
+from shared.messaging import commands
 from shared.db import open_service_database, transaction
 from shared.domain import inventory
 from shared.idempotency import command_routes
@@ -36,4 +37,5 @@ def create_app():
     app = create_base_app(SERVICE, session_factory)
     app.register_blueprint(inspection.stock())
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
+    commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
     return app

@@ -51,8 +51,12 @@ class Replica:
         except BaseException:
             self._forget(saga_id)
             raise
-        self.executor.submit(self._run, saga_id, future)
+        self._launch(saga_id, future)
         return future
+
+    def _launch(self, saga_id, future):
+        """Drive the saga in a thread of the pool, which completes the future when it stops."""
+        self.executor.submit(self._run, saga_id, future)
 
     def _run(self, saga_id, future):
         try:

@@ -20,6 +20,7 @@ from shared.db import open_service_database, read_only
 from shared.domain import orders
 from shared.idempotency import command_routes
 from shared.logs import setup
+from shared.messaging import commands
 from shared.models.orders import metadata
 from shared.openapi import describe, documented
 from shared.web import create_base_app, error, sessions
@@ -106,4 +107,5 @@ def create_app():
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
     openapi.browsable(app)
     handover.start_loop(session_factory)
+    commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
     return app
