@@ -146,6 +146,7 @@ def test_poison_commands_are_dead_lettered_with_a_reason_and_get_no_reply(
     letters = wait_for(lambda: len(found := dead_letters(channel)) >= 2 and found,
                        message="two dead letters")
     reasons = {props.message_id: props.headers[topology.REASON_HEADER] for props in letters}
+    assert all(reason.startswith("poison:") for reason in reasons.values()), reasons  # at once
     assert "no command POST /teleports" in reasons[unknown.message_id]
     assert "400" in reasons[invalid.message_id] and "amount_cents" in reasons[invalid.message_id]
     assert count_payments(sessions, good_order) == 1
