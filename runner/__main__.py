@@ -77,7 +77,7 @@ def _up(args, budgets, reason):
     _write_budget(folder, budgets, reason)
     try:
         if needs_broker(args.variant):
-            declare_topology(args.variant)  # topology before work
+            declare_topology(args.variant, args.replicas)  # topology before work
         print("runner: starting the programs", flush=True)
         services.start()
         logtail.follow(folder / "logs", stop)
@@ -157,14 +157,14 @@ def needs_broker(variant):
     return variant == "choreo" or config.orch_transport() == "amqp"
 
 
-def declare_topology(variant="choreo"):
+def declare_topology(variant="choreo", replicas=1):
     """Declare every exchange, queue, retry queue and binding before any program starts, so
     no event is published before its subscriber's queue exists (the same one-shot command a
     container deployment runs first); for the orchestrated variant, its command and reply
     queues (shared/messaging/commands.py)."""
     module = "shared.messaging.topology" if variant == "choreo" else "shared.messaging.commands"
     subprocess.run([sys.executable, "-m", module], check=True, timeout=120,
-                   cwd=config.repo_root())
+                   cwd=config.repo_root(), env={**os.environ, "ORCH_REPLICAS": str(replicas)})
     print("runner: topology declared", flush=True)
 
 

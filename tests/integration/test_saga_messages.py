@@ -301,3 +301,33 @@ def test_a_lost_reply_is_recovered_by_sending_the_command_again(
 
 def queued(channel, queue):
     return channel.queue_declare(queue, passive=True).method.message_count
+
+
+# --- POST /sagas's wait: a Future per waiting request, completed by the reply consumer --------
+
+def test_a_waiting_request_is_woken_by_the_reply_that_ends_its_saga_and_the_bound_holds(
+        database, in_thread, channel, monkeypatch):
+    from orchestrator.messaging_replica import MessagingReplica
+    monkeypatch.setenv("ORCH_MAX_IN_FLIGHT", "1")
+    monkeypatch.setenv("ORCH_SHARDS", "1")
+    sessions = database(orchestrator_models.metadata)
+    replica = MessagingReplica(sessions, 7, "http://test")  # its role: orchestrator-7
+    replica.leases.tick()
+    consumer = Consumer("orchestrator", commands.reply_queue(REPLICA),
+                        {commands.REPLY: replica.messages.on_reply}, sessions, commands_url(),
+                        dedup=False, exchange=commands.EXCHANGE,
+                        bindings=(commands.reply_key(REPLICA),))
+    in_thread(consumer)
+    wait_for(lambda: consumer.channel is not None, message="the reply consumer")
+    order = {**ORDER, "order_id": str(uuid.uuid4())}
+    create = lambda: store.create(sessions, order, "corr", 0, replica.leases.token(0))  # noqa
+    waiting = replica.drive(order["order_id"], before=create)
+    assert replica.drive(str(uuid.uuid4())) is None  # the bound: one saga in flight, a 429
+    saga_id = order["order_id"]
+    refused = {"error": {"code": "out_of_stock", "message": "none left"}}
+    for answer in (reply(saga_id, status=409, body=refused), reply(saga_id, step="cancel_order"),
+                   reply(saga_id, step="notify_customer")):
+        send_reply(channel, answer)
+    saga = waiting.result(timeout=20)  # no thread drove it: the reply consumer completed it
+    assert (saga["state"], saga["reason"]) == ("CANCELLED", "out_of_stock")
+    assert replica.drive(str(uuid.uuid4()), before=lambda: None) is not None  # room again
