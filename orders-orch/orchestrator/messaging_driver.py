@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 RESEND_BACKOFF_MAX = 8  # a resend waits at most 8 reply timeouts
 
 
+def _crash_window():
+    faults.crash_point("saga.before_call")  # a test's crash: committed, not yet published
+
+
 class MessagingDriver:
     """Sends the commands of one replica's sagas and applies the replies they get."""
 
@@ -72,9 +76,9 @@ class MessagingDriver:
             return {}, []  # its first send (e.g. a saga stored by another replica)
         step, call, _ = self._current(saga)
         waited_ms = self._timeout(saga["retries"]) // timedelta(milliseconds=1)
-        error = f"no reply within {waited_ms} ms; sent again"
+        error = saga["last_error"] or f"no reply within {waited_ms} ms"  # or a failed answer
         return ({"retries": saga["retries"] + 1, "last_error": error},
-                [(step.service, call.name, error)])
+                [(step.service, call.name, f"sent again: {error}")])
 
     def _record_and_queue(self, session, saga, token, changes, lines):
         """Apply `changes`, record the step they lead to as started, and queue its command."""
@@ -83,8 +87,8 @@ class MessagingDriver:
         changes = {**changes, "next_attempt_at": utcnow() + self._timeout(after["retries"])}
         saga = store.advance_in(session, saga, token, changes,
                                 lines + [(step.service, call.name, "started")])
+        after_commit(session, _crash_window)  # before the outbox wakes the relay (in order)
         self._queue(session, saga, step, call, kind)
-        faults.crash_point("saga.before_call")  # a test's crash: recorded, not yet published
         return saga
 
     def _queue(self, session, saga, step, call, kind):

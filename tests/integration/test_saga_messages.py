@@ -296,7 +296,7 @@ def test_a_lost_reply_is_recovered_by_sending_the_command_again(
     orchestrator.driver.send(saga_id)  # what the recovery loop does with a due saga
     wait_for(lambda: orchestrator.saga(saga_id)["cursor"] == 1, timeout=20,
              message="the stored answer to advance the saga")
-    assert ("reserve_stock", "no reply within 200 ms; sent again") in orchestrator.log(saga_id)
+    assert ("reserve_stock", "sent again: no reply within 200 ms") in orchestrator.log(saga_id)
 
 
 def queued(channel, queue):
