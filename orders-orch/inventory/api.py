@@ -34,7 +34,8 @@ def create_app():
     session_factory = open_service_database(SERVICE, metadata)
     with transaction(session_factory) as session:
         inventory.seed(session)
-    app = create_base_app(SERVICE, session_factory)
+    app = create_base_app(SERVICE, session_factory,
+                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
     app.register_blueprint(inspection.stock())
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
     commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message

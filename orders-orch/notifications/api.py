@@ -24,7 +24,8 @@ def create_app():
     """Return the notifications API."""
     setup("notifications-api")
     session_factory = open_service_database(SERVICE, metadata)
-    app = create_base_app(SERVICE, session_factory)
+    app = create_base_app(SERVICE, session_factory,
+                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
     app.register_blueprint(inspection.notifications_listing())
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
     commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message

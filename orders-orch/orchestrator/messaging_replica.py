@@ -80,6 +80,10 @@ class MessagingReplica(Replica):
         for saga_id in lost:
             self._settled(saga_id, None)
 
+    def health_roles(self):
+        """Return the heartbeats of this replica's reply consumers and command relay."""
+        return (f"consumer:{commands.reply_queue(self.role)}", "relay")
+
     def start_loops(self):
         """Start the replica's loops, its reply consumers and its command relay."""
         super().start_loops()

@@ -74,6 +74,10 @@ class Replica:
         with self.lock:
             self.active.pop(saga_id, None)
 
+    def health_roles(self):
+        """Return the heartbeats besides the leases' that /health needs (none over HTTP)."""
+        return ()
+
     def recover_once(self):
         """Resume due unfinished sagas of the owned shards; return how many were started."""
         room = self.max_in_flight - len(self.active)

@@ -100,7 +100,8 @@ def create_app():
     """Return the public order API and start this process's handover loop."""
     setup("orders-api")
     session_factory = open_service_database(SERVICE, metadata)
-    app = create_base_app(SERVICE, session_factory)
+    app = create_base_app(SERVICE, session_factory,
+                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
     orders_api.register_error_handlers(app)
     app.register_blueprint(orders_api.reading_routes())
     app.register_blueprint(routes)

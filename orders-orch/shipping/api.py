@@ -29,7 +29,8 @@ def create_app():
     """Return the shipping API."""
     setup("shipping-api")
     session_factory = open_service_database(SERVICE, metadata)
-    app = create_base_app(SERVICE, session_factory)
+    app = create_base_app(SERVICE, session_factory,
+                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
     app.register_blueprint(inspection.shipments_listing())
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
     commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message

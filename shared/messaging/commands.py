@@ -125,6 +125,14 @@ def start(service, session_factory, commands, count=None):
     return runnables
 
 
+def health_roles(service):
+    """Return the heartbeats a service's /health needs: its command consumers and reply relay
+    under ORCH_TRANSPORT=amqp, none over HTTP."""
+    if config.orch_transport() != "amqp":
+        return ()
+    return (f"consumer:{command_queue(service)}", "relay")
+
+
 def start_if_amqp(service, session_factory, commands):
     """Start the command consumers when ORCH_TRANSPORT=amqp (HTTP alone otherwise)."""
     if config.orch_transport() == "amqp":
