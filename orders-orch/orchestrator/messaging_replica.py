@@ -39,6 +39,12 @@ class MessagingReplica(Replica):
 
     def _launch(self, saga_id, future):
         """Send the saga's first command in the caller's thread; the reply consumer goes on."""
+        # Trade-off 81: a saga holds its in-flight slot from its first command until its reply
+        # consumer settles it (final, left for recovery, or lost to another replica), whether
+        # or not a request still waits: the bound still limits the work this replica has
+        # under way, not just its waiting threads. The price: a saga whose replies are slow
+        # keeps its slot after its request answered 202, and sagas resumed by the recovery
+        # loop hold none (as over HTTP, they are already accepted).
         try:
             saga = self.messages.send(saga_id)
         except Exception as exc:  # LeaseLost (moved since the last tick) or a database error

@@ -86,6 +86,10 @@ def apply_command(service, router, session, command):
             session, data["key"], signature,
             lambda: handler(session, data["body"], **url_args), dedup=dedup)
     except (HTTPException, BodyError) as exc:  # a 4xx over HTTP: this command can never succeed
+        # Trade-off 82: a command the handler refuses as invalid is dead-lettered with the
+        # reason and gets no reply, where HTTP would answer 400: an operator sees it in one
+        # place (the dead letters), and the saga waits as "stuck" as it would after a 400. The
+        # price: each resend of that saga dead-letters the same command once more.
         raise PermanentError(f"{getattr(exc, 'code', 400)} {_said(exc)}") from None
     if replayed:
         log.info("duplicate command %s: the stored answer goes out again", data["key"])
