@@ -12,18 +12,19 @@ from audit.__main__ import audit_when_quiet, report
 from audit.fetch import snapshot
 from audit.ledger import read, tally
 from shared import config
-from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL, TEST_POSTGRES_PORT
+from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL
 from tests.support import OUTCOMES, ROOT, RunningVariant, endings, get_json, moved_ports, \
     new_ledger, post_recorded, wait_final
 
 PORT_OFFSET = 11000  # beside the e2e suite's own orch (10000), which may run in this session
+POSTGRES_PORT = "15438"  # E2E_DB=postgres: a cluster of its own, beside the suite's (15433)
 
 
 @pytest.fixture(scope="module")
 def amqp_system(test_broker):
     """The orchestrated variant over RabbitMQ, for this module."""
     env = {**moved_ports("orch", PORT_OFFSET), "AMQP_URL": TEST_AMQP_URL,
-           "ORCH_TRANSPORT": "amqp", "POSTGRES_PORT": TEST_POSTGRES_PORT,
+           "ORCH_TRANSPORT": "amqp", "POSTGRES_PORT": POSTGRES_PORT,
            "CONSUMER_THREADS": "4",  # command consumers per service: a light machine's share
            # a budget no saga of a test machine can outrun: a 202 here means the reply
            # consumer never woke the waiting request, not a slow step
