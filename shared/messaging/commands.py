@@ -121,7 +121,11 @@ def consumers(service, session_factory, commands, count=None):
 
 
 def start(service, session_factory, commands, count=None):
-    """Start a service's command consumers and reply relay in daemon threads (its API process)."""
+    """Start a service's command consumers and reply relay in daemon threads (its API process).
+
+    The orders API runs two gunicorn workers, so two relays read its one outbox: a reply may
+    go out twice (at-least-once, as a relay restarted mid-batch), and the orchestrator drops
+    the copy that no longer answers the saga's current step."""
     runnables = consumers(service, session_factory, commands, count)
     for runnable in runnables:
         threading.Thread(target=runnable.run, name=runnable.name, daemon=True).start()
