@@ -58,7 +58,7 @@ def _up(args, budgets, reason):
     programs = processes.programs(args.variant, args.replicas)
     _check_ports_free(programs)
     broker = None
-    if args.variant == "choreo":
+    if needs_broker(args.variant):
         broker = broker_mod.Broker(config.amqp_url(), config.var_dir() / "rabbitmq")
         if broker.answers():
             print(f"runner: using the broker already answering at {broker.host}:{broker.port}")
@@ -76,8 +76,8 @@ def _up(args, budgets, reason):
     services = supervisor.Supervisor(folder, programs, _budget_programs(budgets, programs))
     _write_budget(folder, budgets, reason)
     try:
-        if args.variant == "choreo":
-            declare_topology()  # topology before work
+        if needs_broker(args.variant):
+            declare_topology(args.variant, args.replicas)  # topology before work
         print("runner: starting the programs", flush=True)
         services.start()
         logtail.follow(folder / "logs", stop)
@@ -151,12 +151,20 @@ def _write_budget(folder, budgets, reason):
     (folder / "budget.json").write_text(json.dumps({**facts, "reason": reason}, indent=1))
 
 
-def declare_topology():
+def needs_broker(variant):
+    """Return True when the variant's programs talk through RabbitMQ: the choreographed one,
+    and the orchestrated one with ORCH_TRANSPORT=amqp (its commands and replies)."""
+    return variant == "choreo" or config.orch_transport() == "amqp"
+
+
+def declare_topology(variant="choreo", replicas=1):
     """Declare every exchange, queue, retry queue and binding before any program starts, so
     no event is published before its subscriber's queue exists (the same one-shot command a
-    container deployment runs first)."""
-    subprocess.run([sys.executable, "-m", "shared.messaging.topology"], check=True, timeout=120,
-                   cwd=config.repo_root())
+    container deployment runs first); for the orchestrated variant, its command and reply
+    queues (shared/messaging/commands.py)."""
+    module = "shared.messaging.topology" if variant == "choreo" else "shared.messaging.commands"
+    subprocess.run([sys.executable, "-m", module], check=True, timeout=120,
+                   cwd=config.repo_root(), env={**os.environ, "ORCH_REPLICAS": str(replicas)})
     print("runner: topology declared", flush=True)
 
 
@@ -170,7 +178,7 @@ def _check_ports_free(programs):
 
 def _print_ready(variant, urls, broker):
     lines = [f"runner: {variant} is up"] + [f"  {name:<22} {url}" for name, url in urls.items()]
-    if variant == "choreo":
+    if needs_broker(variant):
         lines.append(f"  {'broker':<22} {config.amqp_url()}")
     lines.append("runner: press Ctrl-C to stop everything")
     print("\n".join(lines), flush=True)

@@ -29,7 +29,7 @@ def reset(variant):
                 inventory.seed(session)
         engine.dispose()
         print(f"reset: {service} database emptied ({config.database_url(service)})")
-    if variant == "choreo":
+    if variant == "choreo" or config.orch_transport() == "amqp":  # orch: commands and replies
         _purge_queues()
 
 

@@ -197,6 +197,25 @@ def orch_shards():
     return int(_env("ORCH_SHARDS", 8))
 
 
+ORCH_TRANSPORTS = ("http", "amqp")
+
+
+def orch_transport():
+    """Return how the orchestrator reaches the services (ORCH_TRANSPORT): `http` (the default,
+    a call that waits for each answer) or `amqp` (a command message, answered by a reply)."""
+    value = _env("ORCH_TRANSPORT", "http")
+    if value not in ORCH_TRANSPORTS:
+        raise ValueError(f"ORCH_TRANSPORT must be one of {', '.join(ORCH_TRANSPORTS)}, "
+                         f"not {value!r}")
+    return value
+
+
+def orch_reply_timeout_ms():
+    """Return how long (ORCH_TRANSPORT=amqp) a step's command waits for its reply before the
+    recovery loop sends it again with the same idempotency key (ORCH_REPLY_TIMEOUT_MS)."""
+    return int(_env("ORCH_REPLY_TIMEOUT_MS", 5000))
+
+
 def orch_sync_budget_ms():
     """Return how long POST /sagas drives a saga before answering 202 PENDING (ORCH_SYNC_BUDGET_MS)."""
     return int(_env("ORCH_SYNC_BUDGET_MS", 3000))

@@ -34,6 +34,11 @@ CONTRACTS = {
     "order.completed": Contract(1, {"order_id": str, "customer_id": str, "total_cents": int}),
     "order.cancelled": Contract(1, OUTCOME),
     "notification.sent": Contract(1, {"order_id": str, "notification_id": str, "outcome": str}),
+    # The orchestrated variant's commands and replies under ORCH_TRANSPORT=amqp
+    # (shared/messaging/commands.py): an HTTP command's method, path and body, and its answer.
+    "saga.command": Contract(1, {"key": str, "method": str, "path": str, "body": dict,
+                                 "reply_to": str}),
+    "saga.reply": Contract(1, {"key": str, "status": int, "body": dict}),
 }
 
 
@@ -56,6 +61,6 @@ def check(envelope):
 
 
 def _is(value, kind):
-    if kind is int:  # every int of a contract is an amount in cents, kept in a 32-bit column
+    if kind is int:  # an amount in cents, kept in a 32-bit column (or a reply's HTTP status)
         return type(value) is int and 0 <= value <= MAX_CENTS
     return isinstance(value, kind)

@@ -61,18 +61,28 @@ def command(service):
 
 def _run_once(work, body, key, fingerprint, url_args):
     with transaction(sessions()) as session:
-        # The key is claimed before the work, in one INSERT ... ON CONFLICT DO NOTHING: a twin
-        # request with the same key waits for this transaction, then finds the key taken and
-        # replays the stored answer instead of doing the work a second time.
-        if key and not _claim(session, key, fingerprint):
-            return _replay(_stored(session, key), fingerprint)
-        status, answer = work(session, body, **url_args)
-        # Trade-off 16: the key and the answer are stored in the transaction of the effect
-        # (the twin of Trade-off 3), so a retry after a lost answer replays, never repeats.
-        if key:
-            update_where(session, idempotency_keys, {"key": key},
-                         status_code=status, response=answer)
-    return jsonify(answer), status
+        status, answer, replayed = answer_once(
+            session, key, fingerprint, lambda: work(session, body, **url_args))
+    return jsonify(answer), status, {REPLAY_HEADER: "true"} if replayed else {}
+
+
+def answer_once(session, key, fingerprint, work, dedup=True):
+    """Run `work() -> (status, answer)` once per key, in the caller's transaction; return
+    (status, answer, replayed). The HTTP route and the command consumer
+    (shared/messaging/commands.py) both answer a command through here. dedup=False (only
+    TEACH_DISABLE_DEDUP on the command consumer) runs the work again for a key seen before."""
+    # The key is claimed before the work, in one INSERT ... ON CONFLICT DO NOTHING: a twin
+    # request with the same key waits for this transaction, then finds the key taken and
+    # replays the stored answer instead of doing the work a second time.
+    if key and not _claim(session, key, fingerprint) and dedup:
+        return (*_stored_answer(_stored(session, key), fingerprint), True)
+    status, answer = work()
+    # Trade-off 16: the key and the answer are stored in the transaction of the effect
+    # (the twin of Trade-off 3), so a retry after a lost answer replays, never repeats.
+    if key:
+        update_where(session, idempotency_keys, {"key": key},
+                     status_code=status, response=answer)
+    return status, answer, False
 
 
 def _claim(session, key, fingerprint):
@@ -87,10 +97,17 @@ def _stored(session, key):
 
 
 def _replay(stored, fingerprint):
+    status, answer = _stored_answer(stored, fingerprint)
+    return jsonify(answer), status, {REPLAY_HEADER: "true"} if status != 422 else {}
+
+
+def _stored_answer(stored, fingerprint):
+    """Return (status, answer) of a key used before: its answer, or 422 for another request."""
     if stored["request_hash"] != fingerprint:
-        return error(422, "idempotency_key_reused",
-                     "this Idempotency-Key was used with a different request")
-    return jsonify(stored["response"]), stored["status_code"], {REPLAY_HEADER: "true"}
+        return 422, {"error": {"code": "idempotency_key_reused",
+                               "message": "this Idempotency-Key was used with a different "
+                                          "request"}}
+    return stored["status_code"], stored["response"]
 
 
 def _json_body():
@@ -112,7 +129,12 @@ def _key():
 
 
 def _fingerprint(body):
-    text = json.dumps([request.method, request.path, body], sort_keys=True)
+    return fingerprint(request.method, request.path, body)
+
+
+def fingerprint(method, path, body):
+    """Return the hash of a command that a key is stored with: the same over HTTP and AMQP."""
+    text = json.dumps([method, path, body], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

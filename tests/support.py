@@ -184,18 +184,28 @@ def get_json(session, url):
 
 
 
-@contextlib.contextmanager
 def choreo_modules(*names):
     """Import modules of orders-choreo/ (e.g. "payments.handlers") for a test, then forget them:
     orders-orch/ has packages with the same names, so none may stay cached."""
-    folder = str(ROOT / "orders-choreo")
+    return _variant_modules("orders-choreo", names)
+
+
+def orch_modules(*names):
+    """Import modules of orders-orch/ (e.g. "payments.api") for a test, then forget them."""
+    return _variant_modules("orders-orch", names)
+
+
+@contextlib.contextmanager
+def _variant_modules(variant, names):
+    folder, before = str(ROOT / variant), set(sys.modules)
     sys.path.insert(0, folder)
     try:
         yield [importlib.import_module(name) for name in names]
     finally:
         sys.path.remove(folder)
-        for cached in [m for m, mod in sys.modules.items()
-                       if getattr(mod, "__file__", None) and mod.__file__.startswith(folder)]:
+        # Only what this import brought in (a module imported before stays, e.g. orchestrator.*)
+        for cached in [m for m, mod in sys.modules.items() if m not in before
+                       and getattr(mod, "__file__", None) and mod.__file__.startswith(folder)]:
             del sys.modules[cached]
 
 

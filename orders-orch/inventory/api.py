@@ -4,6 +4,7 @@ Twin: orders-choreo/inventory/api.py. The COMMANDS table is the twin of the chor
 service's subscriptions.py: there events are routed to handlers, here URLs are.
 """
 from shared import inspection
+from shared.messaging import commands
 from shared.db import open_service_database, transaction
 from shared.domain import inventory
 from shared.idempotency import command_routes
@@ -33,7 +34,9 @@ def create_app():
     session_factory = open_service_database(SERVICE, metadata)
     with transaction(session_factory) as session:
         inventory.seed(session)
-    app = create_base_app(SERVICE, session_factory)
+    app = create_base_app(SERVICE, session_factory,
+                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
     app.register_blueprint(inspection.stock())
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
+    commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
     return app

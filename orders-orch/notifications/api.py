@@ -3,6 +3,7 @@
 Twin: orders-choreo/notifications/api.py (and, for COMMANDS, orders-choreo/notifications/subscriptions.py).
 """
 from shared import inspection
+from shared.messaging import commands
 from shared.db import open_service_database
 from shared.idempotency import command_routes
 from shared.command_models import NotifyCustomer, SentNotification
@@ -22,7 +23,10 @@ COMMANDS = [("/notifications", describe(
 def create_app():
     """Return the notifications API."""
     setup("notifications-api")
-    app = create_base_app(SERVICE, open_service_database(SERVICE, metadata))
+    session_factory = open_service_database(SERVICE, metadata)
+    app = create_base_app(SERVICE, session_factory,
+                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
     app.register_blueprint(inspection.notifications_listing())
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
+    commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
     return app

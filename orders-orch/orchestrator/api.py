@@ -28,6 +28,7 @@ from shared.models.base import iso
 from shared.openapi import documented
 from shared.web import PAGE_QUERY, create_base_app, error, page_args, paginated, sessions
 from orchestrator import reads, store, traces
+from orchestrator.messaging_replica import MessagingReplica
 from orchestrator.replica import Replica
 from orchestrator.shards import LeaseLost, shard_of
 from orchestrator.steps import FINAL
@@ -63,6 +64,9 @@ def start_saga():
             headers={"Retry-After": str(config.orch_retry_after_s())})
     # Trade-off 10: the request (and one orders thread) waits while the saga runs: the client
     # gets the final status in one call, at the expense of concurrency and throughput (C8).
+    # Under ORCH_TRANSPORT=amqp the budget means the same to the client, but this thread only
+    # waits: the saga's steps run in the reply consumers (orchestrator/messaging_replica.py),
+    # which complete the future once the saga is final; out of budget, 202 and it goes on.
     try:
         return _answer(future.result(timeout=max(0.0, deadline - time.monotonic())))
     except Exception:  # out of budget, or the lease moved: the saga goes on without us
@@ -146,9 +150,10 @@ def create_app():
     # three loops; request threads hold one only for a moment (the overflow covers a burst).
     session_factory = open_service_database("orchestrator", metadata,
                                             pool_size=config.orch_max_in_flight() + 3)
-    replica = Replica(session_factory, number, config.orchestrator_url(number))
+    kind = MessagingReplica if config.orch_transport() == "amqp" else Replica
+    replica = kind(session_factory, number, config.orchestrator_url(number))
     app = create_base_app("orchestrator", session_factory,
-                          workers=(replica.leases.beat_name.split("@")[0],))
+                          workers=(replica.leases.beat_name.split("@")[0], *replica.health_roles()))
     app.extensions["replica"] = replica
     app.register_blueprint(routes)
     replica.start_loops()

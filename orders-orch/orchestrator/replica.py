@@ -52,8 +52,12 @@ class Replica:
         except BaseException:
             self._forget(saga_id)
             raise
-        self.executor.submit(self._run, saga_id, future)
+        self._launch(saga_id, future)
         return future
+
+    def _launch(self, saga_id, future):
+        """Drive the saga in a thread of the pool, which completes the future when it stops."""
+        self.executor.submit(self._run, saga_id, future)
 
     def _run(self, saga_id, future):
         try:
@@ -70,6 +74,10 @@ class Replica:
     def _forget(self, saga_id):
         with self.lock:
             self.active.pop(saga_id, None)
+
+    def health_roles(self):
+        """Return the heartbeats besides the leases' that /health needs (none over HTTP)."""
+        return ()
 
     def recover_once(self):
         """Resume due unfinished sagas of the owned shards; return how many were started."""

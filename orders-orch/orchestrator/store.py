@@ -82,11 +82,21 @@ def advance(session_factory, saga, token, changes, lines):
     # Trade-off 13: every answer is committed before the next call is made (C11), so any
     # replica can resume any saga and none keeps state in memory; it costs a database write
     # per step on the orchestrator's one database (the next step's "started" line rides on it).
-    changes = {**changes, "updated_at": utcnow()}
     with transaction(session_factory) as session:
-        _fenced_update(session, saga, token, changes)
-        log(session, saga, *lines)
+        return advance_in(session, saga, token, changes, lines)
+
+
+def advance_in(session, saga, token, changes, lines):
+    """advance() in the caller's transaction (the messaging driver adds the next command)."""
+    changes = {**changes, "updated_at": utcnow()}
+    _fenced_update(session, saga, token, changes)
+    log(session, saga, *lines)
     return {**saga, **changes}
+
+
+def current(session, saga_id):
+    """Return a live saga's row as the caller's transaction sees it, or None."""
+    return _row(session, saga_id)
 
 
 def _fenced_update(session, saga, token, changes):

@@ -53,8 +53,12 @@ class Consumer:
     """Consumes one queue and hands each event type to its handler (one thread, one connection)."""
 
     def __init__(self, service, queue, handlers, session_factory, amqp_url, number=0,
-                 prefetch=None, dedup=True, traced=True, pulse=None):
+                 prefetch=None, dedup=True, traced=True, pulse=None, exchange=topology.EXCHANGE,
+                 bindings=None):
         self.service, self.queue, self.handlers = service, queue, handlers
+        # The queue is bound on `exchange` to `bindings` (default: the event types it handles);
+        # the orchestrated variant's commands and replies travel on an exchange of their own.
+        self.exchange, self.bindings = exchange, bindings or tuple(handlers)
         self.dedup = dedup  # False: the handlers are idempotent by themselves (see apply_in)
         self.traced = traced  # False: its deliveries make no spans (the tracker, Trade-off 52)
         self.prefetch = prefetch or config.prefetch_count()
@@ -77,7 +81,8 @@ class Consumer:
         try:
             self.channel = self.connection.channel()
             self.channel.confirm_delivery()  # retries and dead letters must not be lost either
-            topology.declare_consumer_queue(self.channel, self.queue, self.handlers)
+            topology.declare_consumer_queue(self.channel, self.queue, self.bindings,
+                                            self.exchange)
             # Trade-off 5: prefetch bounds the unacked messages in flight on this consumer. One
             # at a time would idle the consumer during every network round trip; a large
             # window piles redeliveries onto one consumer when it dies. See PREFETCH_COUNT

@@ -19,8 +19,9 @@ from shared.models.base import utcnow
 from shared.models.plumbing import outbox
 
 
-def add(session, envelope):
-    """Queue an event for publishing as part of the session's transaction."""
+def add(session, envelope, routing_key=None, owner=None):
+    """Queue an event for publishing as part of the session's transaction; its routing key is
+    its type unless told another (a command or reply is routed to its one consumer)."""
     contracts.check(envelope)  # never let a producer publish an event that breaks its contract
     # Trade-off 1: the event is a row written by the business transaction itself, so a change
     # and its event commit together or not at all. The price: an extra table, a relay process,
@@ -29,8 +30,8 @@ def add(session, envelope):
         _publish_after_commit(session, envelope)
         return
     session.execute(insert(outbox), {  # the row as parameters: see Trade-off 46 (shared/db.py)
-        "message_id": envelope.message_id, "routing_key": envelope.type,
-        "body": envelope.to_json(), "created_at": utcnow(), "sent_at": None,
+        "message_id": envelope.message_id, "routing_key": routing_key or envelope.type,
+        "body": envelope.to_json(), "created_at": utcnow(), "sent_at": None, "owner": owner,
         "headers": tracing.outbox_headers(envelope)})  # tracing: the trace goes with the event
     after_commit(session, _wake_relays)
 

@@ -48,9 +48,12 @@ _MARK_SENT = (update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=Tr
 class OutboxRelay:
     """Publishes a service's outbox rows in the order they were written."""
 
-    def __init__(self, session_factory, amqp_url):
+    def __init__(self, session_factory, amqp_url, exchange=EXCHANGE, only=None):
+        """`only`: a condition on the outbox rows this relay publishes (default: every row),
+        e.g. the orchestrated services' replies, not the orders service's handover rows."""
         self.session_factory = session_factory
-        self.amqp_url = amqp_url
+        self.amqp_url, self.exchange = amqp_url, exchange
+        self._unsent = _UNSENT if only is None else _UNSENT.where(only)
         self.name = worker_name("relay")
         self.stopping = threading.Event()
         self._last_beat = 0.0
@@ -84,7 +87,7 @@ class OutboxRelay:
         """Return up to BATCH unsent rows that are not parked, oldest first."""
         self._beat()
         with read_only(self.session_factory) as session:
-            rows = session.execute(_UNSENT).mappings().all()
+            rows = session.execute(self._unsent).mappings().all()
         now = time.monotonic()
         return [row for row in rows if self._parked.get(row["id"], 0) <= now]
 
@@ -146,7 +149,7 @@ class _Rounds:
         channel.add_on_return_callback(self._returned)
         channel.confirm_delivery(ack_nack_callback=self._confirmed,
                                  callback=lambda _frame: channel.exchange_declare(
-                                     EXCHANGE, exchange_type="topic", durable=True,
+                                     self.relay.exchange, exchange_type="topic", durable=True,
                                      callback=lambda _frame: self._schedule(0)))
 
     def _open_failed(self, _connection, error):
@@ -190,9 +193,9 @@ class _Rounds:
         # price: a crash or a lost connection mid-batch publishes every unconfirmed row of it
         # again (more duplicates for the consumers to drop), and the code is callbacks.
         for row in rows:
-            with tracing.publish_span(row, EXCHANGE) as headers:  # tracing: the trace travels on
+            with tracing.publish_span(row, self.relay.exchange) as headers:  # tracing
                 self.channel.basic_publish(
-                    EXCHANGE, row["routing_key"], row["body"], mandatory=True,
+                    self.relay.exchange, row["routing_key"], row["body"], mandatory=True,
                     properties=persistent(row["routing_key"], row["message_id"], None, headers))
             self.in_flight[self.next_tag] = row
             self.next_tag += 1

@@ -47,20 +47,21 @@ def retry_queue(queue):
     return f"{queue}.retry"
 
 
-def declare_exchange(channel):
-    """Declare the events exchange (idempotent)."""
-    channel.exchange_declare(EXCHANGE, exchange_type="topic", durable=True)
+def declare_exchange(channel, exchange=EXCHANGE):
+    """Declare the events exchange, or another topic exchange (idempotent)."""
+    channel.exchange_declare(exchange, exchange_type="topic", durable=True)
 
 
-def declare_consumer_queue(channel, queue, routing_keys):
-    """Declare a consumer's queue with its bindings, its retry queue and the dead-letter queue."""
-    declare_exchange(channel)
+def declare_consumer_queue(channel, queue, routing_keys, exchange=EXCHANGE):
+    """Declare a consumer's queue with its bindings (on the events exchange unless told
+    another), its retry queue and the dead-letter queue."""
+    declare_exchange(channel, exchange)
     channel.queue_declare(queue, durable=True)
     # Trade-off 7: each service binds its own queue to the events it wants; nothing central
     # lists the services, so a new one joins alone (C2). Bindings are only ever added: a key
     # a service stops handling stays bound until someone unbinds it by hand.
     for key in routing_keys:
-        channel.queue_bind(queue, EXCHANGE, routing_key=key)
+        channel.queue_bind(queue, exchange, routing_key=key)
     # A message in the retry queue expires after its per-message TTL and is dead-lettered by
     # the broker straight back to the consumer's own queue (default exchange, queue name).
     channel.queue_declare(retry_queue(queue), durable=True, arguments={
@@ -103,12 +104,12 @@ def declare_all(channel, subscriptions):
        wait=wait_exponential_jitter(multiplier=0.2, max=5), stop=stop_after_delay(60),
        before_sleep=before_sleep_log(logging.getLogger("topology"), logging.WARNING),
        reraise=True)
-def _declare_when_the_broker_answers(subscriptions):
-    """Declare everything; a broker that is still starting (it may pass its healthcheck before
-    it takes logins) is tried again with backoff for a minute."""
+def declare_when_the_broker_answers(declare):
+    """Call declare(channel); a broker that is still starting (it may pass its healthcheck
+    before it takes logins) is tried again with backoff for a minute."""
     connection = pika.BlockingConnection(pika.URLParameters(config.amqp_url()))
     try:
-        declare_all(connection.channel(), subscriptions)
+        declare(connection.channel())
     finally:
         connection.close()
 
@@ -123,7 +124,7 @@ def main(argv=None):
     if not subscriptions:
         raise SystemExit(f"topology: no <service>/subscriptions.py under {folder}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    _declare_when_the_broker_answers(subscriptions)
+    declare_when_the_broker_answers(lambda channel: declare_all(channel, subscriptions))
     logging.getLogger("topology").info("topology: declared %d queues with their retry queues "
                                        "and bindings: %s", len(subscriptions),
                                        ", ".join(subscriptions))

@@ -1,0 +1,66 @@
+"""The orchestrated variant with ORCH_TRANSPORT=amqp, started by the runner as
+`make up-orch ORCH_TRANSPORT=amqp` starts it: an order of each outcome ends in the same status,
+with the same ledger, as over HTTP (tests/e2e/test_outcomes.py), and the ledger audit passes.
+
+Only these tests run on this transport: the other e2e tests cover the variant over HTTP, and
+the steps' reliability over messages is tested in tests/integration/test_saga_messages.py.
+"""
+import pytest
+import requests
+
+from audit.__main__ import audit_when_quiet, report
+from audit.fetch import snapshot
+from audit.ledger import read, tally
+from shared import config
+from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL
+from tests.support import OUTCOMES, ROOT, RunningVariant, endings, get_json, moved_ports, \
+    new_ledger, post_recorded, wait_final
+
+PORT_OFFSET = 11000  # beside the e2e suite's own orch (10000), which may run in this session
+POSTGRES_PORT = "15438"  # E2E_DB=postgres: a cluster of its own, beside the suite's (15433)
+
+
+@pytest.fixture(scope="module")
+def amqp_system(test_broker):
+    """The orchestrated variant over RabbitMQ, for this module."""
+    env = {**moved_ports("orch", PORT_OFFSET), "AMQP_URL": TEST_AMQP_URL,
+           "ORCH_TRANSPORT": "amqp", "POSTGRES_PORT": POSTGRES_PORT,
+           "CONSUMER_THREADS": "4",  # command consumers per service: a light machine's share
+           # a budget no saga of a test machine can outrun: a 202 here means the reply
+           # consumer never woke the waiting request, not a slow step
+           "ORCH_SYNC_BUDGET_MS": "20000"}
+    running = RunningVariant("orch", ROOT / "var" / "test-e2e-orch-amqp", env, db=E2E_DB)
+    running.start()
+    yield running
+    running.stop()
+
+
+def test_the_runner_starts_the_command_consumers_and_the_broker(amqp_system):
+    assert any("broker" in line for line in amqp_system.output)
+    logs = amqp_system.var_dir / "orch" / "logs"
+    consuming = [path.name for path in logs.glob("*.log")
+                 if "consuming commands from" in path.read_text(errors="replace")]
+    assert {name.split("-")[0] for name in consuming} == set(config.SERVICES), consuming
+
+
+def test_each_outcome_ends_as_over_http_and_the_ledger_audit_passes(amqp_system, tmp_path):
+    urls = {s: amqp_system.url(s) for s in config.SERVICES}
+    ledger, scope = new_ledger(tmp_path, "amqp")
+    with requests.Session() as http:
+        placed = {outcome: post_recorded(http, urls["orders"], ledger, scope, n, outcome)
+                  for n, outcome in enumerate(OUTCOMES)}
+        assert {o: r.status_code for o, r in placed.items()} == dict.fromkeys(OUTCOMES, 201), \
+            "each saga ends within the budget: 201 with its final status"
+        for outcome, response in placed.items():
+            _, status, reason = OUTCOMES[outcome]
+            final = wait_final(http, urls["orders"], response.json()["order_id"])
+            assert (final["status"], final["reason"]) == (status, reason)
+            if outcome == "shipping_unavailable":
+                payments = get_json(http, f"{urls['payments']}/payments?order_id="
+                                    f"{final['order_id']}")["items"]
+                assert [p["status"] for p in payments] == ["refunded"]
+    results, _ = audit_when_quiet("orch", urls, 60, ledger=ledger.path,
+                                  orchestrator_url=amqp_system.url("orchestrator"))
+    assert report(results), [violations for _, _, violations in results if violations]
+    counts = tally(read(ledger.path)[1], snapshot(urls))
+    assert counts["ended"] == endings(dict.fromkeys(OUTCOMES, 1))
