@@ -35,7 +35,7 @@ up-both: venv broker  ## both variants and the page to watch them side by side (
 watch: venv  ## only the page (http://127.0.0.1:8080), for variants already started with make up-choreo / make up-orch
 	$(PY) -m watch
 
-up-orch: venv  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas; DB=postgres for PostgreSQL; BUDGET=on for a CPU quota per program; ORCH_TRANSPORT=amqp for commands and replies over RabbitMQ (it starts the broker)
+up-orch: venv broker  ## start the orchestrated variant (Ctrl-C stops it); REPLICAS=2 for two orchestrator replicas; DB=postgres for PostgreSQL; BUDGET=on for a CPU quota per program; ORCH_TRANSPORT=amqp for commands and replies over RabbitMQ (it starts the broker)
 	$(PY) -m runner up orch --replicas $(REPLICAS) --db $(DB)
 
 archive: venv  ## archive the orchestrated variant's finished sagas older than ORCH_RETENTION_S now
