@@ -45,8 +45,9 @@ DROPPED = re.compile(r"duplicate \S+ \S+ dropped by ")  # the consumer's line (T
 
 
 @pytest.fixture(scope="module")
-def choreo():
-    """The choreographed variant on its own broker, so redeliveries are ours alone."""
+def choreo(stop_later):
+    """The choreographed variant on its own broker, so redeliveries are ours alone; both stop
+    in the background, at once (no other test uses their ports)."""
     broker = Broker(AMQP_URL, ROOT / "var" / "test-crash-broker")
     shutil.rmtree(broker.base, ignore_errors=True)
     broker.start()
@@ -56,8 +57,8 @@ def choreo():
         running.start()
         yield running
     finally:
-        running.stop()
-        broker.stop()
+        stop_later(running.stop)
+        stop_later(broker.stop)
 
 
 def _logs(system, programs):

@@ -30,7 +30,7 @@ ORDERS = 8
 
 
 @pytest.fixture
-def stack():
+def stack(stop_later):
     """Two replicas with a short lease; replica 1 stalls once after a step's call; replica 0
     does not resume sagas on its own during the test (its recovery is slow)."""
     running = OrchStack("stalled", 28800, replicas=2, env={"ORCH_LEASE_TTL_MS": str(TTL_MS)})
@@ -42,8 +42,8 @@ def stack():
     try:
         running.start()
         yield running
-    finally:
-        running.stop()
+    finally:  # in the background: no other test uses this stack's ports
+        stop_later(running.stop)
 
 
 def _leases(stack, replica=0):
