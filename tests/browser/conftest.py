@@ -32,8 +32,9 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 
 
 @pytest.fixture(scope="session")
-def variants():
-    """Start a broker, then both variants at once through the runner; stop them at the end."""
+def variants(stop_later):
+    """Start a broker, then both variants at once through the runner; stop them and the broker
+    at the end, all at once and in the background (tests/conftest.py)."""
     broker = Broker(AMQP_URL, VAR_DIR / "broker")
     if not broker.answers():
         shutil.rmtree(broker.base, ignore_errors=True)  # no queue left over from an earlier run
@@ -53,12 +54,9 @@ def variants():
             assert r.process and r.process.poll() is None, f"the {variant} runner did not start"
         yield running
     finally:
-        stops = [threading.Thread(target=r.stop) for r in running.values()]  # both at once
-        for thread in stops:
-            thread.start()
-        for thread in stops:
-            thread.join()
-        broker.stop()
+        for r in running.values():
+            stop_later(r.stop)
+        stop_later(broker.stop)
 
 
 @pytest.fixture(scope="session")

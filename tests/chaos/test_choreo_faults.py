@@ -7,11 +7,11 @@ from tests.chaos.conftest import started
 
 
 @pytest.fixture(scope="module")
-def system():
+def system(stop_later):
     """The choreographed variant, two worker replicas per service, for this module."""
     running = started("choreo")
     yield running
-    running.stop()
+    stop_later(running.stop)  # in the background: the next module uses other ports
 
 
 @pytest.mark.parametrize("scenario", ["kill-payments", "kill-replica", "broker-restart",

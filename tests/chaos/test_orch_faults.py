@@ -14,11 +14,11 @@ SLOWED = {"slow-payments"}
 
 
 @pytest.fixture(scope="module")
-def system():
+def system(stop_later):
     """The orchestrated variant, two orchestrator replicas, for this module."""
     running = started("orch")
     yield running
-    running.stop()
+    stop_later(running.stop)  # in the background: the next module uses other ports
 
 
 @pytest.mark.parametrize("scenario", ["kill-inventory", "kill-orchestrator", "kill-replica",

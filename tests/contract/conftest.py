@@ -24,8 +24,9 @@ SERVICE_TOKEN = secrets.token_urlsafe(16)
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
-def system(request):
-    """Start one variant for this module's tests; stop it after them."""
+def system(request, stop_later):
+    """Start one variant for this module's tests; stop it after them, in the background (no
+    other folder uses its ports)."""
     variant = request.param
     env = moved_ports(variant, PORT_OFFSET)
     if variant == "choreo":
@@ -36,7 +37,7 @@ def system(request):
     running = RunningVariant(variant, ROOT / "var" / f"test-contract-{variant}", env, db=E2E_DB)
     running.start()
     yield running
-    running.stop()
+    stop_later(running.stop)
 
 
 def services(variant):

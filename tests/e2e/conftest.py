@@ -19,18 +19,19 @@ TEST_POSTGRES_PORT = "15433"
 
 
 @pytest.fixture(scope="session")
-def test_broker():
+def test_broker(stop_later):
     """Start a RabbitMQ node for the end-to-end tests (the runner reuses a broker that answers)."""
     broker = Broker(TEST_AMQP_URL, ROOT / "var" / "test-e2e-broker")
     if not broker.answers():
         broker.start()
     yield broker
-    broker.stop()
+    stop_later(broker.stop)
 
 
 @pytest.fixture(scope="session", params=VARIANTS)
-def system(request):
-    """Start one variant for the whole session; stop it (and check it stopped) at the end."""
+def system(request, stop_later):
+    """Start one variant for the whole session; stop it (and check it stopped) at the end, in
+    the background (no other fixture uses its ports or folder)."""
     variant = request.param
     env = moved_ports(variant, PORT_OFFSET)
     if variant == "choreo":
@@ -41,8 +42,12 @@ def system(request):
     running.start()
     yield running
     supervised = running.pids()
+    stop_later(lambda: _stop_and_check(running, supervised))
+
+
+def _stop_and_check(running, supervised):
     took = running.stop()
-    print(f"\nrunner for {variant} stopped in {took:.1f}s")
+    print(f"\nrunner for {running.variant} stopped in {took:.1f}s")
     assert supervised and not [pid for pid in supervised if _alive(pid)], \
         "the runner left processes behind"
 

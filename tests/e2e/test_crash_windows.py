@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import pika
 
@@ -46,7 +47,9 @@ DROPPED = re.compile(r"duplicate \S+ \S+ dropped by ")  # the consumer's line (T
 
 @pytest.fixture(scope="module")
 def choreo():
-    """The choreographed variant on its own broker, so redeliveries are ours alone."""
+    """The choreographed variant on its own broker, so redeliveries are ours alone; both stop
+    at once at the end (not in the background: the next module starts a broker, and a
+    broker's stop ends with `epmd -kill`)."""
     broker = Broker(AMQP_URL, ROOT / "var" / "test-crash-broker")
     shutil.rmtree(broker.base, ignore_errors=True)
     broker.start()
@@ -56,8 +59,10 @@ def choreo():
         running.start()
         yield running
     finally:
-        running.stop()
-        broker.stop()
+        with ThreadPoolExecutor() as stopping:
+            stops = [stopping.submit(running.stop), stopping.submit(broker.stop)]
+        for stop in stops:
+            stop.result()
 
 
 def _logs(system, programs):

@@ -22,12 +22,12 @@ AMQP_URL = "amqp://guest:guest@127.0.0.1:5680/%2F"
 
 
 @pytest.fixture(scope="module")
-def broker():
+def broker(stop_later):
     node = Broker(AMQP_URL, ROOT / "var" / "test-nodedup-broker")
     shutil.rmtree(node.base, ignore_errors=True)
     node.start()
     yield node
-    node.stop()
+    stop_later(node.stop)  # after the last variant on it has stopped
 
 
 @pytest.fixture

@@ -5,29 +5,11 @@ nothing; the saga then ends as its order asked, so no Idempotency-Key of the orc
 taken with another body. In the orchestrated variant, the same commands sent straight to the
 services' and the orchestrator's ports without the credential are 403 too.
 """
-import pytest
-import requests
+from tests.support import get_json, order, wait_final
 
-from tests.e2e.conftest import TEST_AMQP_URL, TEST_POSTGRES_PORT, VARIANTS, test_broker  # noqa: F401
-from tests.support import ROOT, RunningVariant, get_json, moved_ports, order, wait_final
-
-PORT_OFFSET = 12000
-FAST = {"ORCH_RECOVERY_EVERY_MS": "300", "ORCH_SYNC_BUDGET_MS": "1000"}
+# The session's running variants (tests/e2e/conftest.py): this test needs no settings of its
+# own, and everything it sends is refused, so it leaves them as it found them.
 HOLD = {"choreo": "payments-worker", "orch": "payments-api"}  # stopped: the order stays PENDING
-
-
-@pytest.fixture(scope="module", params=VARIANTS)
-def system(request):
-    """Start one variant for this module, on ports of its own."""
-    variant = request.param
-    env = {**moved_ports(variant, PORT_OFFSET), **FAST, "POSTGRES_PORT": TEST_POSTGRES_PORT}
-    if variant == "choreo":
-        env["AMQP_URL"] = TEST_AMQP_URL
-        request.getfixturevalue("test_broker")
-    running = RunningVariant(variant, ROOT / "var" / f"test-surface-{variant}", env)
-    running.start()
-    yield running
-    running.stop()
 
 
 def the_orchestrators_calls(order_id):
@@ -66,6 +48,22 @@ def send(http, base, path, body, key, order_id):
 def test_no_internal_command_goes_through_without_the_credential(system, http):
     variant = system.variant
     system.runner("stop-service", variant, HOLD[variant])
+    try:
+        order_id = _probe_while_held(system, http)
+    finally:  # the variant is the session's: payments comes back whatever happened
+        system.runner("start-service", variant, HOLD[variant])
+    if variant == "orch":
+        refused = probes_to_the_services(http, system, order_id, only="payments")
+        assert refused == {}, "internal commands without the credential"
+
+    final = wait_final(http, system.url("orders"), order_id, timeout=60)  # the orchestrator's
+    assert (final["status"], final["reason"]) == ("COMPLETED", None)     # own keys work
+    assert_one_of_each_effect(http, system, order_id, final)
+
+
+def _probe_while_held(system, http):
+    """Place an order, held PENDING; send it every command without the credential; return
+    its id."""
     placed = http.post(f"{system.url('orders')}/orders", json=order(quantity=1), timeout=30)
     assert placed.status_code in (201, 202), placed.text
     order_id = placed.json()["order_id"]
@@ -78,18 +76,11 @@ def test_no_internal_command_goes_through_without_the_credential(system, http):
     assert {name: s for name, s in answers.items() if s not in (403, 404, 405)} == {}
     assert get_json(http, f"{public}/orders/{order_id}")["status"] == "PENDING"
 
-    if variant == "orch":  # straight to each service (payments once it is back)
+    if system.variant == "orch":  # straight to each service (payments once it is back)
         refused = probes_to_the_services(http, system, order_id, skip="payments")
         assert refused == {}, "internal commands without the credential"
         assert get_json(http, f"{public}/orders/{order_id}")["status"] == "PENDING"
-    system.runner("start-service", variant, HOLD[variant])
-    if variant == "orch":
-        refused = probes_to_the_services(http, system, order_id, only="payments")
-        assert refused == {}, "internal commands without the credential"
-
-    final = wait_final(http, public, order_id, timeout=60)  # the orchestrator's own keys work
-    assert (final["status"], final["reason"]) == ("COMPLETED", None)
-    assert_one_of_each_effect(http, system, order_id, final)
+    return order_id
 
 
 def probe_the_public_api(http, public, order_id):

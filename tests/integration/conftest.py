@@ -15,14 +15,14 @@ AMQP_URL = "amqp://guest:guest@127.0.0.1:5674/%2F"
 
 
 @pytest.fixture(scope="session")
-def broker():
+def broker(stop_later):
     """A RabbitMQ node of the integration tests' own (port 5674, data under var/)."""
     node = Broker(AMQP_URL, ROOT / "var" / "test-integration-broker")
     if not node.answers():
         shutil.rmtree(node.base, ignore_errors=True)  # start empty: no queues left from before
         node.start()
     yield node
-    node.stop()
+    stop_later(node.stop)
 
 
 @pytest.fixture

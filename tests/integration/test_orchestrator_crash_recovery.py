@@ -14,14 +14,14 @@ BODIES = [order_body(), order_body(payment={"card_token": "tok_declined"}),
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(stop_later):
     """Shipping is slow, so that sagas are in flight when the orchestrator dies."""
     running = OrchStack("crash", 28200, env={"SHIPPING_FAULT_LATENCY_MS": "800"})
     try:
         running.start()
         yield running
-    finally:
-        running.stop()
+    finally:  # in the background: no other test uses this stack's ports
+        stop_later(running.stop)
 
 
 def test_sagas_cut_off_by_a_kill_9_all_finish_once_the_orchestrator_is_back(stack):

@@ -35,14 +35,14 @@ CRASH_AT_CALL = 30  # the 30th step call of the armed process: most sagas are mi
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(stop_later):
     """One replica; each test restarts it armed, then unarmed."""
     running = OrchStack("windows", 28600)
     try:
         running.start()
         yield running
-    finally:
-        running.stop()
+    finally:  # in the background: no other test uses this stack's ports
+        stop_later(running.stop)
 
 
 def crashes(stack, point):

@@ -28,7 +28,7 @@ BLOCK = {"FAULT_STALL_AT": "saga.after_call:12000"}
 
 
 @pytest.fixture
-def stack():
+def stack(stop_later):
     """The orchestrated variant, its orchestrator armed to stall the first saga (BLOCK); the
     test restarts its orders API with the slow handover armed."""
     running = OrchStack("handover", 28700, env=FULL)
@@ -38,8 +38,8 @@ def stack():
     try:
         running.start()
         yield running
-    finally:
-        running.stop()
+    finally:  # in the background: no other test uses this stack's ports
+        stop_later(running.stop)
 
 
 def _urls(stack):

@@ -10,7 +10,7 @@ from tests.integration.conftest_orch import (OrchStack, assert_order_invariants,
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(stop_later):
     """Payments answers slower than the orchestrator waits: its first answers get lost."""
     running = OrchStack("idempotency", 28100, env={
         "PAYMENTS_FAULT_LATENCY_MS": "900", "ORCH_CALL_TIMEOUT_MS": "450",
@@ -18,8 +18,8 @@ def stack():
     try:
         running.start()
         yield running
-    finally:
-        running.stop()
+    finally:  # in the background: no other test uses this stack's ports
+        stop_later(running.stop)
 
 
 def charge(stack, order_id, key, timeout, amount=1250):

@@ -13,7 +13,7 @@ from tests.integration.conftest_orch import (OrchStack, assert_order_invariants,
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(stop_later):
     """A replica that drives at most two sagas at once, behind a slow shipping service."""
     running = OrchStack("shedding", 28400, env={"ORCH_MAX_IN_FLIGHT": "2",
                                                 "SHIPPING_FAULT_LATENCY_MS": "1500",
@@ -21,8 +21,8 @@ def stack():
     try:
         running.start()
         yield running
-    finally:
-        running.stop()
+    finally:  # in the background: no other test uses this stack's ports
+        stop_later(running.stop)
 
 
 def test_orders_over_the_in_flight_bound_get_429_with_retry_after_and_leave_no_order(stack):

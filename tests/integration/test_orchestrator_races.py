@@ -46,8 +46,9 @@ def _log(stack, name):
 
 
 @pytest.fixture
-def stacks():
-    """Start stacks for a test: stacks(name, base_port, {program: env}); stop them after it."""
+def stacks(stop_later):
+    """Start stacks for a test: stacks(name, base_port, {program: env}); stop them after it, in
+    the background (each test's stacks have ports of their own)."""
     made = []
 
     def start(name, base_port, armed=None):
@@ -60,7 +61,7 @@ def stacks():
         yield start
     finally:
         for stack in made:
-            stack.stop()
+            stop_later(stack.stop)
 
 
 def _ran_once(stack, order_id):

@@ -12,15 +12,15 @@ from tests.integration.conftest_orch import (OrchStack, assert_each_step_worked_
 
 
 @pytest.fixture(scope="module")
-def stack():
+def stack(stop_later):
     """Two orchestrator replicas; shipping is slow so sagas are in flight at the kill."""
     running = OrchStack("replicas", 28300, replicas=2,
                         env={"SHIPPING_FAULT_LATENCY_MS": "700"})
     try:
         running.start()
         yield running
-    finally:
-        running.stop()
+    finally:  # in the background: no other test uses this stack's ports
+        stop_later(running.stop)
 
 
 def owners(stack, replica=0):

@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import threading
+import time
 
 import pytest
 import requests
@@ -24,13 +25,14 @@ from tests.integration.conftest_orch import OrchStack, assert_each_step_worked_o
 from tests.support import endings, new_ledger, post_recorded
 
 TTL_MS = 1500
-# Longer than the POSTs' budget, the wait for the others, the pause and the rebalancing together.
-STALL_MS = 20000
+# Longer than the POSTs' budget, the wait for the others, the pause and the rebalancing together
+# (about 6 s on a busy 2-core machine; the test fails, not passes, if the stall ends sooner).
+STALL_MS = 12000
 ORDERS = 8
 
 
 @pytest.fixture
-def stack():
+def stack(stop_later):
     """Two replicas with a short lease; replica 1 stalls once after a step's call; replica 0
     does not resume sagas on its own during the test (its recovery is slow)."""
     running = OrchStack("stalled", 28800, replicas=2, env={"ORCH_LEASE_TTL_MS": str(TTL_MS)})
@@ -42,8 +44,8 @@ def stack():
     try:
         running.start()
         yield running
-    finally:
-        running.stop()
+    finally:  # in the background: no other test uses this stack's ports
+        stop_later(running.stop)
 
 
 def _leases(stack, replica=0):
@@ -73,6 +75,7 @@ def test_a_replica_stalled_past_its_lease_has_its_late_write_refused(stack, tmp_
     ledger, scope = new_ledger(tmp_path, "stalled")
     urls = {s: stack.url(f"{s}-api") for s in ("orders", "inventory", "payments", "shipping",
                                                 "notifications")}
+    stall_began = time.monotonic()
     order_ids = _place(urls, ledger, scope)
 
     def stalled_ones():  # running sagas of replica 1's shards (it drives them, not recovery)
@@ -99,8 +102,12 @@ def test_a_replica_stalled_past_its_lease_has_its_late_write_refused(stack, tmp_
     wait_until(lambda: _leases(stack, 1)[saga["shard"]]["owner_url"] == stalled_url,
                3 * TTL_MS / 1000 + 3, every=0.1, what="the shard back with replica 1")
     assert _leases(stack, 1)[saga["shard"]]["epoch"] >= started_epoch + 2
-
     log = stack.var_dir / "logs" / "orchestrator-1.log"
+    # The stall outlasted all of the above: the late write comes while replica 1 holds the
+    # shard again, under a newer epoch (a check of ownership alone would let it through).
+    assert _refusals(log, saga["saga_id"]) == [], "the stall ended too soon to test the epoch"
+    print(f"stall {STALL_MS} ms; shard back at {time.monotonic() - stall_began:.1f}s")
+
     refused = wait_until(lambda: _refusals(log, saga["saga_id"]), STALL_MS / 1000 + 5,
                          what="the late write to be refused")
     assert refused == [(saga["shard"], started_epoch)], "refused once, for its stale epoch"

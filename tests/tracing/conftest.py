@@ -7,24 +7,26 @@ from runner.broker import Broker
 from shared.tracing.show import read_spans, traces_of
 from tests.support import ROOT, RunningVariant, moved_ports, wait_for
 
-PORT_OFFSET = 20000
+# Not the contract tests' 20000: both folders stop their variants in the background
+# (tests/conftest.py), so one may still be stopping while the other starts.
+PORT_OFFSET = 14000
 TRACING_AMQP_URL = "amqp://guest:guest@127.0.0.1:5674/%2F"  # own node: replays stay ours
 FAST = {"OTEL_BSP_SCHEDULE_DELAY": "200", "MAX_ATTEMPTS": "3", "RETRY_DELAY_MS": "300"}
 
 
 @pytest.fixture(scope="module")
-def tracing_broker():
+def tracing_broker(stop_later):
     """Start a RabbitMQ node for the tracing tests."""
     broker = Broker(TRACING_AMQP_URL, ROOT / "var" / "test-tracing-broker")
     if not broker.answers():
         broker.start()
     yield broker
-    broker.stop()
+    stop_later(broker.stop)
 
 
 @pytest.fixture(scope="module", params=["choreo", "orch"])
-def traced(request):
-    """Start one variant with tracing on; stop it after the module's tests."""
+def traced(request, stop_later):
+    """Start one variant with tracing on; stop it in the background after the module's tests."""
     env = {**moved_ports(request.param, PORT_OFFSET), **FAST}
     if request.param == "choreo":
         env["AMQP_URL"] = TRACING_AMQP_URL
@@ -32,7 +34,7 @@ def traced(request):
     running = RunningVariant(request.param, ROOT / "var" / f"test-tracing-{request.param}", env)
     running.start()
     yield running
-    running.stop()
+    stop_later(running.stop)
 
 
 @pytest.fixture
