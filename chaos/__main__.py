@@ -2,6 +2,7 @@
 
     python -m chaos                                   every scenario, both variants, then fuzz
     python -m chaos --variant orch --scenario kill-payments
+    python -m chaos --variant orch-amqp               the orchestrated variant, ORCH_TRANSPORT=amqp
     python -m chaos --teach TEACH_DISABLE_DEDUP       the switch's scenario: its audit must FAIL
     python -m chaos --fuzz-only --requests 1000       generated bad requests only (`make fuzz`)
     python -m chaos --db postgres                     the same on PostgreSQL, a database per service
@@ -48,7 +49,8 @@ def run_variant(variant, scenario_names, args, audit_text, env=None):
 def main(argv=None):
     """Parse arguments, run, write the report; exit 0 when every row has its expected verdict."""
     parser = argparse.ArgumentParser(prog="python -m chaos")
-    parser.add_argument("--variant", choices=("choreo", "orch", "both"), default="both")
+    parser.add_argument("--variant", choices=("choreo", "orch", "orch-amqp", "both"),
+                        default="both", help="both: choreo and orch (orch-amqp only when named)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--teach", choices=sorted(TEACHING))
     parser.add_argument("--db", choices=DATABASES, default="sqlite",

@@ -15,12 +15,15 @@ from shared.messaging.deadletters import list_dead_letters, replay_dead_letters
 from shared.config import SERVICES
 
 SCENARIOS = {}
-BOTH = ("choreo", "orch")
-SLOW_MS = {"choreo": 200, "orch": 1200}  # orch: above ORCH_CALL_TIMEOUT_MS, answers get lost
+ALL = ("choreo", "orch", "orch-amqp")  # orch-amqp: orch with ORCH_TRANSPORT=amqp (system.py)
+ORCH = ("orch", "orch-amqp")
+# By the runner's variant. orch: above ORCH_CALL_TIMEOUT_MS, answers get lost (over HTTP; over
+# messages the reply comes late, within ORCH_REPLY_TIMEOUT_MS, and the queue holds the rest).
+SLOW_MS = {"choreo": 200, "orch": 1200}
 FLAKY_RATE = 0.25
 
 
-def scenario(name, variants=BOTH):
+def scenario(name, variants=ALL):
     """Register a scenario function under `name` for the given variants."""
     def register(function):
         SCENARIOS[name] = (function, variants)
@@ -38,13 +41,13 @@ def _kill_service(service):
 def _faulty(service, setting):
     def run(ctx):
         name = f"{service.upper()}_FAULT_{setting}"
-        value = SLOW_MS[ctx.system.variant] if setting == "LATENCY_MS" else FLAKY_RATE
+        value = SLOW_MS[ctx.system.style] if setting == "LATENCY_MS" else FLAKY_RATE
         programs = ctx.system.workers(service)
         ctx.system.restart_with(programs, {name: str(value)})
         ctx.under_load(None)
         ctx.system.restart_with(programs, {name: ""})  # heal
         notes = [f"{name}={value} on {', '.join(programs)}"]
-        if ctx.system.variant == "choreo" and setting == "FAILURE_RATE":
+        if ctx.system.style == "choreo" and setting == "FAILURE_RATE":
             notes.append(_replay_given_up(ctx))
         return notes
     return run
@@ -68,7 +71,7 @@ for _service in SERVICES:
     scenario(f"flaky-{_service}")(_faulty(_service, "FAILURE_RATE"))
 
 
-@scenario("kill-orchestrator", ("orch",))
+@scenario("kill-orchestrator", ORCH)
 def kill_orchestrator(ctx):
     """Every orchestrator replica dies in the middle of sagas."""
     return _kill_service("orchestrator")(ctx)
@@ -78,7 +81,7 @@ def kill_orchestrator(ctx):
 def kill_replica(ctx):
     """With two replicas, one dies; the other carries on (takes over its shards or messages)."""
     system = ctx.system
-    if system.variant == "orch":
+    if system.style == "orch":
         victims = ["orchestrator-1"]
     else:
         victims = [f"{s}-worker:{s}-worker-1" for s in SERVICES]
@@ -86,9 +89,10 @@ def kill_replica(ctx):
     return [f"kill -9 {', '.join(victims)}, up {ctx.down_s:g}s later"]
 
 
-@scenario("broker-restart", ("choreo",))
+@scenario("broker-restart", ("choreo", "orch-amqp"))
 def broker_restart(ctx):
-    """RabbitMQ stops and starts again in the middle of the load."""
+    """RabbitMQ stops and starts again in the middle of the load (orch-amqp: the broker its
+    commands and replies travel through)."""
     ctx.under_load(ctx.system.broker.restart)
     return ["rabbitmqctl stop, then start"]
 

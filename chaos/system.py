@@ -1,5 +1,6 @@
 """A variant under test: started by `python -m runner up` exactly as `make up-<variant>` starts
-it, on ports moved by PORT_OFFSET, with its own broker (choreographed) and var folder, on SQLite
+it, on ports moved by PORT_OFFSET, with its own broker (choreographed, and orchestrated with
+ORCH_TRANSPORT=amqp: the catalogue's `orch-amqp`) and var folder, on SQLite
 or (db="postgres", as `--db postgres`) on the runner's PostgreSQL, one database per service.
 
 Plumbing for the catalogue. Faults go through the runner's own controls (runner/chaos_control.py):
@@ -22,6 +23,9 @@ ROOT = config.repo_root()
 PORT_OFFSET = 24000
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5676/%2F"
 SERVICES = config.SERVICES
+# The catalogue's variants: the runner's variant each one starts, and the settings it adds.
+VARIANTS = {"choreo": ("choreo", {}), "orch": ("orch", {}),
+            "orch-amqp": ("orch", {"ORCH_TRANSPORT": "amqp"})}  # its steps as messages
 
 
 def moved_ports(variant, offset):
@@ -35,14 +39,17 @@ class System:
     def __init__(self, variant, name="chaos", replicas=2, env=None, offset=PORT_OFFSET,
                  amqp_url=AMQP_URL, db="sqlite"):
         self.variant, self.replicas, self.db = variant, replicas, db
+        self.style, settings = VARIANTS[variant]  # style: the runner's variant, choreo or orch
+        self.uses_broker = self.style == "choreo" or settings.get("ORCH_TRANSPORT") == "amqp"
         self.var_dir = ROOT / "var" / f"{name}-{variant}"
-        self.env = dict(os.environ, **moved_ports(variant, offset), VAR_DIR=str(self.var_dir),
-                        VARIANT=variant, AMQP_URL=amqp_url,
-                        POSTGRES_PORT=str(postgres.DEFAULT_PORT + offset), **(env or {}))
+        self.env = dict(os.environ, **moved_ports(self.style, offset), VAR_DIR=str(self.var_dir),
+                        VARIANT=self.style, AMQP_URL=amqp_url,
+                        POSTGRES_PORT=str(postgres.DEFAULT_PORT + offset),
+                        **settings, **(env or {}))
         self.amqp_url = amqp_url
-        self.folder = self.var_dir / variant  # the runner's supervisord socket and logs
+        self.folder = self.var_dir / self.style  # the runner's supervisord socket and logs
         self.urls = {s: f"http://127.0.0.1:{self.env[f'{s.upper()}_PORT']}" for s in SERVICES}
-        base = int(self.env["ORCHESTRATOR_PORT"]) if variant == "orch" else None
+        base = int(self.env["ORCHESTRATOR_PORT"]) if self.style == "orch" else None
         self.orchestrator_url = f"http://127.0.0.1:{base}" if base else None
         self.broker = Broker(amqp_url, ROOT / "var" / f"{name}-broker")
         self.process, self.output = None, []
@@ -51,15 +58,16 @@ class System:
         """Return the supervisord programs of one service (choreo: its API and its worker)."""
         if service == "orchestrator":
             return [f"orchestrator-{i}" for i in range(self.replicas)]
-        return [f"{service}-api"] + ([f"{service}-worker"] if self.variant == "choreo" else [])
+        return [f"{service}-api"] + ([f"{service}-worker"] if self.style == "choreo" else [])
 
     def workers(self, service):
         """Return the programs that do a service's saga work (where fault settings apply)."""
-        return [f"{service}-worker" if self.variant == "choreo" else f"{service}-api"]
+        return [f"{service}-worker" if self.style == "choreo" else f"{service}-api"]
 
     def start(self, timeout=180):
-        """Start the broker (choreo) and the runner; return when the runner says it is up."""
-        if self.variant == "choreo" and self.broker.process is None:
+        """Start the broker (if the variant uses one: then the runner uses it too, and a
+        scenario can restart it) and the runner; return when the runner says it is up."""
+        if self.uses_broker and self.broker.process is None:
             if self.broker.answers():  # a node left over from an interrupted run of ours
                 subprocess.run(["rabbitmqctl", "-n", self.broker.node, "stop"],
                                env=self.broker.env(), capture_output=True, timeout=30)
@@ -71,7 +79,7 @@ class System:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.var_dir / "runner.log", "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "runner", "up", self.variant, "--replicas", str(self.replicas),
+            [sys.executable, "-m", "runner", "up", self.style, "--replicas", str(self.replicas),
              "--db", self.db],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -119,7 +127,7 @@ class System:
     def wait_healthy(self, timeout=120):
         """Wait until every HTTP program answers /health with 200."""
         urls = list(self.urls.values())
-        if self.variant == "orch":
+        if self.style == "orch":
             port = int(self.env["ORCHESTRATOR_PORT"])
             urls += [f"http://127.0.0.1:{port if i == 0 else port + 4 + i}"
                      for i in range(self.replicas)]
@@ -128,5 +136,5 @@ class System:
     def audit(self, timeout_s, ledger=None):
         """Wait for quiet (at most timeout_s), audit with the client's ledger: (results, listings)
         as audit.__main__ returns them."""
-        return audit_when_quiet(self.variant, self.urls, timeout_s, ledger=ledger,
+        return audit_when_quiet(self.style, self.urls, timeout_s, ledger=ledger,
                                 amqp_url=self.amqp_url, orchestrator_url=self.orchestrator_url)

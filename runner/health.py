@@ -4,16 +4,23 @@ import time
 
 import requests
 
+CLOSE = {"Connection": "close"}  # a probe, not a client: it keeps no connection open
+
 
 def wait_healthy(urls, timeout=120, alive=lambda: True):
-    """Poll each URL's /health until all answer 200; raise on timeout or when alive() fails."""
+    """Poll each URL's /health until all answer 200; raise on timeout or when alive() fails.
+
+    Each probe asks the program to close its connection afterwards. A connection the prober
+    keeps (requests can strand one outside its session's pool after a failed probe) stays
+    open in the program's gunicorn worker, which at stop waits for it for its whole graceful
+    timeout: past supervisord's stop limit, and the program is SIGKILLed."""
     pending = set(urls)
     deadline = time.monotonic() + timeout
     with requests.Session() as session:
         while pending:
             for url in sorted(pending):
                 try:
-                    if session.get(f"{url}/health", timeout=2).status_code == 200:
+                    if session.get(f"{url}/health", timeout=2, headers=CLOSE).status_code == 200:
                         pending.discard(url)
                 except requests.RequestException:
                     pass

@@ -10,10 +10,9 @@ differences:
 - the replica runs a consumer of its own reply queue and the relay of its commands.
 """
 import logging
-import threading
 
 from shared import config
-from shared.messaging import commands
+from shared.messaging import background, commands
 from shared.messaging.consumer import Consumer
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox
@@ -106,5 +105,4 @@ class MessagingReplica(Replica):
                      for number in range(REPLY_CONSUMERS)]
         runnables.append(OutboxRelay(self.session_factory, amqp_url, exchange=commands.EXCHANGE,
                                      only=outbox.c.owner == self.role))
-        for runnable in runnables:
-            threading.Thread(target=runnable.run, name=runnable.name, daemon=True).start()
+        background.start(runnables)  # and stopped at exit, before the interpreter is torn down

@@ -19,14 +19,13 @@ saga waits as it would after a 400 over HTTP (stuck, resent with backoff).
 Twin: shared/idempotency.py's command() (the HTTP route) and orchestrator/messaging_driver.py.
 """
 import logging
-import threading
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 
 from shared import config, idempotency
 from shared.envelope import caused_by
-from shared.messaging import outbox, topology
+from shared.messaging import background, outbox, topology
 from shared.messaging.consumer import Consumer, PermanentError
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox as outbox_table
@@ -121,14 +120,13 @@ def consumers(service, session_factory, commands, count=None):
 
 
 def start(service, session_factory, commands, count=None):
-    """Start a service's command consumers and reply relay in daemon threads (its API process).
+    """Start a service's command consumers and reply relay in its API process (background.py).
 
     The orders API runs two gunicorn workers, so two relays read its one outbox: a reply may
     go out twice (at-least-once, as a relay restarted mid-batch), and the orchestrator drops
     the copy that no longer answers the saga's current step."""
     runnables = consumers(service, session_factory, commands, count)
-    for runnable in runnables:
-        threading.Thread(target=runnable.run, name=runnable.name, daemon=True).start()
+    background.start(runnables)  # and stopped at exit, before the interpreter is torn down
     log.info("%s: consuming commands from %s", service, command_queue(service))
     return runnables
 

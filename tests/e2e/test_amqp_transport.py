@@ -64,3 +64,14 @@ def test_each_outcome_ends_as_over_http_and_the_ledger_audit_passes(amqp_system,
     assert report(results), [violations for _, _, violations in results if violations]
     counts = tally(read(ledger.path)[1], snapshot(urls))
     assert counts["ended"] == endings(dict.fromkeys(OUTCOMES, 1))
+
+
+def test_every_program_stops_on_sigterm_without_a_kill(amqp_system):
+    """Stopping the variant (Ctrl-C) stops each program within supervisord's stop limit: its
+    command consumers and relays must not keep a gunicorn worker alive until SIGKILL. Last in
+    this module: it stops the module's variant."""
+    supervised = amqp_system.pids()
+    amqp_system.stop()
+    log = (amqp_system.var_dir / "orch" / "supervisord.log").read_text(errors="replace")
+    killed = [line for line in log.splitlines() if "SIGKILL" in line]
+    assert supervised and not killed, "\n".join(killed)
