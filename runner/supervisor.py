@@ -13,7 +13,11 @@ from pathlib import Path
 
 from supervisor.xmlrpc import SupervisorTransport
 
-STOP_WAIT_S = 3
+# How long supervisord waits after SIGTERM before it kills a program: gunicorn's graceful
+# timeout (2 s, runner/processes.py) may be spent in full on a client's idle keep-alive
+# connection, then the interpreter exits; 3 s left too thin a margin for that on a busy
+# machine. A program that stops at once is not held by it.
+STOP_WAIT_S = 5
 
 
 def write_config(folder, programs, environment, join=None):
