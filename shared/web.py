@@ -46,8 +46,8 @@ def create_base_app(service, session_factory, workers=(), about=None):
     app.register_error_handler(openapi.BodyError, lambda exc: error(
         400, "invalid_request", str(exc), exc.fields))
     app.add_url_rule("/health", "health", openapi.describe(
-        lambda: _health(session_factory, workers, about or {}), "Ready: database reachable, workers beating",
-        {200: Health, 503: Health}))
+        lambda: _health(session_factory, workers, about or {}),
+        "Ready: database reachable, workers beating", {200: Health, 503: Health}))
     app.add_url_rule("/outbox", "outbox", openapi.describe(
         lambda: _outbox(session_factory), "Outbox rows not sent yet (read-only, for the audit)",
         {200: OutboxState}))
