@@ -141,7 +141,7 @@ fuzz: venv broker  ## 1,000 generated bad requests per variant (values and struc
 compose-images:  ## build the app image (and stand-ins for official images that cannot be pulled)
 	deploy/compose.sh images
 
-compose-up: compose-images  ## start a variant in containers, detached, and wait until all are healthy (VARIANT=choreo)
+compose-up: compose-images  ## start a variant in containers, detached, and wait until all are healthy (VARIANT=choreo); VARIANT=orch ORCH_TRANSPORT=amqp over RabbitMQ
 	deploy/compose.sh up $(VARIANT)
 
 compose-down:  ## remove every container, network and volume of the compose project

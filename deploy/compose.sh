@@ -2,6 +2,7 @@
 # What the compose Makefile targets run (see docs/deploy.md):
 #   deploy/compose.sh images          the app image, and stand-in base images when needed
 #   deploy/compose.sh up VARIANT      start a profile detached; return once every container is healthy
+#                                     (ORCH_TRANSPORT=amqp with orch: over RabbitMQ, deploy/compose-amqp.yml)
 #   deploy/compose.sh down            remove every container, network and volume of the project
 #   deploy/compose.sh amqp-url        the broker's URL on the host, while the compose broker runs
 # It uses `docker compose` (v2) when present, else `docker-compose` (1.29), and writes .env
@@ -26,8 +27,21 @@ setting() {  # the value of KEY in .env, or nothing
 
 project() { local name; name=$(setting COMPOSE_PROJECT_NAME); echo "${name:-orders-saga}"; }
 
+# ORCH_TRANSPORT=amqp lays deploy/compose-amqp.yml over the file: the orchestrated variant's
+# commands and replies go through the broker (up orch only; down always reads both files).
+FILES=(-f docker-compose.yml)
+
 compose() {
-  if docker compose version >/dev/null 2>&1; then docker compose "$@"; else docker-compose "$@"; fi
+  if docker compose version >/dev/null 2>&1; then docker compose "${FILES[@]}" "$@"
+  else docker-compose "${FILES[@]}" "$@"; fi
+}
+
+choose_files() {  # VARIANT: add the AMQP overlay for `up orch` under ORCH_TRANSPORT=amqp
+  case "${ORCH_TRANSPORT:-http}" in
+    http) ;;
+    amqp) [ "$1" != orch ] || FILES+=(-f deploy/compose-amqp.yml) ;;
+    *) say "ORCH_TRANSPORT must be http or amqp"; exit 2 ;;
+  esac
 }
 
 ensure_daemon() {
@@ -144,6 +158,7 @@ wait_healthy() {  # VARIANT TIMEOUT_S
 up() {  # VARIANT
   local variant=${1:?say VARIANT=choreo or VARIANT=orch}
   case "$variant" in choreo|orch) ;; *) say "VARIANT must be choreo or orch"; exit 2 ;; esac
+  choose_files "$variant"
   ensure_daemon
   ensure_env
   # docker-compose 1.29 gives up on a dependant when its dependency is not healthy yet
@@ -157,7 +172,9 @@ up() {  # VARIANT
   wait_healthy "$variant" 420
   local api=8001 ui=8089 inspect="8011-8014, RabbitMQ management 15672, AMQP 5672"
   if [ "$variant" = orch ]; then api=8002 ui=8090 inspect="8021-8024, orchestrator 8020"; fi
-  echo "every container of $variant is healthy:"
+  [ "${#FILES[@]}" = 2 ] || inspect="$inspect, RabbitMQ management 15672, AMQP 5672"
+  local how=""; [ "$variant" != orch ] || how=" (ORCH_TRANSPORT=${ORCH_TRANSPORT:-http})"
+  echo "every container of $variant is healthy$how:"
   echo "  order API      http://localhost:$api/orders"
   echo "  Locust web UI  http://localhost:$ui"
   echo "  on 127.0.0.1 only: inspection APIs $inspect"
@@ -171,6 +188,7 @@ leftovers() {  # every container, network and volume still labelled with the pro
 }
 
 down() {
+  FILES+=(-f deploy/compose-amqp.yml)  # its one-shot too, whichever way the variant was started
   ensure_daemon
   if [ -f .env ]; then
     compose --profile choreo --profile orch down -v --remove-orphans

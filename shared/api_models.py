@@ -45,6 +45,7 @@ class Error(Open):
 class Health(Open):
     status: Literal["ok", "unavailable"]
     problems: list[str] | None = None
+    transport: Literal["http", "amqp"] | None = None  # the orchestrator's ORCH_TRANSPORT
 
 
 class OutboxState(Open):

@@ -30,8 +30,9 @@ def error(status, code, message, fields=None, headers=None):
     return jsonify(body), status, headers or {}
 
 
-def create_base_app(service, session_factory, workers=()):
-    """Return a Flask app with JSON errors, correlation ids and GET /health for `service`."""
+def create_base_app(service, session_factory, workers=(), about=None):
+    """Return a Flask app with JSON errors, correlation ids and GET /health for `service`
+    (`about`: fixed facts its /health also says, e.g. the orchestrator's transport)."""
     app = Flask(service)
     app.json = StrictJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -45,8 +46,8 @@ def create_base_app(service, session_factory, workers=()):
     app.register_error_handler(openapi.BodyError, lambda exc: error(
         400, "invalid_request", str(exc), exc.fields))
     app.add_url_rule("/health", "health", openapi.describe(
-        lambda: _health(session_factory, workers), "Ready: database reachable, workers beating",
-        {200: Health, 503: Health}))
+        lambda: _health(session_factory, workers, about or {}),
+        "Ready: database reachable, workers beating", {200: Health, 503: Health}))
     app.add_url_rule("/outbox", "outbox", openapi.describe(
         lambda: _outbox(session_factory), "Outbox rows not sent yet (read-only, for the audit)",
         {200: OutboxState}))
@@ -106,7 +107,7 @@ def _unexpected_error(exc):
     return error(500, "internal_error", "unexpected error; see the service log")
 
 
-def _health(session_factory, workers):
+def _health(session_factory, workers, about):
     problems = []
     try:
         with session_factory() as session:
@@ -120,8 +121,8 @@ def _health(session_factory, workers):
         if not fresh:
             problems.append(f"{role} is not running (no recent heartbeat)")
     if problems:
-        return jsonify({"status": "unavailable", "problems": problems}), 503
-    return jsonify({"status": "ok"}), 200
+        return jsonify({"status": "unavailable", "problems": problems, **about}), 503
+    return jsonify({"status": "ok", **about}), 200
 
 
 def _outbox(session_factory):

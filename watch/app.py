@@ -50,7 +50,7 @@ class State:
             if self.last is None or time.monotonic() - self.read_at > HOLDING_FRESH_S:
                 with requests.Session() as http:
                     self.last = {"choreo": holding.choreo(http, self.depths),
-                                 "orch": holding.orch(http)}
+                                 "orch": holding.orch(http, self.depths)}
                 self.read_at = time.monotonic()
             return {variant: {**numbers, "shed": self.shed[variant]}
                     for variant, numbers in self.last.items()}

@@ -6,6 +6,8 @@
   start; the depths come from a passive queue_declare over AMQP, which is cheap.
 - Orchestration holds sagas (and a request per saga still inside its time budget): how many
   run, how many wait for the recovery loop after a failed step, read from the orchestrator.
+  Started with ORCH_TRANSPORT=amqp (its /health says which), it also holds messages: its
+  command and reply queues, on the same broker, shown in its column and not in choreo's.
 - Both hold orders: how many are PENDING, from the public API.
 - Both run programs under the runner's supervisord: each one's state (RUNNING, STOPPED).
 """
@@ -20,6 +22,7 @@ from runner.supervisor import rpc
 from shared import config
 
 NAMES_EVERY_S = 15
+COMMANDS, REPLIES = "commands", "replies"  # a part of those queues' names
 MAX_PAGES = 5          # count up to 5 pages of 1000 items; more shows as "5000+"
 
 
@@ -80,21 +83,43 @@ def programs(variant):
     return {info["name"]: info["statename"] for info in infos}
 
 
+def is_command_queue(name):
+    """Return True for the orchestrated variant's command and reply queues (and their retry
+    queues): `<service>.commands`, `orchestrator-<n>.replies` (shared/messaging/commands.py)."""
+    return any(part in (COMMANDS, REPLIES) for part in name.split("."))
+
+
+def queues_of(depths, keep):
+    """Return the depths of the broker's queues whose name `keep` accepts (None: unreachable)."""
+    try:
+        return [q for q in depths.read() if keep(q["queue"])]
+    except (OSError, pika.exceptions.AMQPError):
+        return None
+
+
+def transport(http):
+    """Return the orchestrator's transport, `http` or `amqp`, as its /health says (None when
+    it does not answer)."""
+    try:
+        return http.get(f"{config.watch_orchestrator_url()}/health", timeout=2).json().get(
+            "transport")
+    except (requests.RequestException, ValueError, AttributeError):
+        return None
+
+
 def choreo(http, depths):
     """Return what the choreographed variant holds."""
-    try:
-        queues = depths.read()
-    except (OSError, pika.exceptions.AMQPError):
-        queues = None
+    queues = queues_of(depths, lambda name: not is_command_queue(name))
     pending = count(http, f"{config.watch_orders_url('choreo')}/orders",
                     {"status": "PENDING", "limit": 1000})
     return {"programs": programs("choreo"), "pending": pending, "queues": queues}
 
 
-def orch(http):
-    """Return what the orchestrated variant holds."""
-    sagas = f"{config.watch_orchestrator_url()}/sagas"
-    return {"programs": programs("orch"),
+def orch(http, depths):
+    """Return what the orchestrated variant holds (over AMQP, its queues too)."""
+    sagas, how = f"{config.watch_orchestrator_url()}/sagas", transport(http)
+    queues = queues_of(depths, is_command_queue) if how == "amqp" else []
+    return {"programs": programs("orch"), "transport": how, "queues": queues,
             "pending": count(http, f"{config.watch_orders_url('orch')}/orders",
                              {"status": "PENDING", "limit": 1000}),
             "running": count(http, sagas, {"state": "running", "limit": 1000}),

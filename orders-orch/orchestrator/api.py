@@ -153,7 +153,8 @@ def create_app():
     kind = MessagingReplica if config.orch_transport() == "amqp" else Replica
     replica = kind(session_factory, number, config.orchestrator_url(number))
     app = create_base_app("orchestrator", session_factory,
-                          workers=(replica.leases.beat_name.split("@")[0], *replica.health_roles()))
+                          workers=(replica.leases.beat_name.split("@")[0], *replica.health_roles()),
+                          about={"transport": config.orch_transport()})  # for the watch page
     app.extensions["replica"] = replica
     app.register_blueprint(routes)
     replica.start_loops()

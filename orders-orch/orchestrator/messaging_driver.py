@@ -31,7 +31,7 @@ from shared.messaging import commands, outbox
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox as outbox_table
 from orchestrator import saga as definition
-from orchestrator import store
+from orchestrator import store, traces
 from orchestrator.driver import next_state, state_of
 from orchestrator.policy import classify
 from orchestrator.shards import LeaseLost
@@ -100,8 +100,9 @@ class MessagingDriver:
                            correlation_id=saga["correlation_id"], message_id=key,
                            data={"key": key, "method": method, "path": path, "body": body,
                                  "reply_to": self.reply_to})
-        outbox.add(session, command, routing_key=commands.command_key(step.service),
-                   owner=self.replica)
+        with traces.command_span(saga, step, call, kind, key):  # tracing: the row carries it
+            outbox.add(session, command, routing_key=commands.command_key(step.service),
+                       owner=self.replica)
 
     # --- replies ------------------------------------------------------------------------------
     def on_reply(self, session, reply):
@@ -126,12 +127,14 @@ class MessagingDriver:
         token = self.leases.token(saga["shard"])  # LeaseLost unless this replica holds it
         plan = self.saga.plan(saga["state"], saga["failed_step"])
         answer = classify(reply.data["status"], reply.data["body"])
-        changes, lines = next_state(saga, plan, answer, utcnow())
-        log.info("saga %s: %s", saga["saga_id"], "; ".join(f"{s}: {o}" for _, s, o in lines))
-        if "next_attempt_at" in changes or {**saga, **changes}["state"] in FINAL:
-            # final, or a failure left for the recovery loop's resend: no command now
-            return store.advance_in(session, saga, token, changes, lines), True
-        return self._record_and_queue(session, saga, token, changes, lines), False
+        step, call, _ = self._current(saga)
+        with traces.reply_span(saga, step, call, answer):  # tracing: the reply's handling
+            changes, lines = next_state(saga, plan, answer, utcnow())
+            log.info("saga %s: %s", saga["saga_id"], "; ".join(f"{s}: {o}" for _, s, o in lines))
+            if "next_attempt_at" in changes or {**saga, **changes}["state"] in FINAL:
+                # final, or a failure left for the recovery loop's resend: no command now
+                return store.advance_in(session, saga, token, changes, lines), True
+            return self._record_and_queue(session, saga, token, changes, lines), False
 
     # --- the current step ---------------------------------------------------------------------
     def _current(self, saga):

@@ -41,6 +41,9 @@ def test_the_runner_starts_the_command_consumers_and_the_broker(amqp_system):
     consuming = [path.name for path in logs.glob("*.log")
                  if "consuming commands from" in path.read_text(errors="replace")]
     assert {name.split("-")[0] for name in consuming} == set(config.SERVICES), consuming
+    # the orchestrator says how it drives its sagas (what the watch page shows)
+    health = requests.get(f"{amqp_system.url('orchestrator')}/health", timeout=10).json()
+    assert health == {"status": "ok", "transport": "amqp"}, health
 
 
 def test_each_outcome_ends_as_over_http_and_the_ledger_audit_passes(amqp_system, tmp_path):

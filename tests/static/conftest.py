@@ -17,3 +17,9 @@ def dockerfile():
     """The Dockerfile's instructions, parsed by dockerfile-parse."""
     parser = DockerfileParser(path=str(ROOT / "Dockerfile"))
     return parser.structure
+
+
+@pytest.fixture(scope="session")
+def compose_amqp():
+    """deploy/compose-amqp.yml (the ORCH_TRANSPORT=amqp overlay) as data."""
+    return yaml.safe_load((ROOT / "deploy" / "compose-amqp.yml").read_text())

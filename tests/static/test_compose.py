@@ -310,3 +310,61 @@ def test_every_container_has_the_cpu_budget_its_native_twin_has(compose, monkeyp
     for name, service in compose["services"].items():
         setting, default = CPU_SETTINGS.get(name, ("BUDGET_CORES", config.budget_cores))
         assert service.get("cpus") == f"${{{setting}:-{default():g}}}", name
+
+
+# --- ORCH_TRANSPORT=amqp: deploy/compose-amqp.yml laid over the file (`make compose-up
+# VARIANT=orch ORCH_TRANSPORT=amqp`), checked as docker-compose merges the two. ---
+
+def test_the_amqp_overlay_validates_and_docker_compose_merges_it(compose_amqp):
+    schema = json.loads((HERE / "compose_spec.json").read_text())
+    jsonschema.Draft201909Validator(schema).validate(compose_amqp)
+
+
+def test_over_amqp_every_orchestrated_program_gets_the_transport_and_the_compose_broker(
+        compose, compose_amqp):
+    merged = merged_with_amqp(compose, compose_amqp)
+    for program, name in programs_with_services("orch"):
+        env = merged[name]["environment"]
+        assert env["ORCH_TRANSPORT"] == "amqp", name
+        assert env["AMQP_URL"] == compose["services"]["choreo-topology"]["environment"][
+            "AMQP_URL"], name  # the choreographed variant's broker, same credentials
+        assert merged[name]["depends_on"]["orch-commands-topology"] == {
+            "condition": "service_completed_successfully"}, name
+        assert merged[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}, name
+    assert "orch" in merged["rabbitmq"]["profiles"] and "choreo" in merged["rabbitmq"]["profiles"]
+    assert "ORCH_TRANSPORT" not in compose["services"]["orch-orchestrator-0"]["environment"]
+
+
+def test_over_amqp_the_command_queues_are_declared_first_as_the_runner_declares_them(
+        compose_amqp):
+    topology = compose_amqp["services"]["orch-commands-topology"]
+    assert topology["command"] == ["python", "-m", "shared.messaging.commands"]
+    assert topology["profiles"] == ["orch"] and topology["restart"] == "no"
+    assert topology["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
+    assert topology["environment"]["ORCH_REPLICAS"] == "1"  # one reply queue per replica
+
+
+def merged_with_amqp(compose, overlay):
+    """Return the services as docker-compose merges the overlay: mappings key by key."""
+    merged = {}
+    for name, service in compose["services"].items():
+        extra = overlay["services"].get(name, {})
+        merged[name] = {**service, **extra}
+        for key in ("environment", "depends_on"):
+            merged[name][key] = {**service.get(key, {}), **extra.get(key, {})}
+    return merged
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None,
+                    reason="docker-compose (Debian's package) is not installed")
+def test_docker_compose_itself_accepts_the_amqp_overlay(tmp_path):
+    env_file = tmp_path / "env"
+    env_file.write_text((ROOT / ".env.example").read_text().replace(
+        "_PASSWORD=\n", "_PASSWORD=not-a-real-one\n").replace(
+        "SERVICE_TOKEN=\n", "SERVICE_TOKEN=not-a-real-one\n"))
+    found = subprocess.run(["docker-compose", "--env-file", str(env_file), "-f",
+                            "docker-compose.yml", "-f", "deploy/compose-amqp.yml", "--profile",
+                            "orch", "config", "--services"], cwd=ROOT, check=True,
+                           capture_output=True, text=True, timeout=60)
+    assert {"rabbitmq", "orch-commands-topology", "orch-orchestrator-0"} <= set(
+        found.stdout.split())

@@ -15,23 +15,30 @@ function drawHolding(panel, variant, numbers) {
     html`<tr data-shed="${numbers.shed}"><th>answered 429 (shed) to this page</th>
       <td>${numbers.shed}</td></tr>`];
   if (variant === "orch") {
-    rows.push(html`<tr data-running="${numbers.running}"><th>sagas running</th>
+    rows.push(html`<tr data-transport="${numbers.transport}"><th>steps go over</th>
+      <td>${numbers.transport}</td></tr>`,
+      html`<tr data-running="${numbers.running}"><th>sagas running</th>
       <td>${numbers.running}</td></tr>`,
       html`<tr data-waiting="${numbers.waiting}"><th>of which waiting for recovery</th>
       <td>${numbers.waiting}</td></tr>`);
-  } else if (numbers.queues === null) {
-    rows.push(`<tr><th>queues</th><td>broker not reachable</td></tr>`);
-  } else {
-    for (const q of numbers.queues) {
-      rows.push(html`<tr class="queue${q.ready ? " busy" : ""}" data-queue="${q.queue}"
-        data-ready="${q.ready}"><th>queue ${q.queue}</th>
-        <td>${q.ready} waiting, ${q.consumers} consumer(s)</td></tr>`);
-    }
+  }
+  rows.push(...queueRows(numbers.queues));  // orch over HTTP: none
+  const small = panel.closest(".variant")?.querySelector("h2 small");
+  if (variant === "orch" && small && numbers.transport) {
+    small.textContent = numbers.transport === "amqp"
+      ? "one orchestrator sending commands over RabbitMQ" : "one orchestrator calling services over HTTP";
   }
   const programs = Object.entries(numbers.programs).map(([name, state]) =>
       html`<li class="${state}" data-program="${name}" data-state="${state}">${name}: ${state}</li>`);
   panel.innerHTML = `<h3>Holding now</h3><table>${rows.join("")}</table>
       <ul class="programs">${programs.join("") || "<li>not running</li>"}</ul>`;
+}
+
+function queueRows(queues) {  // the depth of each queue the variant's messages wait in
+  if (queues === null) return [`<tr><th>queues</th><td>broker not reachable</td></tr>`];
+  return queues.map((q) => html`<tr class="queue${q.ready ? " busy" : ""}" data-queue="${q.queue}"
+      data-ready="${q.ready}"><th>queue ${q.queue}</th>
+      <td>${q.ready} waiting, ${q.consumers} consumer(s)</td></tr>`);
 }
 
 function drawBreakPanel(panel, variant) {
