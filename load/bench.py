@@ -41,7 +41,8 @@ def settings():
             "warmup": int(os.environ.get("BENCH_WARMUP", 80)),
             "threads": int(os.environ.get("BENCH_THREADS", 32)),
             "runs": int(os.environ.get("BENCH_RUNS", 3)),
-            "paced_s": float(os.environ.get("BENCH_PACED_S", 15))}
+            "paced_s": float(os.environ.get("BENCH_PACED_S", 15)),
+            "floor_count": int(os.environ.get("BENCH_FLOOR_COUNT", floor.ROUND_TRIPS))}
 
 
 def bench(port_offset, amqp_url, out=None, log=print, harness=None):
@@ -52,7 +53,7 @@ def bench(port_offset, amqp_url, out=None, log=print, harness=None):
     out.mkdir(parents=True, exist_ok=True)
     log(f"bench: {chosen}; report in {out}")
     machine, cpu_before = report.machine(), psutil.cpu_times()  # before the runs
-    floor_numbers = _floor(amqp_url, out, log)
+    floor_numbers = _floor(amqp_url, out, log, chosen["floor_count"])
     runs, failed = [], []
     # In rounds: each round measures every variant on every database once. This machine's
     # speed drifts by a third over an hour, so three runs of one variant in a row, then three of
@@ -75,14 +76,15 @@ def bench(port_offset, amqp_url, out=None, log=print, harness=None):
     return 1 if failed or not runs else 0
 
 
-def _floor(amqp_url, out, log):
-    """Measure the floor (what `make bench-floor` measures) and keep it in floor.json."""
+def _floor(amqp_url, out, log, count):
+    """Measure the floor (what `make bench-floor` measures, `count` round trips of each
+    transport) and keep it in floor.json."""
     # Trade-off 87: the floor is measured once per bench, before the first run, not beside
     # every run: a few seconds instead of a few seconds per run. The cost: this machine's
     # speed drifts over an hour (see the rounds below), so the last round's multiple is
     # taken against a floor measured up to an hour earlier; the spread shows that drift.
     log("== floor: bare transports ...")
-    numbers = floor.measure(amqp_url)
+    numbers = floor.measure(amqp_url, count)
     (out / "floor.json").write_text(json.dumps(numbers, indent=1))
     log(f"   AMQP round trip {numbers['amqp']['cpu_ms']:.2f} CPU-ms, HTTP round trip "
         f"{numbers['http']['cpu_ms']:.2f} CPU-ms (both ends)")

@@ -150,7 +150,10 @@ def describe(took, cpu_s):
             "client_cpu_ms": client, "cpu_ms": client + far_end}
 
 
-def measure(amqp_url, count=300):
+ROUND_TRIPS = 300  # of each transport: enough for a stable median on this machine
+
+
+def measure(amqp_url, count=ROUND_TRIPS):
     """Return the floor of both transports: {"amqp": {...}, "http": {...}}."""
     return {"amqp": describe(*amqp_round_trips(amqp_url, count)),
             "http": describe(*http_round_trips(count))}
