@@ -52,7 +52,7 @@ class Scenario:
 RAMP_USERS = 240
 
 SCENARIOS = (
-    Scenario("steady", ("C9", "C10"), seconds=40, users=RAMP_USERS, ramp=True),
+    Scenario("steady", ("C8", "C9", "C10"), seconds=40, users=RAMP_USERS, ramp=True),
     Scenario("slow-dependency", ("C8",), seconds=25, users=24,
              env={"PAYMENTS_FAULT_LATENCY_MS": "200"}),
     Scenario("outage", ("C5",), seconds=40, users=16, outage=(10, 30), pacing=4),
