@@ -143,7 +143,8 @@ def c8_slow_dependency(runs):
     found = {v: runs[("slow-dependency", v)] for v in VARIANTS
              if runs.get(("slow-dependency", v))}
     if not ("choreo" in found and "orch" in found):
-        return [("p", "C8: the slow-dependency scenario did not run for both choreo and orch.")]
+        return ([("p", "C8: the slow-dependency scenario did not run for both choreo and orch.")]
+                + costs.split(runs))  # the steady ramp may still split the costs
     lines = [f"- {v}: {s['finished_per_s']:.1f} finished orders/s with {s['users']} users, "
              f"completion p50/p95 {_fmt(s['final'][50], 0)}/{_fmt(s['final'][95], 0)} ms, POST "
              f"p95 {_fmt(s['post'][95], 0)} ms, {_fmt(s['cpu_ms_per_order'], 0)} CPU ms per order"

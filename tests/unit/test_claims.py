@@ -339,3 +339,14 @@ def test_c8_states_orch_amqp_s_command_consumers_and_its_queue_at_payments():
             "AMQP") in text
     assert "up to 30 waited ready in payments.commands" in text
     assert "payments.commands" not in _split(_three())
+
+
+def test_a_report_with_three_variants_is_written_with_each_one_s_outage(tmp_path):
+    folder = tmp_path / "three"
+    for variant in ("choreo", "orch", "orch-amqp"):
+        fake_runs.outage_run(folder / "outage" / variant, variant, [(202, 400)] * 8)
+    assert load_cli.rewrite(folder) == 0
+    report = (folder / "report.md").read_text()
+    assert "| outage | orch-amqp |" in report and "- orch-amqp: payments down for 20 s" in report
+    assert "C5 verdict" in report and "C8 split by cost: it needs the steady" in report
+    assert (folder / "charts" / "outage.png").is_file()
