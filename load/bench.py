@@ -1,6 +1,6 @@
 """`make bench`: the drain benchmark of every variant on SQLite and PostgreSQL, repeated.
 
-    python -m load bench        (BENCH_VARIANTS=orch-amqp BENCH_DBS=sqlite BENCH_ORDERS=300 BENCH_RUNS=1)
+    python -m load bench    (BENCH_VARIANTS=orch-amqp BENCH_DBS=sqlite BENCH_ORDERS=300 BENCH_RUNS=1)
 
 Each run starts a variant afresh with the runner (load/drain.py), warms it up, places the
 orders and times the drain. Every measurement is repeated BENCH_RUNS times (three by default),

@@ -27,7 +27,8 @@ def test_the_bench_drains_every_order_and_reports_cpu_per_process(tmp_path):
     out = tmp_path / "bench"
     env = dict(os.environ, VAR_DIR=str(ROOT / "var" / "bench-smoke"), PYTHONPATH=str(ROOT),
                BENCH_VARIANTS="orch-amqp", BENCH_DBS="sqlite", BENCH_ORDERS=str(ORDERS),
-               BENCH_WARMUP="10", BENCH_RUNS="1", BENCH_THREADS="8", BENCH_PACED_S="2", BENCH_FLOOR_COUNT="50")
+               BENCH_WARMUP="10", BENCH_RUNS="1", BENCH_THREADS="8", BENCH_PACED_S="2",
+               BENCH_FLOOR_COUNT="50")
     finished = subprocess.run(
         [sys.executable, "-m", "load", "bench", "--port-offset", str(PORT_OFFSET),
          "--amqp-url", BENCH_AMQP_URL, "--out", str(out)],

@@ -50,7 +50,7 @@ FLOOR = {"amqp": {"p50_ms": 0.5, "p99_ms": 2.0, "per_s": 1500, "cpu_ms": 0.5},
 
 
 def _bench_run(variant, cpu_ms, db="sqlite"):
-    """Return a bench run's figures as load/bench.py records them, with only what the tables read."""
+    """Return a bench run's figures as load/bench.py records them (only what the tables read)."""
     return {"variant": variant, "db": db, "orders": 100, "drain_s": 2.0, "orders_per_s": 50.0,
             "cpu_ms": {"orders-api": cpu_ms}, "client_cpu_ms": 1.0,
             "post_ms": {"p50": 5, "p99": 9}, "completion_ms": {"p50": 50, "p99": 90},
@@ -71,7 +71,8 @@ def test_the_bench_gives_each_variant_s_cpu_per_order_as_a_multiple_of_its_floor
     table = bench_report.console(runs, FLOOR)
     assert "| sqlite | choreo | 12.0 (one run) | 6 x 0.50 + 1 x 2.00 = 5.0 | x2.4 its floor |" \
         in table
-    assert "| sqlite | orch | 40.0 (one run) | 0 x 0.50 + 8 x 2.00 = 16.0 | x2.5 its floor |" in table
+    assert "| sqlite | orch | 40.0 (one run) | 0 x 0.50 + 8 x 2.00 = 16.0 | x2.5 its floor |" \
+        in table
     assert ("| sqlite | orch-amqp | 30.0 (25.0-35.0) | 12 x 0.50 + 2 x 2.00 = 10.0 | x3.0 its "
             "floor (x2.5-x3.5) |") in table
     markdown = bench_report.markdown(runs, {"warmup": 1, "orders": 100, "threads": 8, "runs": 2,
