@@ -41,7 +41,7 @@ up-orch: venv broker  ## start the orchestrated variant (Ctrl-C stops it); REPLI
 archive: venv  ## archive the orchestrated variant's finished sagas older than ORCH_RETENTION_S now
 	VARIANT=orch PYTHONPATH=.:orders-orch $(PY) -m orchestrator.archive
 
-demo: venv broker  ## load-test both variants in every scenario and write reports/<timestamp>/ (DEMO_SCALE=0.5 for half, DEMO_RUNS=3 to repeat)
+demo: venv broker  ## load-test the three variants (choreo, orch, orch-amqp) in every scenario and write reports/<timestamp>/ (DEMO_SCALE=0.5 for half, DEMO_RUNS=3 to repeat)
 	$(PY) -m load demo
 
 .PHONY: demo-quick load-choreo load-orch bench-floor bench
@@ -55,7 +55,7 @@ load-choreo: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running 
 load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `make up-orch`
 	$(VENV)/bin/locust -f load/locustfile.py --host http://127.0.0.1:8002 --web-host 127.0.0.1
 
-bench: venv broker  ## the drain benchmark: both variants on SQLite and PostgreSQL, 3 runs each; writes reports/bench-<timestamp>/ (BENCH_VARIANTS=, BENCH_DBS=, BENCH_ORDERS=, BENCH_RUNS=)
+bench: venv broker  ## the drain benchmark: the three variants on SQLite and PostgreSQL, 3 runs each, CPU per order against the floor; writes reports/bench-<timestamp>/ (BENCH_VARIANTS=, BENCH_DBS=, BENCH_ORDERS=, BENCH_RUNS=)
 	$(PY) -m load bench
 
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine, timed, with the CPU of both ends

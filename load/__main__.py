@@ -1,18 +1,18 @@
 """Command line of the load harness.
 
-    python -m load demo [--scale 0.5 | --seconds 20] [--scenario steady] [--variant orch]
+    python -m load demo [--scale 0.5 | --seconds 20] [--scenario steady] [--variant orch-amqp]
                         (DEMO_RUNS=3: every run three times, figures as median and spread)
                         (BUDGET=auto by default: a CPU budget per program where cgroups allow)
     python -m load floor
     python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
 
-`demo` (what `make demo` runs) starts each variant in turn through the runner, runs every
+`demo` (what `make demo` runs) starts each variant in turn through the runner (choreo, orch,
+orch-amqp: load/variant.py), runs every
 scenario (load/scenarios.py), audits after each run and writes reports/<timestamp>/. The run
 length scales with DEMO_SCALE (default 1: about 10 minutes on 2 cores) or --scale / --seconds.
 """
 import argparse
-import contextlib
 import datetime
 import json
 import os
@@ -23,11 +23,10 @@ from pathlib import Path
 
 from load import bench, floor, report, results, run, scenarios, spread
 from load.budgets import Harness
-from load.variant import ROOT
+from load.variant import NAMES as VARIANTS
+from load.variant import ROOT, uses_broker
 from runner.broker import Broker
 from shared import config
-
-VARIANTS = ("choreo", "orch")
 
 
 def parse(argv):
@@ -100,7 +99,7 @@ def _repeat(args, scenario, variant, folder, harness=None):
         if count > 1:
             log(f"   run {number}/{count}")
         run.run(scenario, variant, where, args.port_offset,
-                args.amqp_url if variant == "choreo" else None, log, harness)
+                args.amqp_url if uses_broker(variant) else None, log, harness)
         done.append((results.summary(where), where))
     summary, where = done[spread.median_run([s for s, _ in done])]
     return {**summary, "repeats": [s for s, _ in done]}, where
@@ -183,9 +182,10 @@ def main(argv=None):
             print(json.dumps(floor.measure(args.amqp_url), indent=1))
         return 0
     if args.command == "bench":
-        needs_broker, harness = "choreo" in bench.settings()["variants"], Harness()
+        bench.settings()  # an unknown BENCH_VARIANTS name stops here, before a broker starts
+        harness = Harness()
         try:
-            with _broker(args.amqp_url, harness) if needs_broker else contextlib.nullcontext():
+            with _broker(args.amqp_url, harness):  # the floor's AMQP round trips need it
                 return bench.bench(args.port_offset, args.amqp_url, args.out, log, harness)
         finally:
             harness.remove()

@@ -1,12 +1,14 @@
-"""`make bench`: the drain benchmark of both variants on SQLite and PostgreSQL, repeated.
+"""`make bench`: the drain benchmark of every variant on SQLite and PostgreSQL, repeated.
 
-    python -m load bench        (BENCH_VARIANTS=orch BENCH_DBS=sqlite BENCH_ORDERS=300 BENCH_RUNS=1)
+    python -m load bench    (BENCH_VARIANTS=orch-amqp BENCH_DBS=sqlite BENCH_ORDERS=300 BENCH_RUNS=1)
 
 Each run starts a variant afresh with the runner (load/drain.py), warms it up, places the
 orders and times the drain. Every measurement is repeated BENCH_RUNS times (three by default),
 in rounds that take each variant and database in turn, and reported as the median with its
 spread (lowest-highest), in load/bench_report.py's table, printed and written to
-reports/bench-<timestamp>/bench.md (the raw runs in runs.json).
+reports/bench-<timestamp>/bench.md (the raw runs in runs.json). Before the runs it measures
+the floor once (load/floor.py, floor.json): each variant's CPU-ms per order is then also
+given as a multiple of what its transports alone cost ("x2.4 its floor").
 """
 import datetime
 import json
@@ -18,10 +20,10 @@ import traceback
 import psutil
 import requests
 
-from load import bench_report, drain, report
+from load import bench_report, drain, floor, report
 from load.budgets import meter_for
 from ops.queues import QueueWatch
-from load.variant import ROOT, Variant
+from load.variant import NAMES, ROOT, Variant, kind, queues, uses_broker
 from shared import config
 
 QUEUES_EMPTY_WITHIN_S = 30
@@ -30,13 +32,17 @@ QUEUES_EMPTY_WITHIN_S = 30
 def settings():
     """Return the bench's settings from the environment (documented in docs/performance.md)."""
     words = lambda name, default: os.environ.get(name, default).replace(",", " ").split()  # noqa
-    return {"variants": words("BENCH_VARIANTS", "choreo orch"),
+    chosen = words("BENCH_VARIANTS", " ".join(NAMES))
+    for name in chosen:
+        kind(name)  # an unknown name stops the bench before any run, with the known ones
+    return {"variants": chosen,
             "dbs": words("BENCH_DBS", "sqlite postgres"),
             "orders": int(os.environ.get("BENCH_ORDERS", 1500)),
             "warmup": int(os.environ.get("BENCH_WARMUP", 80)),
             "threads": int(os.environ.get("BENCH_THREADS", 32)),
             "runs": int(os.environ.get("BENCH_RUNS", 3)),
-            "paced_s": float(os.environ.get("BENCH_PACED_S", 15))}
+            "paced_s": float(os.environ.get("BENCH_PACED_S", 15)),
+            "floor_count": int(os.environ.get("BENCH_FLOOR_COUNT", floor.ROUND_TRIPS))}
 
 
 def bench(port_offset, amqp_url, out=None, log=print, harness=None):
@@ -47,6 +53,7 @@ def bench(port_offset, amqp_url, out=None, log=print, harness=None):
     out.mkdir(parents=True, exist_ok=True)
     log(f"bench: {chosen}; report in {out}")
     machine, cpu_before = report.machine(), psutil.cpu_times()  # before the runs
+    floor_numbers = _floor(amqp_url, out, log, chosen["floor_count"])
     runs, failed = [], []
     # In rounds: each round measures every variant on every database once. This machine's
     # speed drifts by a third over an hour, so three runs of one variant in a row, then three of
@@ -63,10 +70,25 @@ def bench(port_offset, amqp_url, out=None, log=print, harness=None):
                     log(traceback.format_exc())
     (out / "runs.json").write_text(json.dumps(runs, indent=1))
     text = bench_report.markdown(runs, chosen, failed, machine,
-                                 _stolen_share(cpu_before, psutil.cpu_times()))
+                                 _stolen_share(cpu_before, psutil.cpu_times()), floor_numbers)
     (out / "bench.md").write_text(text)
-    log(f"\n{bench_report.console(runs)}\n\nreport: {out / 'bench.md'}")
+    log(f"\n{bench_report.console(runs, floor_numbers)}\n\nreport: {out / 'bench.md'}")
     return 1 if failed or not runs else 0
+
+
+def _floor(amqp_url, out, log, count):
+    """Measure the floor (what `make bench-floor` measures, `count` round trips of each
+    transport) and keep it in floor.json."""
+    # Trade-off 87: the floor is measured once per bench, before the first run, not beside
+    # every run: a few seconds instead of a few seconds per run. The cost: this machine's
+    # speed drifts over an hour (see the rounds below), so the last round's multiple is
+    # taken against a floor measured up to an hour earlier; the spread shows that drift.
+    log("== floor: bare transports ...")
+    numbers = floor.measure(amqp_url, count)
+    (out / "floor.json").write_text(json.dumps(numbers, indent=1))
+    log(f"   AMQP round trip {numbers['amqp']['cpu_ms']:.2f} CPU-ms, HTTP round trip "
+        f"{numbers['http']['cpu_ms']:.2f} CPU-ms (both ends)")
+    return numbers
 
 
 def _stolen_share(before, after):
@@ -78,7 +100,7 @@ def _stolen_share(before, after):
 def measure(name, db, chosen, folder, port_offset, amqp_url, log, harness=None):
     """Run one drain measurement on a fresh variant; return its figures."""
     variant = Variant(name, config.var_dir(), folder / "runner.log", port_offset,
-                      amqp_url if name == "choreo" else None, db=db,
+                      amqp_url if uses_broker(name) else None, db=db,
                       budget=harness.mode if harness else "off")
     variant.start()
     try:
@@ -107,7 +129,8 @@ def _measured(variant, db, client, count, amqp_url, log, harness=None):
     budget = meter.stop({who: s - programs_before.get(who, 0.0)
                          for who, s in programs_after.items()})
     after, client_after = drain.cpu_snapshot(variant, pids), drain.client_cpu_s()
-    queues_s = _queues_empty_s(amqp_url) if variant.name == "choreo" else None
+    queues_s = (_queues_empty_s(amqp_url, queues(variant.name))
+                if uses_broker(variant.name) else None)
     seconds, placed = drained - started, sum(1 for p in posts if p["status"] in (201, 202))
     cpu_ms = {who: round((after[who] - before.get(who, 0.0)) * 1000 / placed, 2)
               for who in after}
@@ -143,9 +166,9 @@ def _at_half_rate(variant, client, drain_rate, seconds, log):
     return figures
 
 
-def _queues_empty_s(amqp_url):
+def _queues_empty_s(amqp_url, names):
     """Return the seconds until every queue is empty (None when not within the limit)."""
-    started, watch = time.monotonic(), QueueWatch(amqp_url)
+    started, watch = time.monotonic(), QueueWatch(amqp_url, names)
     try:
         while time.monotonic() - started < QUEUES_EMPTY_WITHIN_S:
             if not any(watch.depths().values()):

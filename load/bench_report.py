@@ -6,6 +6,8 @@ whose spreads overlap are within noise. With one run there is no spread ("one ru
 import statistics
 
 from load import budgets as cpu_budgets
+from load import floor as floor_mod
+from load.variant import kind, style, uses_broker
 from runner import processes
 from shared import config
 
@@ -48,14 +50,15 @@ def _ms(runs, key, cut):
     return spread([r[key][cut] for r in runs], 0)
 
 
-def console(runs):
-    """Return the summary table for the terminal (the same as bench.md's)."""
-    return _summary(runs)
+def console(runs, floor=None):
+    """Return the summary table and the floor's for the terminal (the same as bench.md's)."""
+    return _summary(runs) + "\n" + against_floor(runs, floor)
 
 
-def markdown(runs, chosen, failed, machine, stolen):
-    """Return bench.md: machine, settings, summary, targets, CPU per process, how to read it.
-    `stolen` is the share of CPU time the hypervisor gave to other machines during the runs."""
+def markdown(runs, chosen, failed, machine, stolen, floor=None):
+    """Return bench.md: machine, settings, summary, the floor, targets, CPU per process, how to
+    read it. `stolen` is the share of CPU time the hypervisor gave to other machines during the
+    runs; `floor` what load/floor.py measured before them (None: not measured)."""
     parts = [f"# Drain benchmark\n\n{machine}\n",
              f"CPU time stolen by the hypervisor during the runs: {stolen:.0%} (on a virtual "
              "machine, other machines' work; above a few percent, expect slower runs and a "
@@ -63,7 +66,8 @@ def markdown(runs, chosen, failed, machine, stolen):
              f"{chosen['warmup']} warm-up orders, then {chosen['orders']} orders from "
              f"{chosen['threads']} client threads (7/10 completed, 1/10 of each failure), "
              f"{chosen['runs']} run(s) of each; each figure is the median of the runs with the "
-             "lowest and highest in brackets.\n", _summary(runs), _targets(runs),
+             "lowest and highest in brackets.\n", _summary(runs), against_floor(runs, floor),
+             _targets(runs),
              _per_process(runs), _budget(chosen["variants"]), _cpu_budgets(runs), _legend()]
     if failed:
         parts.append("Runs that failed (see their runner.log): " + ", ".join(failed) + "\n")
@@ -88,12 +92,52 @@ def _summary(runs):
     return "## Summary\n\n" + "\n".join(rows) + "\n"
 
 
+def against_floor(runs, floor):
+    """Return each (db, variant)'s CPU-ms per order beside its transports' floor (load/floor.py
+    PATHS: hops x an AMQP round trip's CPU + HTTP round trips x an HTTP one's), and the ratio."""
+    if not floor or floor_mod.order_cpu_ms(floor, "orch") is None:
+        return "## Against the floor\n\nNo floor was measured with this bench.\n"
+    rows = ["| db | variant | CPU-ms per order (services) | its floor: hops x AMQP + HTTP round "
+            "trips x HTTP = CPU-ms | multiple |", "|---|---|---|---|---|"]
+    for (db, variant), group in groups(runs).items():
+        least = floor_mod.order_cpu_ms(floor, variant)
+        cpu = [services_cpu(r) for r in group]
+        if least is None:  # a variant PATHS does not know (an older runs.json)
+            rows.append(f"| {db} | {variant} | {spread(cpu)} | - | - |")
+            continue
+        hops, calls = floor_mod.PATHS[variant]
+        rows.append(f"| {db} | {variant} | {spread(cpu)} | {hops} x "
+                    f"{floor['amqp']['cpu_ms']:.2f} + {calls} x {floor['http']['cpu_ms']:.2f} = "
+                    f"{least:.1f} | {multiple([c / least for c in cpu])} |")
+    return ("## Against the floor (CPU-ms per order as a multiple of its transports alone)\n\n"
+            + "\n".join(rows) + "\n\n" + _floor_note() + "\n")
+
+
+def multiple(ratios):
+    """Return `x2.4 its floor`, with the runs' lowest and highest when there are several."""
+    middle = f"x{statistics.median(ratios):.1f} its floor"
+    if len(ratios) < 2:
+        return middle
+    return f"{middle} (x{min(ratios):.1f}-x{max(ratios):.1f})"
+
+
+def _floor_note():
+    return ("The floor was measured once, before the runs (`make bench-floor` measures the "
+            "same). Each path counts every step of a completed order through the customer's "
+            "notification: choreo 6 events + POST /orders; orch POST /orders, POST /sagas and "
+            "6 step calls; orch-amqp the same two requests, then 6 commands and 6 replies. "
+            "(Issue 25 counted 5 hops + 1 request, 8 round trips, and 8 commands + 8 replies: "
+            "its choreographed path stopped at COMPLETED, and the saga has 6 steps, not 8; "
+            "load/floor.py PATHS says why.) What is above x1 is the work: the transactions, the "
+            "outbox relays, the saga log, Python and JSON.")
+
+
 def _half_rate(group, cut):
     return spread([(r.get("half_rate") or {}).get("post_ms", {}).get(cut) for r in group], 0)
 
 
 def _queues(variant, group):
-    return spread([r["queues_empty_s"] for r in group]) if variant == "choreo" else "no queues"
+    return spread([r["queues_empty_s"] for r in group]) if uses_broker(variant) else "no queues"
 
 
 def _statuses(run):
@@ -161,15 +205,27 @@ def budget(variants):
     process table, for the bench's report and make demo's."""
     header, rows = ["variant", "program", "processes", "threads each", "settings"], []
     for variant in variants:
-        for program in processes.programs(variant):
-            settings = ", ".join(f"{k}={v}" for k, v in program.environment.items()
+        for program in processes.programs(style(variant)):
+            settings = ", ".join(f"{k}={v}" for k, v in {**kind(variant).env,
+                                                         **program.environment}.items()
                                  if not v.startswith("%("))
-            threads = program.option("--threads") or (  # a worker: its consumers, each a thread
-                f"{config.consumer_threads()} consumers per queue, each applying a batch of up "
-                f"to {config.prefetch_count()} messages (PREFETCH_COUNT) at a time")
             rows.append([variant, program.name, str(int(program.option("--workers", 1)) * program.numprocs),
-                         threads, settings or "-"])
+                         _threads(variant, program), settings or "-"])
+        if uses_broker(variant):
+            rows.append([variant, "broker", "1", "-", "RabbitMQ, one node for the whole run"])
     return header, rows, _budget_note()
+
+
+def _threads(variant, program):
+    """Return what works at once in one process of a program: a worker's consumers, an API's
+    request threads, and over AMQP a service API's command consumers beside them."""
+    threads = program.option("--threads")
+    if threads is None:  # a worker: its consumers, each a thread
+        return (f"{config.consumer_threads()} consumers per queue, each applying a batch of up "
+                f"to {config.prefetch_count()} messages (PREFETCH_COUNT) at a time")
+    if uses_broker(variant) and not program.name.startswith("orchestrator"):
+        return f"{threads} for requests; {config.consumer_threads()} command consumers"
+    return threads
 
 
 def _budget_note():
@@ -178,14 +234,17 @@ def _budget_note():
                 f" (this run: CONSUMER_THREADS={config.consumer_threads()} overrode it for the "
                 "choreographed consumers)")
     return (f"CONCURRENCY ({config.concurrency()}) is how many units of work each service "
-            "handles at once, in both variants: an orchestrated service's request threads, a "
+            "handles at once, in every variant: an orchestrated service's request threads, a "
             f"choreographed worker's consumers per queue{override}. Outside it: the "
             "orders APIs, sized for the customers; the orchestrator, which also drives up to "
             f"ORCH_MAX_IN_FLIGHT ({config.orch_max_in_flight()}) sagas on threads of its own; "
             "a choreographed worker's outbox relay; and the orders worker's tracker queue, "
             "bookkeeping with a few consumers taking many events each (TRACKER_CONSUMERS, "
             f"TRACKER_PREFETCH, Trade-off 50). The workers run {config.worker_nice()} steps "
-            "below the APIs' CPU priority (WORKER_NICE, Trade-off 55).")
+            "below the APIs' CPU priority (WORKER_NICE, Trade-off 55). Over AMQP (orch-amqp) "
+            "an orchestrated service's work arrives as commands, taken by its command "
+            f"consumers ({config.consumer_threads()}, CONSUMER_THREADS), not by its request "
+            "threads.")
 
 
 def _budget(variants):

@@ -16,6 +16,7 @@ import json
 import os
 import time
 
+from load.variant import uses_broker
 from runner import budgets as budgets_mod
 from shared import config
 
@@ -78,11 +79,11 @@ def runner_groups(var_dir, variant):
 
 def meter_for(variant, harness=None):
     """Return a Meter over a running variant's groups (the runner's budget.json) and the
-    harness's (Locust; the broker, which only the choreographed variant uses)."""
-    mode, reason, groups = runner_groups(variant.var_dir, variant.name)
+    harness's (Locust; the broker, which only the variants on RabbitMQ use)."""
+    mode, reason, groups = runner_groups(variant.var_dir, variant.style)
     if harness:
         theirs = {who: g for who, g in harness.groups().items()
-                  if who != "broker" or variant.name == "choreo"}
+                  if who != "broker" or uses_broker(variant.name)}
         groups = {**theirs, **groups}  # a broker the runner started itself is the one used
     return Meter(mode, reason, groups)
 

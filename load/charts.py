@@ -1,4 +1,4 @@
-"""The report's charts (matplotlib PNGs): per scenario, both variants on the same axes.
+"""The report's charts (matplotlib PNGs): per scenario, every variant on the same axes.
 
 Panels: finished orders/s and users over time; p95 latency of POST and of completion over
 time; the backlog (PENDING orders, and the choreographed queues); CPU per service per order.
@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from load import results  # noqa: E402
 
-COLOURS = {"choreo": "tab:blue", "orch": "tab:orange"}
+COLOURS = {"choreo": "tab:blue", "orch": "tab:orange", "orch-amqp": "tab:green"}
+WIDTH = 0.8 / len(COLOURS)  # one bar per variant, side by side
 
 
 def scenario_chart(name, runs, path):
@@ -90,13 +91,13 @@ def summary_chart(summaries, path):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     for i, variant in enumerate(COLOURS):
         mine = {s["scenario"]: s for s in summaries if s["variant"] == variant}
-        xs = [x + i * 0.4 for x in range(len(scenarios))]
-        axes[0].bar(xs, [mine.get(n, {}).get("peak_per_s", 0) for n in scenarios], 0.4,
+        xs = [x + i * WIDTH for x in range(len(scenarios))]
+        axes[0].bar(xs, [mine.get(n, {}).get("peak_per_s", 0) for n in scenarios], WIDTH,
                     color=COLOURS[variant], label=variant)
         axes[1].bar(xs, [(mine.get(n, {}).get("final") or {}).get(95) or 0 for n in scenarios],
-                    0.4, color=COLOURS[variant], label=variant)
+                    WIDTH, color=COLOURS[variant], label=variant)
     for ax, title in zip(axes, ("peak finished orders/s", "completion p95 (ms)")):
-        ax.set_xticks([x + 0.2 for x in range(len(scenarios))], scenarios)
+        ax.set_xticks([x + 0.4 - WIDTH / 2 for x in range(len(scenarios))], scenarios)
         ax.set_title(title)
         ax.legend()
     fig.tight_layout()

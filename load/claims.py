@@ -7,11 +7,11 @@ budget ran out, sagas were parked, messages queued, a component saturated its CP
 only when the run's figures show it (load/observed.py), with those figures; otherwise the
 verdict says what the figures show and no more. `runs`: {(scenario, variant): summary}.
 """
-from load import observed, spread
+from load import costs, observed, spread
 from load.scaling import c10_scale_out  # noqa: F401 (the report calls every claim from here)
+from load.variant import NAMES as VARIANTS
 from shared import config
 
-VARIANTS = ("choreo", "orch")
 # Trade-off 76: a verdict names a mechanism (the budget ran out, sagas parked, messages queued,
 # a CPU budget saturated) only next to the run's figure that shows it, so a report cannot tell
 # a story its run did not play. It costs branches here and figures the runs must record (the
@@ -31,11 +31,12 @@ def _setting(summary, name, default):
 
 def c5_outage(runs, folders=None):
     """C5: choreography keeps accepting orders while payments is down, and drains after."""
-    found = {v: runs[("outage", v)] for v in VARIANTS
+    every = {v: runs[("outage", v)] for v in VARIANTS
              if (runs.get(("outage", v)) or {}).get("outage_window")}
-    if len(found) < 2:
-        return [("p", "C5: the outage scenario did not run for both variants.")]
-    lines = "\n".join(_c5_line(v, s) for v, s in found.items())
+    if not ("choreo" in every and "orch" in every):
+        return [("p", "C5: the outage scenario did not run for both choreo and orch.")]
+    lines = "\n".join(_c5_line(v, s) for v, s in every.items())  # orch-amqp's too, if it ran
+    found = {v: every[v] for v in ("choreo", "orch")}  # the article's claim: the two styles
     kept = {v: s["outage_window"]["kept"] for v, s in found.items()}
     repeats = min(len(s.get("repeats") or [1]) for s in found.values())
     if repeats < 2 and None not in kept.values():
@@ -139,18 +140,22 @@ def _parked(summary):
 
 def c8_slow_dependency(runs):
     """C8: orchestration is synchronous, at the expense of concurrency and throughput."""
-    choreo, orch = runs.get(("slow-dependency", "choreo")), runs.get(("slow-dependency", "orch"))
-    if not (choreo and orch):
-        return [("p", "C8: the slow-dependency scenario did not run for both variants.")]
+    found = {v: runs[("slow-dependency", v)] for v in VARIANTS
+             if runs.get(("slow-dependency", v))}
+    if not ("choreo" in found and "orch" in found):
+        return ([("p", "C8: the slow-dependency scenario did not run for both choreo and orch.")]
+                + costs.split(runs))  # the steady ramp may still split the costs
     lines = [f"- {v}: {s['finished_per_s']:.1f} finished orders/s with {s['users']} users, "
              f"completion p50/p95 {_fmt(s['final'][50], 0)}/{_fmt(s['final'][95], 0)} ms, POST "
              f"p95 {_fmt(s['post'][95], 0)} ms, {_fmt(s['cpu_ms_per_order'], 0)} CPU ms per order"
-             for v, s in (("choreo", choreo), ("orch", orch))]
+             for v, s in found.items()]
+    choreo, orch = found["choreo"], found["orch"]
     verdict = _c8_verdict(spread.compare(spread.values(orch, "finished_per_s"),
                                          spread.values(choreo, "finished_per_s")),
                           orch["finished_per_s"] < choreo["finished_per_s"])
-    why = " ".join(_c8_concurrency(choreo, orch) + _c8_mechanisms(choreo, orch))
-    return [("p", "\n".join(lines)), ("p", f"C8 verdict: the measurement {verdict}. {why}")]
+    why = " ".join(_c8_concurrency(found) + _c8_mechanisms(found))
+    return ([("p", "\n".join(lines)), ("p", f"C8 verdict: the measurement {verdict}. {why}")]
+            + costs.split(runs))
 
 
 def _c8_verdict(orch_vs_choreo, orch_lower_in_median):
@@ -168,74 +173,76 @@ def _c8_verdict(orch_vs_choreo, orch_lower_in_median):
             "the median, but the runs of the two variants overlap")
 
 
-def _c8_concurrency(choreo, orch):
-    """State the concurrency each style ran at (recorded by load/run.py), and whether equal."""
-    mine, theirs = choreo.get("concurrency"), orch.get("concurrency")
-    if not (mine and theirs):
+# What takes payments' work at once in each variant, as the verdicts name it.
+UNITS = {"choreo": ("consumers per queue in each choreographed worker", "consumers"),
+         "orch": ("request threads in each orchestrated service API", "threads"),
+         "orch-amqp": ("command consumers in each orchestrated service over AMQP",
+                       "command consumers")}
+NAMED = {"choreo": "choreographed", "orch": "orchestrated", "orch-amqp": "orch-amqp"}
+
+
+def _c8_concurrency(found):
+    """State the concurrency each variant ran at (recorded by load/run.py), and whether equal."""
+    recorded = {v: s.get("concurrency") for v, s in found.items()}
+    if not all(recorded.values()):
         return ["The runs did not record their concurrency (runs before it was recorded), so "
-                "whether the two styles had the same is not shown."]
-    consumers, threads = mine["per_service"], theirs["per_service"]
-    named = mine["setting"] if mine["setting"] == theirs["setting"] else None
-    if consumers == threads:
-        setting = f", CONCURRENCY={named}" if named else ""
-        return [f"Both styles ran at the same concurrency{setting}: {consumers} consumers per "
-                f"queue in each choreographed worker, {threads} request threads in each "
-                "orchestrated service API."] + _ceilings(choreo, orch)
-    return [f"The styles did not run at the same concurrency: {consumers} consumers per queue "
-            f"in each choreographed worker, {threads} request threads in the orchestrated "
-            "payments API."] + _ceilings(choreo, orch)
+                "whether the styles had the same is not shown."]
+    each = ", ".join(f"{c['per_service']} {UNITS[v][0]}" for v, c in recorded.items())
+    if len({c["per_service"] for c in recorded.values()}) == 1:
+        settings = {c["setting"] for c in recorded.values()}
+        named = f", CONCURRENCY={settings.pop()}" if len(settings) == 1 else ""
+        return [f"Both styles ran at the same concurrency{named}: {each}."] + _ceilings(found)
+    return [f"The styles did not run at the same concurrency: {each}."] + _ceilings(found)
 
 
-def _ceilings(choreo, orch):
+def _ceilings(found):
     """Say that payments' concurrency was a variant's limit when its rate came within 80% of
     what that many overlapping slow payments allow."""
     said = []
-    for variant, s, unit in (("choreographed", choreo, "consumers"),
-                             ("orchestrated", orch, "threads")):
-        latency_ms = int((s.get("env") or {}).get("PAYMENTS_FAULT_LATENCY_MS") or 0)
-        if not latency_ms:
-            continue
-        units = s["concurrency"]["per_service"] * s.get("replicas", 1)
-        ceiling = units * 1000 / latency_ms
-        if s["finished_per_s"] >= 0.8 * ceiling:
-            said.append(f"The {variant} variant finished {s['finished_per_s']:.1f} orders/s, "
-                        f"{s['finished_per_s'] / ceiling:.0%} of the {units} x 1000/{latency_ms} "
-                        f"= {ceiling:.0f} payments a second that {units} {unit} allow at "
-                        f"{latency_ms} ms each: payments' concurrency was its limit.")
+    for variant, s in found.items():
+        c = observed.payments_ceiling(s)
+        if c and c["share"] >= observed.CEILING_SHARE:
+            said.append(f"The {NAMED[variant]} variant finished {s['finished_per_s']:.1f} "
+                        f"orders/s, {c['share']:.0%} of the {c['units']} x "
+                        f"1000/{c['latency_ms']} = {c['per_s']:.0f} payments a second that "
+                        f"{c['units']} {UNITS[variant][1]} allow at {c['latency_ms']} ms each: "
+                        "payments' concurrency was its limit.")
     return said
 
 
-def _c8_mechanisms(choreo, orch):
+def _c8_mechanisms(found):
     """Name what bounded each variant, each with the figure that shows it; or say none showed."""
-    said = _queued_at_payments(choreo) + _shed(orch)
-    said += [f"In the {v} run {t}." for v, s in (("choreographed", choreo), ("orchestrated", orch))
-             if (t := budget_saturation(s))]
+    said = [t for v, s in found.items() for t in _queued_at_payments(v, s) + _shed(v, s)]
+    said += [f"In the {NAMED[v]} run {t}." for v, s in found.items() if (t := budget_saturation(s))]
     if said:
         return said
     return ["The figures show no mechanism behind the difference: no message waited in "
             "payments' queue, no order was shed, and " + "; ".join(
-                f"in the {v} run {budget_note(s)}" for v, s in (("choreographed", choreo),
-                                                                 ("orchestrated", orch))) + "."]
+                f"in the {NAMED[v]} run {budget_note(s)}" for v, s in found.items()) + "."]
 
 
-def _queued_at_payments(choreo):
-    peaks = choreo.get("queue_peaks") or {}
-    at_payments = peaks.get("payments.events", 0)
+# The queue payments' work waits in, per variant on RabbitMQ.
+PAYMENTS_QUEUE = {"choreo": "payments.events", "orch-amqp": "payments.commands"}
+
+
+def _queued_at_payments(variant, summary):
+    peaks, queue = summary.get("queue_peaks") or {}, PAYMENTS_QUEUE.get(variant)
+    at_payments = peaks.get(queue, 0)
     if not at_payments:
         return []
     deepest = max(peaks, key=peaks.get)
-    where = ("the deepest of the choreographed queues" if deepest == "payments.events" else
+    where = (f"the deepest of the {NAMED[variant]} queues" if deepest == queue else
              f"the deepest queue was {deepest} with {peaks[deepest]}")
-    return [f"Messages queued at payments: up to {at_payments} waited ready in payments.events "
+    return [f"Messages queued at payments: up to {at_payments} waited ready in {queue} "
             f"({where})."]
 
 
-def _shed(orch):
-    if not orch["shed"]:
+def _shed(variant, summary):
+    if variant == "choreo" or not summary["shed"]:
         return []
-    bound = _setting(orch, "ORCH_MAX_IN_FLIGHT", config.orch_max_in_flight)
-    return [f"The orchestrated variant bounded its sagas: it shed {orch['shed']} orders with "
-            f"429 at {bound} sagas in flight per replica (ORCH_MAX_IN_FLIGHT)."]
+    bound = _setting(summary, "ORCH_MAX_IN_FLIGHT", config.orch_max_in_flight)
+    return [f"The {NAMED[variant]} variant bounded its sagas: it shed {summary['shed']} orders "
+            f"with 429 at {bound} sagas in flight per replica (ORCH_MAX_IN_FLIGHT)."]
 
 
 def budget_saturation(summary):

@@ -17,6 +17,7 @@ import psutil
 import requests
 
 from load.sampler import _with_children, listener_pid, program_service
+from load.variant import uses_broker
 from runner import postgres
 from runner.broker import Broker
 
@@ -144,7 +145,7 @@ def client_cpu_s():
 def extra_pids(variant, db):
     """Return {who: pid} of the processes outside the runner's table: broker, PostgreSQL."""
     pids = {}
-    if variant.name == "choreo":
+    if uses_broker(variant.name):
         pids["broker"] = listener_pid(Broker(variant.env["AMQP_URL"], variant.var_dir).port)
     if db == "postgres":
         pids["postgres"] = listener_pid(int(variant.env.get("POSTGRES_PORT") or postgres.port()))

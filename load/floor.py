@@ -8,7 +8,8 @@
 Each is measured twice: its time (p50, p99, round trips per second), and its CPU: what both
 ends used per round trip (the client here, plus the broker or the gunicorn server). The CPU
 figure is the one to set beside `make bench`'s CPU-ms per order: it is what a step costs the
-machine before any work is done in it.
+machine before any work is done in it. PATHS says how many of each a completed order of each
+variant takes, so order_cpu_ms() is a variant's floor per order (the bench divides by it).
 
     python -m load floor          (what `make bench-floor` runs)
 """
@@ -27,6 +28,34 @@ from load.sampler import listener_pid
 from load.variant import ROOT
 
 FLOOR_QUEUE = "load.floor"
+
+# The transports of one COMPLETED order, per variant: (message hops, HTTP round trips), each
+# hop one message published and consumed (the AMQP floor's round trip). Counted from the code,
+# every step through the customer's notification, in all three alike:
+# - choreo: POST /orders, then 6 events each consumed by the next service: order.placed,
+#   stock.reserved, payment.captured, shipment.booked, stock.committed, order.completed;
+# - orch: POST /orders, POST /sagas (the orders service hands the saga over), and one call per
+#   step of orders-orch/orchestrator/saga.py: 6 steps for a completed order;
+# - orch-amqp: the same POST /orders and POST /sagas, then each of the 6 steps a command and
+#   its reply: 12 hops.
+# Issue 25 counted 5 hops + 1 request (choreo), 8 round trips (orch) and 8 commands + 8 replies
+# (orch over AMQP): its choreographed path stopped at COMPLETED, before order.completed reaches
+# notifications, while its orchestrated ones went through the notify step; and over AMQP the
+# saga still has 6 steps, and its first two calls stay HTTP.
+# Trade-off 86: the floor counts the messages that carry the saga's steps, nothing else: the
+# same rule for all three makes their multiples comparable. The cost: the choreographed
+# tracker's copy of every event and notification.sent (bookkeeping the tracker alone hears),
+# and the orchestrated saga log's writes, are left out, so they show up in the multiple as work.
+PATHS = {"choreo": (6, 1), "orch": (0, 8), "orch-amqp": (12, 2)}
+
+
+def order_cpu_ms(floor, variant):
+    """Return the floor's CPU-ms of one completed order of a variant: its hops x the AMQP round
+    trip's cpu_ms + its HTTP round trips x the HTTP one's (None for a floor without CPU)."""
+    if variant not in PATHS or not all("cpu_ms" in floor.get(t, {}) for t in ("amqp", "http")):
+        return None
+    hops, calls = PATHS[variant]
+    return hops * floor["amqp"]["cpu_ms"] + calls * floor["http"]["cpu_ms"]
 
 
 def create_app():
@@ -121,7 +150,10 @@ def describe(took, cpu_s):
             "client_cpu_ms": client, "cpu_ms": client + far_end}
 
 
-def measure(amqp_url, count=300):
+ROUND_TRIPS = 300  # of each transport: enough for a stable median on this machine
+
+
+def measure(amqp_url, count=ROUND_TRIPS):
     """Return the floor of both transports: {"amqp": {...}, "http": {...}}."""
     return {"amqp": describe(*amqp_round_trips(amqp_url, count)),
             "http": describe(*http_round_trips(count))}

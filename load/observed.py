@@ -6,12 +6,15 @@ when one of these shows it).
   every POST sent while payments was down was answered (201, 202, 429, none) and how long it
   took; how many orders were PENDING during it and when payments came back;
 - the backlog: the most messages each choreographed queue held ready at once;
-- the CPU budgets (the run's `budget` facts): which component used its share.
+- the CPU budgets (the run's `budget` facts): which component used its share;
+- payments' ceiling: with payments made slower, how many payments a second its concurrency
+  allows, and how close the run's rate came to it.
 """
 import math
 
 SATURATED_SHARE = 0.9     # a component using 90% of its cores' budget is saturated,
 SATURATED_THROTTLED = 0.2  # and so is one throttled in a fifth of the scheduler's periods
+CEILING_SHARE = 0.8  # a rate this close to what payments' concurrency allows was bounded by it
 
 
 def outage(facts, found, pending_rows, ledger_lines):
@@ -82,6 +85,19 @@ def queue_peaks(queue_rows):
         if row["depth"]:
             peaks[row["queue"]] = max(peaks.get(row["queue"], 0), int(row["depth"]))
     return peaks
+
+
+def payments_ceiling(summary):
+    """Return {"latency_ms", "units", "per_s", "share"} of a run with a slow payments: its
+    concurrency (units at once, all replicas) x 1000 / latency is the most payments a second
+    it allows, `share` the run's finished rate over that; None without a latency or a record."""
+    latency_ms = int((summary.get("env") or {}).get("PAYMENTS_FAULT_LATENCY_MS") or 0)
+    if not latency_ms or not summary.get("concurrency"):
+        return None
+    units = summary["concurrency"]["per_service"] * summary.get("replicas", 1)
+    per_s = units * 1000 / latency_ms
+    return {"latency_ms": latency_ms, "units": units, "per_s": per_s,
+            "share": summary["finished_per_s"] / per_s}
 
 
 def use(budget, who):

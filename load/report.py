@@ -9,15 +9,12 @@ import platform
 
 import psutil
 
-from load import bench_report, budgets, charts, claims, results, spread
+from load import bench_report, budgets, charts, claims, floor as floor_mod, results, spread
 from load.document import markdown, to_html
 
 HEADER = ["scenario", "variant", "orders", "finished/s", "peak/s (users)", "POST p50/p95/p99 ms",
           "completion p50/p95/p99 ms", "errors", "429 shed", "CPU ms/order",
           "client CPU ms/order", "audit"]
-# Critical path to COMPLETED: choreo = POST + 5 message hops (order.placed, stock.reserved,
-# payment.captured, shipment.booked, stock.committed); orch = POST /orders + POST /sagas + 6 calls.
-HOPS = {"choreo": ("amqp", 5, 1), "orch": ("http", 0, 8)}
 
 
 def machine():
@@ -79,26 +76,28 @@ def floor_blocks(floor, summaries):
     rows = [[k, f"{v['p50_ms']:.2f}", f"{v['p99_ms']:.2f}", f"{v['per_s']:.0f}",
              f"{v['cpu_ms']:.2f}" if "cpu_ms" in v else "-"] for k, v in floor.items()]
     lines = []
-    for variant, (bus, hops, calls) in HOPS.items():
+    for variant, (hops, calls) in floor_mod.PATHS.items():  # each step through the notification
         least = hops * floor["amqp"]["p50_ms"] + calls * floor["http"]["p50_ms"]
         light = [s for s in summaries if s["variant"] == variant and s["scenario"] == "steady"]
         seen = light[0]["final"][50] if light and light[0]["final"][50] else None
-        lines.append(f"- {variant}: {hops} message hops + {calls} HTTP round trip(s) on the path "
-                     f"to COMPLETED = {least:.1f} ms of bare transport; completion p50 over the "
+        lines.append(f"- {variant}: {hops} message hops + {calls} HTTP round trip(s) for a "
+                     f"completed order = {least:.1f} ms of bare transport; completion p50 over the "
                      f"steady ramp (mostly past saturation: queueing, not transport) "
                      f"{'-' if seen is None else f'{seen:.0f}'} ms"
                      + (f" ({seen / least:.0f}x the floor)." if seen else "."))
-        if "cpu_ms" in floor["amqp"] and "cpu_ms" in floor["http"]:
-            cpu = hops * floor["amqp"]["cpu_ms"] + calls * floor["http"]["cpu_ms"]
+        cpu = floor_mod.order_cpu_ms(floor, variant)
+        if cpu is not None:
             lines.append(f"- {variant}: the same transports cost {cpu:.1f} CPU-ms per order "
                          f"(both ends of each round trip), before any work is done in them.")
     return [("h2", "Floor: what the transports allow on this machine"),
             ("table", ["transport (one in flight)", "p50 ms", "p99 ms", "round trips/s",
                        "CPU-ms per round trip (both ends)"], rows),
             ("p", "\n".join(lines)),
-            ("p", "The rest is the work: a SQLite transaction per step, the outbox relay's "
-                  "polling (choreo), the saga log writes (orch), Python and JSON, and queueing "
-                  "for the same 2 cores under load.")]
+            ("p", "Each step is counted through the customer's notification, in every variant "
+                  "alike (load/floor.py PATHS). The rest is the work: a SQLite transaction per "
+                  "step, the outbox relay's polling (choreo, and orch-amqp's commands and "
+                  "replies), the saga log writes (orch, orch-amqp), Python and JSON, and "
+                  "queueing for the same 2 cores under load.")]
 
 
 def scenario_blocks(name, runs, folder):
@@ -151,7 +150,7 @@ def write(folder, runs, folders, floor, machine_line):
     blocks += floor_blocks(floor, summaries)
     header, rows, note = bench_report.budget(dict.fromkeys(v for _, v in runs))
     blocks += [("h2", "Concurrency budget per service (from runner/processes.py)"),
-               ("p", "The same in both variants, so that a difference is one of style, not of "
+               ("p", "The same in every variant, so that a difference is one of style, not of "
                      "thread counts. " + note), ("table", header, rows)]
     for name in dict.fromkeys(s for s, _ in runs):
         blocks += scenario_blocks(name, {v: (folders[(n, v)], runs[(n, v)])

@@ -25,7 +25,7 @@ from audit.ledger import Ledger, read, tally
 from load.budgets import meter_for
 from load.sampler import Sampler, listener_pid
 from load.scenarios import PAYMENTS_PROGRAM
-from load.variant import ROOT, Variant
+from load.variant import ROOT, Variant, queues, style, uses_broker
 from runner import processes
 from runner.broker import Broker
 from shared import config
@@ -53,18 +53,19 @@ def run(scenario, variant_name, folder, port_offset=0, amqp_url=None, log=print,
 
 
 def _load_and_audit(scenario, variant, folder, amqp_url, log, harness):
-    choreo = variant.name == "choreo"
-    pids = {"broker": listener_pid(Broker(amqp_url, folder).port)} if choreo else {}
+    broker = uses_broker(variant.name)  # then the broker is one of the variant's programs
+    pids = {"broker": listener_pid(Broker(amqp_url, folder).port)} if broker else {}
     ledger = Ledger(folder / "ledger.jsonl", scope="")  # a fresh variant: every order is ours
     join = harness.join("locust", config.budget_load_cores()) if harness else []
     locust = _start_locust(scenario, variant, folder, ledger.path, join)
-    sampler = Sampler(variant, amqp_url if choreo else None,
-                      {**{k: v for k, v in pids.items() if v}, "locust": locust.pid})
+    sampler = Sampler(variant, amqp_url if broker else None,
+                      {**{k: v for k, v in pids.items() if v}, "locust": locust.pid},
+                      queues=queues(variant.name, scenario.replicas))
     meter = meter_for(variant, harness)
     sampler.start()
     meter.start()
     events = _drive(scenario, variant, locust, sampler, folder, log)
-    drained_s = _wait_quiet(variant, amqp_url if choreo else None,
+    drained_s = _wait_quiet(variant, amqp_url if broker else None,
                             timeout=max(60.0, 2 * scenario.seconds))
     load_cpu = sampler.cpu_seconds()
     budget = meter.stop(load_cpu)
@@ -86,15 +87,16 @@ def _load_and_audit(scenario, variant, folder, amqp_url, log, harness):
 def concurrency(variant_name, env):
     """Return the concurrency this run had, for the verdicts to state: the CONCURRENCY setting
     and what each service had of it: consumers per queue in every choreographed worker,
-    request threads of an orchestrated service's API (payments')."""
+    request threads of an orchestrated service's API (payments'), or, over AMQP, the consumers
+    of each orchestrated service's command queue (they take its work, not the threads)."""
     with _environment(env):  # the scenario's settings, as the runner gave them to the programs
-        per_service = (config.consumer_threads() if variant_name == "choreo" else
+        per_service = (config.consumer_threads() if uses_broker(variant_name) else
                        int(_program(variant_name, "payments-api").option("--threads")))
         return {"setting": config.concurrency(), "per_service": per_service}
 
 
 def _program(variant_name, name):
-    return next(p for p in processes.programs(variant_name) if p.name == name)
+    return next(p for p in processes.programs(style(variant_name)) if p.name == name)
 
 
 @contextlib.contextmanager
@@ -126,7 +128,7 @@ def _drive(scenario, variant, locust, sampler, folder, log):
     not from its process start, which takes a few seconds of imports."""
     history, load_at, todo, events = folder / "locust_stats_history.csv", None, [], []
     if scenario.outage:
-        program = PAYMENTS_PROGRAM[variant.name]
+        program = PAYMENTS_PROGRAM[variant.style]
         todo = [(scenario.outage[0], "stop", program), (scenario.outage[1], "start", program)]
     next_progress = 5.0
     while locust.poll() is None:
@@ -173,13 +175,13 @@ def _wait_quiet(variant, amqp_url, timeout):
     queue and retry queue empty of ready and unacked messages: audit/quiet.py); return the
     seconds it took."""
     started = time.monotonic()
-    quiet.wait_quiet(variant.name, {s: variant.url(s) for s in config.SERVICES}, timeout,
+    quiet.wait_quiet(variant.style, {s: variant.url(s) for s in config.SERVICES}, timeout,
                      **_where(variant, amqp_url))
     return time.monotonic() - started
 
 
 def _where(variant, amqp_url=None):
-    if variant.name == "choreo":
+    if variant.style == "choreo":
         return {"amqp_url": amqp_url or variant.env.get("AMQP_URL", config.amqp_url())}
     return {"orchestrator_url": variant.url("orchestrator")}
 
@@ -189,7 +191,7 @@ def _audit(variant, ledger_path):
 
     Return (ok, the printed verdict, {status: orders}) (the "every order final" counts)."""
     urls = {s: variant.url(s) for s in config.SERVICES}
-    results, _ = audit_cli.audit_when_quiet(variant.name, urls, 30, ledger=ledger_path,
+    results, _ = audit_cli.audit_when_quiet(variant.style, urls, 30, ledger=ledger_path,
                                             **_where(variant))
     out = io.StringIO()
     counts = next((c for name, c, _ in results if name == "every order final"), {})

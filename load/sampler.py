@@ -2,7 +2,8 @@
 
 - CPU seconds and RSS of every program of the runner's supervisord (with its children, e.g.
   gunicorn's workers), of the broker's beam.smp and of Locust;
-- for the choreographed variant, the depth of every queue (ops/queues.py);
+- for a variant on RabbitMQ, the depth of every queue its work waits in (load/variant.py
+  queues(): the choreographed events', or the orchestrated commands' and replies');
 - for both, how many orders are PENDING (the inspection API of the orders service).
 
 CPU is cumulative per pid, so a program stopped in the middle of a run keeps what it used.
@@ -13,7 +14,7 @@ import time
 import psutil
 import requests
 
-from ops.queues import QueueWatch
+from ops.queues import QUEUES, QueueWatch
 
 
 def program_service(program):
@@ -34,10 +35,10 @@ def listener_pid(port):
 class Sampler:
     """A thread that samples a running variant until stop() is called."""
 
-    def __init__(self, variant, amqp_url=None, extra_pids=None, every=1.0):
+    def __init__(self, variant, amqp_url=None, extra_pids=None, every=1.0, queues=QUEUES):
         self.variant, self.every = variant, every
         self.extra_pids = dict(extra_pids or {})       # name -> pid (broker, locust)
-        self.queues = QueueWatch(amqp_url) if amqp_url else None
+        self.queues = QueueWatch(amqp_url, queues) if amqp_url else None
         self.cpu_rows, self.depth_rows, self.pending_rows = [], [], []
         self._seen = {}                                # pid -> (who, cpu seconds so far)
         self._stop, self._thread, self.started = threading.Event(), None, None

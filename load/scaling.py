@@ -9,8 +9,10 @@ the programs shared the machine's cores, and the verdict says so instead of nami
 import os
 
 from load import observed, spread
+from load.variant import NAMES, style
 
-# What a replica is, per variant: the programs the scale-out multiplies.
+# What a replica is, per style of program (orch-amqp's are orch's): the programs the
+# scale-out multiplies.
 REPLICATED = {"orch": ("orchestrator replicas", lambda who: who.startswith("orchestrator")),
               "choreo": ("worker processes per service", lambda who: "-worker" in who)}
 
@@ -25,14 +27,14 @@ def steps(runs, variant):
 def c10_scale_out(runs):
     """C10: a stateless orchestrator scales linearly with replicas."""
     lines, verdicts = [], []
-    for variant in ("orch", "choreo"):
+    for variant in NAMES:
         found = steps(runs, variant)
         if 1 in found and len(found) > 1 and found[1]["peak_per_s"]:
             lines.append(_line(variant, found))
             verdicts.append(_limits(variant, found))
     if not lines:
         return [("p", "C10: the steady and scale-out scenarios did not both run.")]
-    audited = all(s["audit_ok"] for v in ("orch", "choreo") for s in steps(runs, v).values())
+    audited = all(s["audit_ok"] for v in NAMES for s in steps(runs, v).values())
     return [("p", "\n".join(lines)),
             ("p", "C10 verdict: " + " ".join(verdicts) + " A gain counts only when it is "
                   "larger than the runs' spread (DEMO_RUNS=3). " + (
@@ -76,9 +78,9 @@ def _cpu_per_order(found):
 def _what(variant, summary):
     """Name what a step multiplies, with each worker's consumers when the run recorded them."""
     consumers = (summary.get("concurrency") or {}).get("per_service")
-    if variant == "choreo" and consumers:
-        return f"{REPLICATED[variant][0]}, each with {consumers} consumers per queue"
-    return REPLICATED[variant][0]
+    if style(variant) == "choreo" and consumers:
+        return f"{REPLICATED['choreo'][0]}, each with {consumers} consumers per queue"
+    return REPLICATED[style(variant)][0]
 
 
 def _scaling(ratio, replicas, beyond):
@@ -110,7 +112,7 @@ def _limit(variant, summary, replicas):
     """Name what stopped the line at one step: the program that used most of its budget, if
     it was saturated (the replicated one included), with the others saturated beside it; else
     no program. An orchestrated step also says when its replicas were unevenly loaded."""
-    budget, (group, mine) = summary["budget"], REPLICATED[variant]
+    budget, (group, mine) = summary["budget"], REPLICATED[style(variant)]
     ranked = observed.busiest(budget, budget.get("cores", {}))
     full = [w for w in ranked if observed.saturated(budget, w)]
     if not full:
@@ -124,7 +126,7 @@ def _limit(variant, summary, replicas):
             if mine(first) else f"the line stopped at {first}: ") + observed.use_text(budget, first)
     if full[1:]:
         text += "; saturated too: " + ", ".join(full[1:])
-    return text + (_uneven(budget, mine) if variant == "orch" else "")
+    return text + (_uneven(budget, mine) if style(variant) == "orch" else "")
 
 
 def _uneven(budget, mine):

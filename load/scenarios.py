@@ -1,21 +1,26 @@
-"""The four scenarios of issue 4, as data: each runs against both variants, one at a time.
+"""The scenarios of issue 4, as data: each runs against every variant (load/variant.py), one
+at a time.
 
-Every length is in seconds at DEMO_SCALE 1 (about 10 minutes for all ten runs on 2 cores);
+Every length is in seconds at DEMO_SCALE 1 (about 10 minutes for ten runs on 2 cores; the
+third variant makes it fifteen runs, about 15 minutes);
 `scaled()` multiplies them, so the smoke test runs the same scenarios in seconds.
 
 - steady: a ramp of users from 1 to `users` over 80% of the run, to find each variant's
   saturation (the throughput stops growing while the latency does);
 - slow-dependency: payments answers 200 ms slower (PAYMENTS_FAULT_LATENCY_MS=200), constant users;
 - outage: payments is stopped from 10 s to 30 s, then started again (choreo: the
-  `payments-worker` program; orch: the `payments-api` program); open loop, 16 users ordering
-  every 4 s (4 orders/s, below both variants' saturation): customers keep arriving;
-- scale-out-2 and scale-out-4: the steady ramp with `--replicas 2` and `--replicas 4` (orch:
-  that many orchestrator replicas; choreo: that many worker processes per service, each with
-  its consumers per queue), so the steady ramp is the first of three steps, 1 -> 2 -> 4.
+  `payments-worker` program; orch and orch-amqp: the `payments-api` program, which also holds
+  the command consumers over AMQP); open loop, 16 users ordering
+  every 4 s (4 orders/s, below every variant's saturation): customers keep arriving;
+- scale-out-2 and scale-out-4: the steady ramp with `--replicas 2` and `--replicas 4` (orch
+  and orch-amqp: that many orchestrator replicas; choreo: that many worker processes per
+  service, each with its consumers per queue), so the steady ramp is the first of three
+  steps, 1 -> 2 -> 4.
 """
 from dataclasses import dataclass, field, replace
 
-# Which program the outage stops, per variant: the one that takes payments' work.
+# Which program the outage stops, per style of program (load/variant.py style()): the one that
+# takes payments' work.
 PAYMENTS_PROGRAM = {"choreo": "payments-worker", "orch": "payments-api"}
 
 
@@ -47,7 +52,7 @@ class Scenario:
 RAMP_USERS = 240
 
 SCENARIOS = (
-    Scenario("steady", ("C9", "C10"), seconds=40, users=RAMP_USERS, ramp=True),
+    Scenario("steady", ("C8", "C9", "C10"), seconds=40, users=RAMP_USERS, ramp=True),
     Scenario("slow-dependency", ("C8",), seconds=25, users=24,
              env={"PAYMENTS_FAULT_LATENCY_MS": "200"}),
     Scenario("outage", ("C5",), seconds=40, users=16, outage=(10, 30), pacing=4),

@@ -11,14 +11,15 @@ QUEUES = CONSUMER_QUEUES + tuple(f"{q}.retry" for q in CONSUMER_QUEUES) + ("dead
 
 
 class QueueWatch:
-    """A broker connection of its own that reads queue depths (one thread only, as pika asks)."""
+    """A broker connection of its own that reads queue depths (one thread only, as pika asks);
+    of the choreographed queues unless told others (`queues`: the orchestrated commands')."""
 
-    def __init__(self, amqp_url):
-        self.amqp_url, self.connection = amqp_url, None
+    def __init__(self, amqp_url, queues=QUEUES):
+        self.amqp_url, self.connection, self.queues = amqp_url, None, tuple(queues)
 
     def depths(self):
         """Return {queue: messages ready} for every known queue (None when the broker is away)."""
-        return {name: self._depth(name) for name in QUEUES}
+        return {name: self._depth(name) for name in self.queues}
 
     def _depth(self, name):
         try:
@@ -37,7 +38,7 @@ class QueueWatch:
 
     def purge(self):
         """Empty every known queue (before a run, so no run sees another's leftovers)."""
-        for name in QUEUES:
+        for name in self.queues:
             try:
                 channel = self._channel()
                 channel.queue_purge(name)

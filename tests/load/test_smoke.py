@@ -25,6 +25,7 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
     env = dict(os.environ, VAR_DIR=str(ROOT / "var" / "load-smoke"), PYTHONPATH=str(ROOT))
     finished = subprocess.run(
         [sys.executable, "-m", "load", "demo", "--seconds", "5", "--scenario", "outage",
+         "--variant", "choreo", "--variant", "orch",  # orch-amqp: tests/load/test_bench.py
          "--no-floor", "--port-offset", str(PORT_OFFSET), "--amqp-url", LOAD_AMQP_URL,
          "--out", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=230)

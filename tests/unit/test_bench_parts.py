@@ -1,9 +1,13 @@
-"""Small parts of `make bench` (load/bench.py, load/drain.py) and of its floor's report
-(load/report.py) that need no running system."""
+"""Small parts of `make bench` (load/bench.py, load/drain.py), of its floor's report
+(load/report.py, load/bench_report.py) and of the harness's variants (load/variant.py) that need
+no running system."""
 import collections
 import time
 
-from load import bench, drain, report
+import pytest
+
+from load import __main__ as load_cli
+from load import bench, bench_report, charts, drain, floor, report, run, scaling, scenarios, variant
 
 Times = collections.namedtuple("Times", "user system idle steal")
 
@@ -34,7 +38,78 @@ def test_the_floor_section_puts_each_variants_transport_cpu_per_order_beside_its
              "http": {"p50_ms": 2.0, "p99_ms": 9.0, "per_s": 500, "cpu_ms": 1.5}}
     _title, table, lines, _rest = report.floor_blocks(floor, [])
     assert [row[-1] for row in table[2]] == ["0.80", "1.50"]
-    assert "choreo: the same transports cost 5.5 CPU-ms per order" in lines[1]  # 5 hops + POST
+    assert "choreo: the same transports cost 6.3 CPU-ms per order" in lines[1]  # 6 hops + POST
     assert "orch: the same transports cost 12.0 CPU-ms per order" in lines[1]   # 8 calls
+    assert "orch-amqp: the same transports cost 12.6 CPU-ms per order" in lines[1]  # 12 + 2
     older = {k: {m: v for m, v in f.items() if m != "cpu_ms"} for k, f in floor.items()}
     assert "CPU-ms" not in report.floor_blocks(older, [])[2][1]  # a report from before the CPU
+
+
+FLOOR = {"amqp": {"p50_ms": 0.5, "p99_ms": 2.0, "per_s": 1500, "cpu_ms": 0.5},
+         "http": {"p50_ms": 2.0, "p99_ms": 9.0, "per_s": 500, "cpu_ms": 2.0}}
+
+
+def _bench_run(variant, cpu_ms, db="sqlite"):
+    """Return a bench run's figures as load/bench.py records them (only what the tables read)."""
+    return {"variant": variant, "db": db, "orders": 100, "drain_s": 2.0, "orders_per_s": 50.0,
+            "cpu_ms": {"orders-api": cpu_ms}, "client_cpu_ms": 1.0,
+            "post_ms": {"p50": 5, "p99": 9}, "completion_ms": {"p50": 50, "p99": 90},
+            "post_errors": 0, "shed_429": 0, "statuses": {"COMPLETED": 70},
+            "queues_empty_s": None, "budget": None}
+
+
+def test_each_variant_s_floor_is_its_hops_and_round_trips_at_the_floor_s_cpu():
+    assert floor.order_cpu_ms(FLOOR, "choreo") == 6 * 0.5 + 1 * 2.0
+    assert floor.order_cpu_ms(FLOOR, "orch") == 8 * 2.0
+    assert floor.order_cpu_ms(FLOOR, "orch-amqp") == 12 * 0.5 + 2 * 2.0
+    assert floor.order_cpu_ms({"amqp": {"p50_ms": 1}, "http": {"p50_ms": 1}}, "orch") is None
+
+
+def test_the_bench_gives_each_variant_s_cpu_per_order_as_a_multiple_of_its_floor():
+    runs = [_bench_run("choreo", 12.0), _bench_run("orch", 40.0), _bench_run("orch-amqp", 25.0),
+            _bench_run("orch-amqp", 35.0)]
+    table = bench_report.console(runs, FLOOR)
+    assert "| sqlite | choreo | 12.0 (one run) | 6 x 0.50 + 1 x 2.00 = 5.0 | x2.4 its floor |" \
+        in table
+    assert "| sqlite | orch | 40.0 (one run) | 0 x 0.50 + 8 x 2.00 = 16.0 | x2.5 its floor |" \
+        in table
+    assert ("| sqlite | orch-amqp | 30.0 (25.0-35.0) | 12 x 0.50 + 2 x 2.00 = 10.0 | x3.0 its "
+            "floor (x2.5-x3.5) |") in table
+    markdown = bench_report.markdown(runs, {"warmup": 1, "orders": 100, "threads": 8, "runs": 2,
+                                            "variants": ["choreo", "orch", "orch-amqp"]},
+                                     [], "a machine", 0.0, FLOOR)
+    assert "x2.4 its floor" in markdown and "Issue 25 counted" in markdown
+    assert "No floor was measured" in bench_report.console(runs, None)
+
+
+def test_the_harness_knows_three_variants_and_what_each_runs():
+    assert variant.NAMES == ("choreo", "orch", "orch-amqp")
+    assert [variant.style(v) for v in variant.NAMES] == ["choreo", "orch", "orch"]
+    assert [variant.uses_broker(v) for v in variant.NAMES] == [True, False, True]
+    assert set(floor.PATHS) == set(variant.NAMES) == set(charts.COLOURS)
+    amqp = variant.Variant("orch-amqp", "/tmp/var", "/tmp/runner.log", port_offset=100,
+                           amqp_url="amqp://x")
+    assert amqp.env["ORCH_TRANSPORT"] == "amqp" and amqp.env["AMQP_URL"] == "amqp://x"
+    assert amqp.env["VARIANT"] == "orch" and amqp.url("orders") == "http://127.0.0.1:8102"
+    assert variant.Variant("orch", "/tmp/var", "/tmp/l").env["ORCH_TRANSPORT"] == "http"
+    assert "payments.commands" in variant.queues("orch-amqp", replicas=2)
+    assert "orchestrator-1.replies" in variant.queues("orch-amqp", replicas=2)
+    assert variant.queues("orch") == ()
+    with pytest.raises(SystemExit, match="choose from choreo, orch, orch-amqp"):
+        variant.kind("orch-grpc")
+
+
+def test_every_variant_is_run_by_default_and_orch_amqp_gets_the_orchestrated_facts(monkeypatch):
+    monkeypatch.delenv("BENCH_VARIANTS", raising=False)
+    assert bench.settings()["variants"] == ["choreo", "orch", "orch-amqp"]
+    assert load_cli.parse(["demo"]).variant is None and load_cli.VARIANTS == variant.NAMES
+    monkeypatch.setenv("BENCH_VARIANTS", "orch-amqp")
+    assert bench.settings()["variants"] == ["orch-amqp"]
+    assert scenarios.PAYMENTS_PROGRAM[variant.style("orch-amqp")] == "payments-api"
+    assert scaling.REPLICATED[variant.style("orch-amqp")][0] == "orchestrator replicas"
+    monkeypatch.setenv("CONSUMER_THREADS", "3")
+    assert run.concurrency("orch-amqp", {})["per_service"] == 3  # its command consumers
+    assert run.concurrency("orch", {})["per_service"] != 3       # its request threads
+    header, rows, _ = bench_report.budget(["orch-amqp"])
+    assert ["orch-amqp", "broker", "1", "-", "RabbitMQ, one node for the whole run"] in rows
+    assert any(r[1] == "payments-api" and "3 command consumers" in r[3] for r in rows)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from load import __main__ as load_cli
-from load import claims, results
+from load import claims, costs, results
 from tests.unit import fake_runs
 from tests.unit.fake_runs import budget, summary
 
@@ -249,3 +249,104 @@ def test_c10_gives_the_cpu_per_order_of_each_step_and_the_lone_replica_s_waste_o
     runs[("steady", "orch")].update(shed=0)  # no 429s at 1: the figures say nothing of waste
     text = _text(claims.c10_scale_out(runs))
     assert "CPU per order 113 -> 64 -> 46 ms" in text and "lone replica" not in text
+
+
+# C8 split by cost (load/costs.py): three variants, each sentence with a run where it must
+# appear and one where it must not.
+
+def _three(scenario="slow-dependency", **per_variant):
+    """Return runs of one scenario on all three variants, each a fabricated summary with 100
+    orders; `per_variant` {variant: figures} overrides them."""
+    latency = {"PAYMENTS_FAULT_LATENCY_MS": "200"} if scenario == "slow-dependency" else {}
+    return {(scenario, v): summary(**{"env": latency, "orders": {"COMPLETED": 100}, **EQUAL,
+                                      **per_variant.get(v.replace("-", "_"), {})})
+            for v in ("choreo", "orch", "orch-amqp")}
+
+
+def _split(runs):
+    """Return C8 as the report has it: the slow-dependency verdict with its split, else the
+    split alone (the steady scenario)."""
+    return _text(claims.c8_slow_dependency(runs) if ("slow-dependency", "orch") in runs else
+                 costs.split(runs))
+
+
+COORDINATOR_CPU = {"choreo": {"cpu_ms_per_order": 50, "cpu_s": {"orders-api": 4.2, "broker": 0.8}},
+                   "orch_amqp": {"cpu_ms_per_order": 90,
+                                 "cpu_s": {"orchestrator-0": 2.5, "broker": 1.5, "orders-api": 5}}}
+
+
+def test_c8_split_needs_the_scenario_on_all_three_variants():
+    two = {k: v for k, v in _three().items() if k[1] != "orch-amqp"}
+    text = _split(two)
+    assert "C8 split by cost: it needs the steady or the slow-dependency scenario" in text
+    assert "Coordinator" not in text and "Transport" not in text
+    assert "C8 split by cost, slow-dependency:" in _split(_three())
+
+
+def test_c8_split_names_the_coordinator_s_cpu_only_when_orch_amqp_spent_more_than_choreo():
+    text = _split(_three(**COORDINATOR_CPU))
+    assert "Coordinator (choreo against orch-amqp, both on RabbitMQ)" in text
+    assert ("orch-amqp spent 40 CPU-ms more per order, of which its orchestrator used 25 (a "
+            "program choreography does not have: the saga log's writes") in text
+    assert ("the broker used 15 CPU-ms per order against choreo's 8, carrying 12 messages per "
+            "completed order against 6") in text
+    cheaper = _split(_three(choreo={"cpu_ms_per_order": 95}, orch_amqp={"cpu_ms_per_order": 90}))
+    assert "orch-amqp spent no more CPU per order than choreo (90 against 95 ms)" in cheaper
+    assert "of which its orchestrator" not in cheaper and "the broker used" not in cheaper
+    quiet_broker = {**COORDINATOR_CPU, "choreo": {"cpu_ms_per_order": 50,
+                                                  "cpu_s": {"broker": 2.0}}}
+    assert "the broker used" not in _split(_three(**quiet_broker))
+
+
+def test_c8_split_says_which_transport_cost_more_from_the_cpu_per_order():
+    dearer = _split(_three(orch={"cpu_ms_per_order": 120}, orch_amqp={"cpu_ms_per_order": 90}))
+    assert ("Transport (orch against orch-amqp, the same orchestrator and saga log): orch "
+            "finished at least as many orders per second as orch-amqp (one run)") in dearer
+    assert "over HTTP the saga cost 30 CPU-ms more per order (120 against 90 ms" in dearer
+    assert "replace" not in dearer
+    cheaper = _split(_three(orch={"cpu_ms_per_order": 70},
+                            orch_amqp={"cpu_ms_per_order": 90, "cpu_s": {"broker": 2.0}}))
+    assert ("over HTTP the saga cost 20 CPU-ms less per order (70 against 90 ms; orch-amqp's "
+            "broker alone used 20): its messages cost more than the HTTP round trips") in cheaper
+
+
+def test_c8_split_calls_a_rate_difference_only_beyond_the_spread():
+    def repeats(*rates):
+        return {"finished_per_s": rates[1], "repeats": [{"finished_per_s": r} for r in rates]}
+    apart = _split(_three(choreo=repeats(40, 42, 44), orch_amqp=repeats(20, 21, 22)))
+    assert "orch-amqp finished fewer orders per second than choreo;" in apart
+    overlap = _split(_three(choreo=repeats(20, 30, 40), orch_amqp=repeats(25, 28, 35)))
+    assert "orch-amqp finished fewer orders per second than choreo (within noise)" in overlap
+
+
+def test_c8_split_names_waiting_only_when_a_variant_met_payments_ceiling_or_shed():
+    near = _split(_three(orch_amqp={"finished_per_s": 75.0}))
+    assert ("Waiting (payments 200 ms slower): orch-amqp finished 94% of the 80 payments a "
+            "second its concurrency allows: there the orders waited on payments.") in near
+    shed = _split(_three(orch={"shed": 12}))
+    assert "orch shed 12 orders with 429 at its in-flight bound" in shed
+    calm = _split(_three())
+    assert "these figures do not show waiting as what set a variant's rate" in calm
+    assert "waited on payments" not in calm
+    steady = _split(_three("steady"))
+    assert "C8 split by cost, steady:" in steady and "Waiting" not in steady
+
+
+def test_c8_states_orch_amqp_s_command_consumers_and_its_queue_at_payments():
+    text = _split(_three(orch_amqp={"queue_peaks": {"payments.commands": 30}}))
+    assert ("16 consumers per queue in each choreographed worker, 16 request threads in each "
+            "orchestrated service API, 16 command consumers in each orchestrated service over "
+            "AMQP") in text
+    assert "up to 30 waited ready in payments.commands" in text
+    assert "payments.commands" not in _split(_three())
+
+
+def test_a_report_with_three_variants_is_written_with_each_one_s_outage(tmp_path):
+    folder = tmp_path / "three"
+    for variant in ("choreo", "orch", "orch-amqp"):
+        fake_runs.outage_run(folder / "outage" / variant, variant, [(202, 400)] * 8)
+    assert load_cli.rewrite(folder) == 0
+    report = (folder / "report.md").read_text()
+    assert "| outage | orch-amqp |" in report and "- orch-amqp: payments down for 20 s" in report
+    assert "C5 verdict" in report and "C8 split by cost: it needs the steady" in report
+    assert (folder / "charts" / "outage.png").is_file()
