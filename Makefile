@@ -8,7 +8,7 @@ DB ?= sqlite
 LEDGER ?=
 PYTEST_ARGS ?=
 
-.PHONY: help venv broker up-choreo up-orch archive demo test test-unit test-integration test-e2e test-contract reset \
+.PHONY: help venv broker up-choreo up-orch archive demo test test-faults test-unit test-integration test-e2e test-contract reset \
         status stop-service start-service dead-letters replay-dead-letters audit clean clean-reports \
         chaos fuzz trace test-tracing trace-cost watch up-both restart-with chromium test-browser
 
@@ -61,8 +61,11 @@ bench: venv broker  ## the drain benchmark: the three variants on SQLite and Pos
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine, timed, with the CPU of both ends
 	$(PY) -m load floor
 
-test: venv broker chromium  ## run every test: static, unit, integration (real broker), API contract, end-to-end, tracing, load smoke, faults, browser
-	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/tracing tests/load tests/chaos tests/browser $(PYTEST_ARGS)
+test: venv broker chromium  ## the tests of the application: static, unit, integration (real broker), API contract, end-to-end, tracing, browser (make test-faults: the rest)
+	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/tracing tests/browser $(PYTEST_ARGS)
+
+test-faults: venv broker  ## the short fault catalogue (each fault under load, then the audit) and a smoke run of the load harness and the bench
+	$(PY) -m pytest tests/chaos tests/load $(PYTEST_ARGS)
 
 chromium:  ## install Debian's chromium if it is missing (apt, as root), for the browser tests
 	@scripts/ensure-chromium.sh
