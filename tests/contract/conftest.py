@@ -17,7 +17,9 @@ PORT_OFFSET = 20000
 # Not the end-to-end cluster's port: the runner reuses a PostgreSQL that answers, and its
 # databases are named by variant, so a shared cluster would mix the fuzzer's rows into the
 # databases whose invariants the end-to-end tests audit (both run in one pytest session).
-CONTRACT_POSTGRES_PORT = "15435"
+# One cluster per variant, each on a port of its own: the first variant stops in the background
+# while the second starts (stop_later).
+CONTRACT_POSTGRES_PORTS = {"choreo": "15435", "orch": "15440"}
 # The variant's service credential, so that schemathesis reaches the internal commands' bodies
 # too (without it every internal operation only answers 403: tests/e2e/test_internal_surface.py).
 SERVICE_TOKEN = secrets.token_urlsafe(16)
@@ -32,7 +34,7 @@ def system(request, stop_later):
     if variant == "choreo":
         env["AMQP_URL"] = TEST_AMQP_URL
         request.getfixturevalue("test_broker")
-    env["POSTGRES_PORT"] = CONTRACT_POSTGRES_PORT
+    env["POSTGRES_PORT"] = CONTRACT_POSTGRES_PORTS[variant]
     env["SERVICE_TOKEN"] = SERVICE_TOKEN
     running = RunningVariant(variant, ROOT / "var" / f"test-contract-{variant}", env, db=E2E_DB)
     running.start()

@@ -15,7 +15,9 @@ VARIANTS = ["choreo", "orch"]
 PORT_OFFSET = 10000
 TEST_AMQP_URL = "amqp://guest:guest@127.0.0.1:5673/%2F"
 E2E_DB = os.environ.get("E2E_DB") or "sqlite"  # `make test-e2e DB=postgres` sets postgres
-TEST_POSTGRES_PORT = "15433"
+# E2E_DB=postgres: a cluster per variant, each on a port of its own, since the session stops
+# the first variant in the background while the second starts (stop_later).
+TEST_POSTGRES_PORTS = {"choreo": "15433", "orch": "15439"}
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +39,7 @@ def system(request, stop_later):
     if variant == "choreo":
         env["AMQP_URL"] = TEST_AMQP_URL
         request.getfixturevalue("test_broker")
-    env["POSTGRES_PORT"] = TEST_POSTGRES_PORT
+    env["POSTGRES_PORT"] = TEST_POSTGRES_PORTS[variant]
     running = RunningVariant(variant, ROOT / "var" / f"test-e2e-{variant}", env, db=E2E_DB)
     running.start()
     yield running

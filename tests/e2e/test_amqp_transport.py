@@ -17,7 +17,7 @@ from tests.support import OUTCOMES, ROOT, RunningVariant, endings, get_json, mov
     new_ledger, post_recorded, wait_final
 
 PORT_OFFSET = 11000  # beside the e2e suite's own orch (10000), which may run in this session
-POSTGRES_PORT = "15438"  # E2E_DB=postgres: a cluster of its own, beside the suite's (15433)
+POSTGRES_PORT = "15438"  # E2E_DB=postgres: a cluster of its own, beside the suite's (tests/e2e/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import subprocess
 from urllib.parse import urlparse
 
 from shared.config import MANAGEMENT_PORT_OFFSET
-from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL, TEST_POSTGRES_PORT
+from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL, TEST_POSTGRES_PORTS
 
 EPMD_PORT = 4369
 
@@ -35,7 +35,7 @@ def variant_ports(system, urls):
         amqp = urlparse(TEST_AMQP_URL).port
         ports |= {amqp, amqp + MANAGEMENT_PORT_OFFSET, amqp + 20000, EPMD_PORT}
     if E2E_DB == "postgres":
-        ports.add(int(TEST_POSTGRES_PORT))
+        ports.add(int(TEST_POSTGRES_PORTS[system.variant]))
     return ports
 
 
