@@ -54,10 +54,7 @@ def test_the_compose_file_validates_against_the_compose_spec_schema(compose):
 @pytest.mark.skipif(shutil.which("docker-compose") is None,
                     reason="docker-compose (Debian's package) is not installed")
 def test_docker_compose_itself_accepts_the_file_for_both_profiles(tmp_path):
-    env_file = tmp_path / "env"
-    env_file.write_text((ROOT / ".env.example").read_text().replace(
-        "_PASSWORD=\n", "_PASSWORD=not-a-real-one\n").replace(
-        "SERVICE_TOKEN=\n", "SERVICE_TOKEN=not-a-real-one\n"))
+    env_file = _env_file(tmp_path)
     for profile in ("choreo", "orch"):
         subprocess.run(["docker-compose", "--env-file", str(env_file), "--profile", profile,
                         "config", "-q"], cwd=ROOT, check=True, capture_output=True, timeout=60)
@@ -358,13 +355,19 @@ def merged_with_amqp(compose, overlay):
 @pytest.mark.skipif(shutil.which("docker-compose") is None,
                     reason="docker-compose (Debian's package) is not installed")
 def test_docker_compose_itself_accepts_the_amqp_overlay(tmp_path):
-    env_file = tmp_path / "env"
-    env_file.write_text((ROOT / ".env.example").read_text().replace(
-        "_PASSWORD=\n", "_PASSWORD=not-a-real-one\n").replace(
-        "SERVICE_TOKEN=\n", "SERVICE_TOKEN=not-a-real-one\n"))
+    env_file = _env_file(tmp_path)
     found = subprocess.run(["docker-compose", "--env-file", str(env_file), "-f",
                             "docker-compose.yml", "-f", "deploy/compose-amqp.yml", "--profile",
                             "orch", "config", "--services"], cwd=ROOT, check=True,
                            capture_output=True, text=True, timeout=60)
     assert {"rabbitmq", "orch-commands-topology", "orch-orchestrator-0"} <= set(
         found.stdout.split())
+
+
+def _env_file(tmp_path):
+    """Write .env.example with its blanks filled in, as compose needs them; return its path."""
+    env_file = tmp_path / "env"
+    env_file.write_text((ROOT / ".env.example").read_text().replace(
+        "_PASSWORD=\n", "_PASSWORD=not-a-real-one\n").replace(
+        "SERVICE_TOKEN=\n", "SERVICE_TOKEN=not-a-real-one\n"))
+    return env_file
