@@ -129,10 +129,10 @@ clean-reports:  ## remove reports/ (every demo, bench and chaos report)
 audit: venv  ## check docs/domain.md's invariants of a running variant (native or compose) through its inspection API (VARIANT=choreo, LEDGER=a client's ledger); lists dead letters (choreo) or stuck sagas (orch)
 	@$(WITH_AMQP) $(PY) -m audit --variant $(VARIANT) $(if $(LEDGER),--ledger $(LEDGER))
 
-# `make chaos` runs every scenario in both variants; SCENARIO=kill-payments VARIANT=orch runs one;
+# `make chaos` runs every scenario in the three variants (choreo, orch, orch-amqp); SCENARIO=kill-payments VARIANT=orch runs one;
 # TEACH=TEACH_DISABLE_DEDUP runs a teaching switch's scenario, whose audit must then fail.
 chaos: venv broker  ## the fault catalogue under load, then the audit (SCENARIO=, VARIANT=, TEACH=, DB=postgres); see docs/faults.md
-	$(PY) -m chaos --db $(DB) $(if $(TEACH),--teach $(TEACH),$(if $(SCENARIO),--scenario $(SCENARIO) --variant $(VARIANT),--variant both))
+	$(PY) -m chaos --db $(DB) $(if $(TEACH),--teach $(TEACH),$(if $(SCENARIO),--scenario $(SCENARIO) --variant $(VARIANT),--variant all))
 
 fuzz: venv broker  ## 1,000 generated bad requests per variant (values and structural extremes): no 5xx, no order but those answered 2xx
 	$(PY) -m chaos --fuzz-only --requests 1000 --variant both

@@ -1,6 +1,7 @@
 """Command line of the fault catalogue.
 
-    python -m chaos                                   every scenario, both variants, then fuzz
+    python -m chaos                                   every scenario, all three variants, then fuzz
+    python -m chaos --variant both                    choreo and orch (HTTP) only
     python -m chaos --variant orch --scenario kill-payments
     python -m chaos --variant orch-amqp               the orchestrated variant, ORCH_TRANSPORT=amqp
     python -m chaos --teach TEACH_DISABLE_DEDUP       the switch's scenario: its audit must FAIL
@@ -46,11 +47,15 @@ def run_variant(variant, scenario_names, args, audit_text, env=None):
     return rows
 
 
+# The names that stand for several variants; orch-amqp is orch with ORCH_TRANSPORT=amqp.
+GROUPS = {"all": ("choreo", "orch", "orch-amqp"), "both": ("choreo", "orch")}
+
+
 def main(argv=None):
     """Parse arguments, run, write the report; exit 0 when every row has its expected verdict."""
     parser = argparse.ArgumentParser(prog="python -m chaos")
-    parser.add_argument("--variant", choices=("choreo", "orch", "orch-amqp", "both"),
-                        default="both", help="both: choreo and orch (orch-amqp only when named)")
+    parser.add_argument("--variant", choices=("choreo", "orch", "orch-amqp", "both", "all"),
+                        default="all", help="all: choreo, orch and orch-amqp; both: the first two")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS))
     parser.add_argument("--teach", choices=sorted(TEACHING))
     parser.add_argument("--db", choices=DATABASES, default="sqlite",
@@ -73,7 +78,7 @@ def main(argv=None):
     else:
         if args.requests is None:
             args.requests = 0 if args.scenario else fuzz.LONG_RUN
-        for variant in (("choreo", "orch") if args.variant == "both" else (args.variant,)):
+        for variant in GROUPS.get(args.variant, (args.variant,)):
             chosen = [] if args.fuzz_only else (
                 [args.scenario] if args.scenario else names(variant))
             if args.scenario and args.scenario not in names(variant):
