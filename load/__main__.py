@@ -4,7 +4,8 @@
                         (DEMO_RUNS=3: every run three times, figures as median and spread)
                         (BUDGET=auto by default: a CPU budget per program where cgroups allow)
     python -m load floor
-    python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings)
+    python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings;
+                               BUDGET=off by default: see load/bench.py)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
 
 `demo` (what `make demo` runs) starts each variant in turn through the runner (choreo, orch,
@@ -183,7 +184,7 @@ def main(argv=None):
         return 0
     if args.command == "bench":
         bench.settings()  # an unknown BENCH_VARIANTS name stops here, before a broker starts
-        harness = Harness()
+        harness = Harness(config.budget_mode(bench.BUDGET_DEFAULT))
         try:
             with _broker(args.amqp_url, harness):  # the floor's AMQP round trips need it
                 return bench.bench(args.port_offset, args.amqp_url, args.out, log, harness)

@@ -28,6 +28,17 @@ from shared import config
 
 QUEUES_EMPTY_WITHIN_S = 30
 
+# Trade-off 84: the bench runs without CPU budgets unless BUDGET says otherwise (the demo runs
+# with them). The bench sets each variant's CPU per order beside its floor, and the floor is
+# measured on the whole machine; under a quota of a quarter core a lone orchestrator replica
+# and PostgreSQL are throttled into extra work (timeouts, retries, 429s answered), so the
+# multiple would measure the quota, not the code. Measured on 2026-12-06, one run each, same
+# build: budgeted, orch drained 12.9 orders/s at 42.9 CPU-ms (x5.6 its floor) and choreo on
+# PostgreSQL 46.2/s, 0.37 of its SQLite rate. The cost: the bench's programs share two cores,
+# so its rates move with the machine's hour (read the spread) and name no saturated program;
+# `BUDGET=auto make bench` measures the budgeted way, and each report says which ran.
+BUDGET_DEFAULT = "off"
+
 
 def settings():
     """Return the bench's settings from the environment (documented in docs/performance.md)."""
