@@ -13,7 +13,7 @@ import logging
 
 from shared import config
 from shared.messaging import background, commands
-from shared.messaging.consumer import Consumer
+from shared.messaging.consumer import Consumer, queue_pulse
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox
 from orchestrator import store
@@ -99,8 +99,9 @@ class MessagingReplica(Replica):
         # under and the request waiting for the saga in the same process. The price: after a
         # takeover the old queue's replies are refused, and the new owner waits its reply
         # timeout before it sends the command again to get the stored answer.
+        pulse = queue_pulse(self.session_factory, queue)  # one row for all (Trade-off 72)
         runnables = [Consumer("orchestrator", queue, handlers, self.session_factory, amqp_url,
-                              number, dedup=False, exchange=commands.EXCHANGE,
+                              number, dedup=False, pulse=pulse, exchange=commands.EXCHANGE,
                               bindings=(commands.reply_key(self.role),))
                      for number in range(REPLY_CONSUMERS)]
         runnables.append(OutboxRelay(self.session_factory, amqp_url, exchange=commands.EXCHANGE,

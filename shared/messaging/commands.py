@@ -26,7 +26,7 @@ from werkzeug.routing import Map, Rule
 from shared import config, idempotency
 from shared.envelope import caused_by
 from shared.messaging import background, outbox, topology
-from shared.messaging.consumer import Consumer, PermanentError
+from shared.messaging.consumer import Consumer, PermanentError, queue_pulse
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox as outbox_table
 from shared.openapi import BodyError
@@ -110,8 +110,10 @@ def consumers(service, session_factory, commands, count=None):
     # processed_messages row), because a duplicate must not be dropped silently: it may be the
     # orchestrator's resend after a lost reply, which needs the stored answer again. The cost:
     # every redelivery sends one more reply, which the orchestrator drops (not its current step).
-    built = [Consumer(service, command_queue(service), handlers, session_factory, amqp_url,
-                      number, dedup=False, exchange=EXCHANGE,
+    queue = command_queue(service)
+    pulse = queue_pulse(session_factory, queue)  # one heartbeat row for all (Trade-off 72)
+    built = [Consumer(service, queue, handlers, session_factory, amqp_url, number,
+                      dedup=False, pulse=pulse, exchange=EXCHANGE,
                       bindings=(command_key(service),))
              for number in range(count or config.consumer_threads())]
     relay = OutboxRelay(session_factory, amqp_url, exchange=EXCHANGE,
