@@ -18,7 +18,9 @@ its handler refuses with a 4xx) is poison: dead-lettered with the reason, no rep
 saga waits as it would after a 400 over HTTP (stuck, resent with backoff).
 Twin: shared/idempotency.py's command() (the HTTP route) and orchestrator/messaging_driver.py.
 """
+import fcntl
 import logging
+import threading
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 EXCHANGE = "orders.commands"  # commands and replies only: no event subscriber ever sees them
 COMMAND, REPLY = "saga.command", "saga.reply"
 REPLY_PREFIX = f"{REPLY}."
+_HELD = []  # the lock files of start(), one per service in this process
 
 
 def command_queue(service):
@@ -122,15 +125,35 @@ def consumers(service, session_factory, commands, count=None):
 
 
 def start(service, session_factory, commands, count=None):
-    """Start a service's command consumers and reply relay in its API process (background.py).
+    """Start a service's command consumers and reply relay in its API process (background.py),
+    in ONE process of the service: the one that holds its lock file (see below)."""
+    folder = config.var_dir() / config.variant()  # beside its SQLite database
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = open(folder / f"{service}.commands.lock", "a")
+    _HELD.append(lock)  # open for the life of the process: closing it would let go of the lock
+    # Trade-off 85: the orders API runs two gunicorn workers on one database. Both relaying
+    # its one outbox, both published the rows they found unsent: a third of the orders
+    # service's replies went out twice, each a message for the broker and a reply for the
+    # orchestrator to drop. So the worker that takes the lock consumes the commands and relays
+    # the replies; the other serves HTTP only, and its thread blocked on the lock takes over
+    # when the first dies (the kernel lets go of a dead process's lock). The cost: the
+    # service's commands are applied in one process, not spread over two, and a takeover
+    # waits for the old process to be gone.
+    def run_them():
+        runnables = consumers(service, session_factory, commands, count)
+        background.start(runnables)  # and stopped at exit, before the interpreter is torn down
+        log.info("%s: consuming commands from %s", service, command_queue(service))
 
-    The orders API runs two gunicorn workers, so two relays read its one outbox: a reply may
-    go out twice (at-least-once, as a relay restarted mid-batch), and the orchestrator drops
-    the copy that no longer answers the saga's current step."""
-    runnables = consumers(service, session_factory, commands, count)
-    background.start(runnables)  # and stopped at exit, before the interpreter is torn down
-    log.info("%s: consuming commands from %s", service, command_queue(service))
-    return runnables
+    def take_over():
+        fcntl.flock(lock, fcntl.LOCK_EX)  # blocks while the other worker lives
+        run_them()
+
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # another worker of this service holds it: stand by
+        threading.Thread(target=take_over, name=f"{service}.commands-standby", daemon=True).start()
+        return
+    run_them()
 
 
 def health_roles(service):

@@ -5,6 +5,8 @@ with the same ledger, as over HTTP (tests/e2e/test_outcomes.py), and the ledger 
 Only these tests run on this transport: the other e2e tests cover the variant over HTTP, and
 the steps' reliability over messages is tested in tests/integration/test_saga_messages.py.
 """
+import pika
+import psutil
 import pytest
 import requests
 
@@ -14,7 +16,7 @@ from audit.ledger import read, tally
 from shared import config
 from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL
 from tests.support import OUTCOMES, ROOT, RunningVariant, endings, get_json, moved_ports, \
-    new_ledger, post_recorded, wait_final
+    new_ledger, order, post_recorded, wait_final, wait_for
 
 PORT_OFFSET = 11000  # beside the e2e suite's own orch (10000), which may run in this session
 POSTGRES_PORT = "15438"  # E2E_DB=postgres: a cluster of its own, beside the suite's (tests/e2e/conftest.py)
@@ -67,6 +69,39 @@ def test_each_outcome_ends_as_over_http_and_the_ledger_audit_passes(amqp_system,
     assert report(results), [violations for _, _, violations in results if violations]
     counts = tally(read(ledger.path)[1], snapshot(urls))
     assert counts["ended"] == endings(dict.fromkeys(OUTCOMES, 1))
+
+
+def _consumers_of(queue):
+    """Return how many consumers the broker counts on a queue."""
+    with pika.BlockingConnection(pika.URLParameters(TEST_AMQP_URL)) as connection:
+        return connection.channel().queue_declare(queue, passive=True).method.consumer_count
+
+
+def _orders_api_workers(amqp_system):
+    """Return the orders API's gunicorn workers (psutil processes): it runs two."""
+    status = amqp_system.runner("status", "orch").stdout
+    master = next(int(line.split("pid")[1]) for line in status.splitlines()
+                  if line.startswith("orders-api") and "pid" in line)
+    return psutil.Process(master).children()
+
+
+def test_one_orders_api_worker_consumes_its_commands_and_the_other_takes_over(amqp_system):
+    """Trade-off 85: of the orders API's two workers one consumes the commands and relays the
+    replies (two relays on one outbox sent replies twice); killed, the other takes over."""
+    workers = _orders_api_workers(amqp_system)
+    assert len(workers) == 2
+    assert _consumers_of("orders.commands") == 4  # CONSUMER_THREADS of ONE worker, not 8
+    broker_port = int(TEST_AMQP_URL.split(":")[-1].split("/")[0])
+    holder, = [w for w in workers  # the one with connections to the broker
+               if any(c.raddr and c.raddr.port == broker_port for c in w.net_connections())]
+    holder.kill()
+    wait_for(lambda: _consumers_of("orders.commands") == 4 and
+             holder.pid not in [w.pid for w in _orders_api_workers(amqp_system)],
+             timeout=60, message="the standing-by worker consumes the commands")
+    with requests.Session() as http:  # and a saga still ends through the orders service
+        placed = http.post(f"{amqp_system.url('orders')}/orders", json=order(), timeout=30)
+        final = wait_final(http, amqp_system.url("orders"), placed.json()["order_id"])
+    assert final["status"] == "COMPLETED"
 
 
 def test_every_program_stops_on_sigterm_without_a_kill(amqp_system):
