@@ -67,7 +67,8 @@ class MessagingDriver:
                 return saga
             token = self.leases.token(saga["shard"])
             changes, lines = self._again(session, saga)
-            return self._record_and_queue(session, saga, token, changes, lines)
+            return self._record_and_queue(session, saga, token, changes, lines,
+                                          replacing=bool(lines))
 
     def _again(self, session, saga):
         """Return (changes, lines) of sending the current step: a resend counts as a retry."""
@@ -80,22 +81,24 @@ class MessagingDriver:
         return ({"retries": saga["retries"] + 1, "last_error": error},
                 [(step.service, call.name, f"sent again: {error}")])
 
-    def _record_and_queue(self, session, saga, token, changes, lines):
-        """Apply `changes`, record the step they lead to as started, and queue its command."""
+    def _record_and_queue(self, session, saga, token, changes, lines, replacing=False):
+        """Apply `changes`, record the step they lead to as started, and queue its command
+        (`replacing`: a resend, whose earlier row is in the outbox)."""
         after = {**saga, **changes}
         step, call, kind = self._current(after)
         changes = {**changes, "next_attempt_at": utcnow() + self._timeout(after["retries"])}
         saga = store.advance_in(session, saga, token, changes,
                                 lines + [(step.service, call.name, "started")])
         after_commit(session, _crash_window)  # before the outbox wakes the relay (in order)
-        self._queue(session, saga, step, call, kind)
+        self._queue(session, saga, step, call, kind, replacing)
         return saga
 
-    def _queue(self, session, saga, step, call, kind):
+    def _queue(self, session, saga, step, call, kind, replacing):
         """Write the command to the outbox; a resend replaces the row of the earlier send."""
         method, path, body = call.request(state_of(saga))
         key = idempotency_key(saga["saga_id"], step.name, kind)
-        session.execute(delete(outbox_table).where(outbox_table.c.message_id == key))
+        if replacing:  # a first send has no row to replace: no statement for it
+            session.execute(delete(outbox_table).where(outbox_table.c.message_id == key))
         command = Envelope(type=commands.COMMAND, version=1, source=self.replica,
                            correlation_id=saga["correlation_id"], message_id=key,
                            data={"key": key, "method": method, "path": path, "body": body,
