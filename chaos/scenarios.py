@@ -11,7 +11,7 @@ import requests
 
 from chaos import broker_faults
 from chaos.load import expected_outcome, order_body
-from shared.messaging.deadletters import list_dead_letters, replay_dead_letters
+from ops.deadletters import list_dead_letters, replay_dead_letters
 from shared.config import SERVICES
 
 SCENARIOS = {}

@@ -3,5 +3,4 @@
 - topology.py: the exchange and the queue layout every service uses (retry and dead letters).
 - outbox.py and relay.py: the transactional outbox and the relay that publishes it.
 - consumer.py: the idempotent consumer with retries and dead-lettering.
-- deadletters.py: list and replay dead-lettered messages (`make dead-letters`).
 """

@@ -33,7 +33,7 @@ from audit.__main__ import audit_when_quiet, report
 from audit.fetch import snapshot
 from audit.ledger import read, tally
 from runner.broker import Broker
-from shared.messaging import deadletters
+from ops import deadletters
 from tests.support import (ROOT, OUTCOMES, RunningVariant, endings, moved_ports, new_ledger,
                            post_recorded, wait_for)
 

@@ -8,7 +8,8 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from shared.db import transaction
 from shared.domain import orders
 from shared.envelope import Envelope, caused_by
-from shared.messaging import deadletters, topology
+from ops import deadletters
+from shared.messaging import topology
 from shared.messaging.consumer import Consumer
 from shared.models.payments import metadata as payments_metadata, payments
 from shared.models import orders as orders_models

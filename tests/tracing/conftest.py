@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from runner.broker import Broker
-from shared.tracing.show import read_spans, traces_of
+from ops.traces import read_spans, traces_of
 from tests.support import ROOT, RunningVariant, moved_ports, wait_for
 
 # Not the contract tests' 20000: both folders stop their variants in the background
