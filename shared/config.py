@@ -57,7 +57,8 @@ def database_url(service):
 
 def service_token():
     """Return the service credential every internal command needs (SERVICE_TOKEN); empty when
-    unset, and then this service refuses every internal command (shared/internal.py)."""
+    unset, and then this service refuses every internal command
+    (orders-orch/commands/internal.py)."""
     return _env("SERVICE_TOKEN", "")
 
 
@@ -156,7 +157,7 @@ def consumer_threads():
 
 def worker_nice():
     """Return how many steps below its start a worker sets its CPU priority (WORKER_NICE, the
-    Unix nice increment: 0 keeps it level with the APIs; see shared/messaging/worker.py)."""
+    Unix nice increment: 0 keeps it level with the APIs; see orders-choreo/service_worker.py)."""
     return max(0, int(_env("WORKER_NICE", 5)))
 
 

@@ -35,7 +35,7 @@ CONTRACTS = {
     "order.cancelled": Contract(1, OUTCOME),
     "notification.sent": Contract(1, {"order_id": str, "notification_id": str, "outcome": str}),
     # The orchestrated variant's commands and replies under ORCH_TRANSPORT=amqp
-    # (shared/messaging/commands.py): an HTTP command's method, path and body, and its answer.
+    # (orders-orch/commands/amqp.py): an HTTP command's method, path and body, and its answer.
     "saga.command": Contract(1, {"key": str, "method": str, "path": str, "body": dict,
                                  "reply_to": str}),
     "saga.reply": Contract(1, {"key": str, "status": int, "body": dict}),

@@ -28,7 +28,7 @@ COMMAND_ERRORS = {422: "this Idempotency-Key was used with a different request",
                   503: "a fault injected by the chaos catalogue"}
 REFUSED = {409: "a business refusal, e.g. error.code out_of_stock"}
 INTERNAL = {403: "an internal command without the service credential"}
-# The one security scheme: the service credential of shared/internal.py.
+# The one security scheme: the service credential of orders-orch/commands/internal.py.
 SECURITY_SCHEMES = {"serviceToken": {
     "type": "http", "scheme": "bearer",
     "description": "the service credential (SERVICE_TOKEN): internal commands only"}}
@@ -60,7 +60,7 @@ def describe(view, summary, responses, body=None, query=None, headers=None, vali
 
         @functools.wraps(inner)
         def view(*args, **kwargs):
-            if len(args) > 1:  # a command handler (shared/idempotency.py read the body)
+            if len(args) > 1:  # a command handler (orders-orch/commands/idempotency.py read it)
                 command = args[1]
             elif not request.is_json:
                 abort(415, "the body must be JSON (Content-Type: application/json)")

@@ -184,6 +184,16 @@ def get_json(session, url):
 
 
 
+def tree_on_path(variant):
+    """Append a variant's tree to sys.path, for the modules whose names only that tree has:
+    orders-orch's `orchestrator` and `commands` packages, orders-choreo's `service_worker`.
+    The service packages both trees have (orders, payments, ...) go through choreo_modules() or
+    orch_modules() instead, which put their tree first and forget what they imported."""
+    folder = str(ROOT / f"orders-{variant}")
+    if folder not in sys.path:
+        sys.path.append(folder)
+
+
 def choreo_modules(*names):
     """Import modules of orders-choreo/ (e.g. "payments.handlers") for a test, then forget them:
     orders-orch/ has packages with the same names, so none may stay cached."""

@@ -85,7 +85,7 @@ def programs(variant):
 
 def is_command_queue(name):
     """Return True for the orchestrated variant's command and reply queues (and their retry
-    queues): `<service>.commands`, `orchestrator-<n>.replies` (shared/messaging/commands.py)."""
+    queues): `<service>.commands`, `orchestrator-<n>.replies` (orders-orch/commands/amqp.py)."""
     return any(part in (COMMANDS, REPLIES) for part in name.split("."))
 
 

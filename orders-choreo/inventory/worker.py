@@ -2,8 +2,8 @@
 from shared.db import open_service_database
 from shared.domain import inventory
 from shared.db import transaction
-from shared.messaging.worker import run_worker
 from shared.models.inventory import metadata
+from service_worker import run_worker
 
 from inventory.subscriptions import HANDLERS, QUEUE
 

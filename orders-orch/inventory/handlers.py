@@ -7,7 +7,7 @@ from flask import abort
 
 from shared import rules
 from shared.domain import inventory
-from shared.idempotency import rejected, require
+from commands.idempotency import rejected, require
 
 
 def reserve_stock(session, command):

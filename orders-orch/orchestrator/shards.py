@@ -26,8 +26,8 @@ from sqlalchemy import bindparam, exists, func, select, update
 from shared.db import insert_if_absent, read_only, transaction
 from shared.heartbeat import beat, worker_name
 from shared.models.base import utcnow
-from shared.models.orchestrator import shard_leases
 from shared.models.plumbing import heartbeats
+from orchestrator.tables import shard_leases
 
 ROLE_PREFIX = "leases:"
 

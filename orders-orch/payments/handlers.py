@@ -4,7 +4,7 @@ Twin: orders-choreo/payments/handlers.py, where the same rules react to events i
 """
 from shared import rules
 from shared.domain import payments
-from shared.idempotency import rejected, require
+from commands.idempotency import rejected, require
 
 
 def charge_payment(session, command):

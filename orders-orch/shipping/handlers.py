@@ -4,7 +4,7 @@ Twin: orders-choreo/shipping/handlers.py, where the same rules react to events i
 """
 from shared import rules
 from shared.domain import shipping
-from shared.idempotency import rejected, require
+from commands.idempotency import rejected, require
 
 
 def book_shipment(session, command):

@@ -65,7 +65,7 @@ class Consumer:
         self.session_factory, self.amqp_url = session_factory, amqp_url
         self.name = worker_name(f"consumer:{queue}") + (f"#{number}" if number else "")
         # The heartbeat row of this queue's consumers in this process (shared by the worker,
-        # Trade-off 72 in shared/messaging/worker.py); one of its own when built alone.
+        # Trade-off 72 in orders-choreo/service_worker.py); one of its own when built alone.
         self.pulse = pulse or queue_pulse(session_factory, queue)
         self.connection = self.channel = None
         self.stopping = False

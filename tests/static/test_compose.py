@@ -335,7 +335,7 @@ def test_over_amqp_every_orchestrated_program_gets_the_transport_and_the_compose
 def test_over_amqp_the_command_queues_are_declared_first_as_the_runner_declares_them(
         compose_amqp):
     topology = compose_amqp["services"]["orch-commands-topology"]
-    assert topology["command"] == ["python", "-m", "shared.messaging.commands"]
+    assert topology["command"] == ["python", "-m", "commands.amqp"]
     assert topology["profiles"] == ["orch"] and topology["restart"] == "no"
     assert topology["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
     assert topology["environment"]["ORCH_REPLICAS"] == "1"  # one reply queue per replica

@@ -16,20 +16,21 @@ orchestrator's resend after a lost reply, replays the stored answer as a new rep
 applying the command again. A command that can never succeed (no route for its path, a body
 its handler refuses with a 4xx) is poison: dead-lettered with the reason, no reply; the
 saga waits as it would after a 400 over HTTP (stuck, resent with backoff).
-Twin: shared/idempotency.py's command() (the HTTP route) and orchestrator/messaging_driver.py.
+Twin: idempotency.py's command() (the HTTP route) and orchestrator/messaging_driver.py.
 """
 import logging
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 
-from shared import config, idempotency
+from shared import config
 from shared.envelope import caused_by
-from shared.messaging import background, outbox, topology
+from shared.messaging import outbox, topology
 from shared.messaging.consumer import Consumer, PermanentError
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox as outbox_table
 from shared.openapi import BodyError
+from commands import background, idempotency
 
 log = logging.getLogger(__name__)
 EXCHANGE = "orders.commands"  # commands and replies only: no event subscriber ever sees them

@@ -7,7 +7,7 @@ the orchestrator's Idempotency-Key with another body so that its own call is ref
 So every internal command checks `Authorization: Bearer <SERVICE_TOKEN>` FIRST: before the
 body or the Idempotency-Key is read, before any fault, lock or write. Without the right token
 the answer is a 403 and nothing changes. The public surface (POST /orders, every GET) needs
-nothing. Callers send the token through shared/http_session.py.
+nothing. Callers send the token through http_session.py.
 """
 import functools
 import hmac
