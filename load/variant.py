@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ops.queues import QUEUES as EVENT_QUEUES, command_queues
 from runner import supervisor
-from shared import config
+from shared.runtime import config
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_UP_S = 180

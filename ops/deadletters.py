@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from pika.exceptions import NackError, UnroutableError
 
-from shared import config
+from shared.runtime import config
 from shared.messaging import topology
 from shared.messaging.connection import connect
 

@@ -8,7 +8,7 @@ A queue that does not exist yet counts as empty.
 """
 import pika
 
-from shared import config
+from shared.runtime import config
 
 CONSUMER_QUEUES = ("inventory.events", "payments.events", "shipping.events",
                    "notifications.events", "orders.outcomes", "orders.tracker")

@@ -9,7 +9,10 @@ How it counts:
   AMQP transport is in its tree and counts with it;
 - an import counts wherever it is written (at the top of a module or inside a function), and
   importing `a.b.c` also runs `a/__init__.py` and `a/b/__init__.py`;
-- a line counts when it is not blank (docstrings and comments count: they are the lesson too).
+- a line counts when it is not blank (docstrings and comments count: they are the lesson too);
+- what a module loads by name at run time (importlib) is not followed: the one such load in
+  the lesson code, shared/messaging/topology.py, reads the choreographed subscriptions, which
+  are in the variant's tree and counted with it anyway.
 A style's size is its tree plus the shared modules that it alone reaches (its machinery wherever
 it lives); the shared code both reach is counted apart, once.
 
@@ -109,10 +112,8 @@ class Size:
 
     @classmethod
     def of(cls, paths):
+        """Return the size of a set of module paths."""
         return cls(len(paths), sum(lines(path) for path in paths))
-
-    def __str__(self):
-        return f"{self.lines:>6,} lines in {self.files:>3} files"
 
 
 def shared_modules():
@@ -163,22 +164,39 @@ def rel(path):
     return str(path.relative_to(ROOT))
 
 
+def by_package(paths):
+    """Return {"shared/<entry>": the paths under it}, in the order of the top of shared/."""
+    groups = {}
+    for path in sorted(paths):
+        top = path.relative_to(SHARED).parts[0]
+        groups.setdefault(f"shared/{top}" + ("/" if top != "__init__.py" else ""), set()).add(path)
+    return groups
+
+
 def report(counts):
-    """Return the printed report: each style's size, then the shared counts."""
-    styles = [("choreography", "choreo"), ("orchestration", "orch")]
-    out = ["Each style: its tree plus the shared modules only it reaches (non-blank lines)."]
-    for title, variant in styles:
-        tree_size, alone = Size.of(counts[f"{variant} tree"]), counts[f"shared, {variant} only"]
-        total = Size.of(counts[f"{variant} tree"] | alone)
-        out.append(f"  {title:<14} {total}  (orders-{variant}/: {tree_size}; "
-                   f"shared, this style only: {Size.of(alone)})")
-    out.append(f"  {'shared by both':<14} {Size.of(counts['shared, both'])}")
+    """Return the printed report: each style's size, the shared code apart, the layout's counts."""
+    out = ["Counted from the imports; non-blank lines (python -m ops.sizes).",
+           f"{'':<32}{'lines':>7}{'files':>7}"]
+    for title, variant in (("choreography", "choreo"), ("orchestration", "orch")):
+        own, alone = counts[f"{variant} tree"], counts[f"shared, {variant} only"]
+        out.append(row(f"{title}, in all", own | alone))
+        out.append(row(f"  orders-{variant}/", own))
+        out.append(row("  shared/, this style alone", alone))
+    out.append(row("shared by both styles", counts["shared, both"]))
+    out.extend(row(f"  {package}", paths)
+               for package, paths in by_package(counts["shared, both"]).items())
     for name in ("shared, choreo only", "shared, orch only", "shared, neither"):
-        out.append(f"{name + ':':<21}{Size.of(counts[name])}")
+        out.append(row(name, counts[name]))
         out.extend(f"    {lines(path):>5}  {rel(path)}" for path in sorted(counts[name]))
-    out.append(f"shared/ top-level entries: {len(shared_entries())} "
-               f"(at most {MAX_SHARED_ENTRIES}): {', '.join(shared_entries())}")
+    out.append(f"shared/ top-level entries: {len(shared_entries())} (at most "
+               f"{MAX_SHARED_ENTRIES}): {', '.join(shared_entries())}")
     return "\n".join(out)
+
+
+def row(name, paths):
+    """Return one line of the report: a name, its non-blank lines and its files."""
+    size = Size.of(paths)
+    return f"{name:<32}{size.lines:>7,}{size.files:>7}"
 
 
 def main():

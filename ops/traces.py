@@ -11,7 +11,7 @@ import json
 import sys
 from urllib.parse import urlsplit
 
-from shared import config
+from shared.runtime import config
 
 
 def read_spans(path):

@@ -13,7 +13,8 @@ import signal
 import sys
 import threading
 
-from shared import config, logs, tracing
+from shared.runtime import config, logs
+from shared import tracing
 from shared.messaging.consumer import Consumer, queue_pulse
 from shared.messaging.relay import OutboxRelay
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 
-from shared import config
+from shared.runtime import config
 from runner import broker as broker_mod
 from runner import postgres as postgres_mod
 from runner import budgets as budgets_mod

@@ -5,8 +5,8 @@ import sys
 
 import pika
 
-from shared import config
-from shared.db import make_engine, transaction, make_session_factory
+from shared.runtime import config
+from shared.runtime.db import make_engine, transaction, make_session_factory
 from shared.domain import inventory
 from shared.models import inventory as inventory_tables
 from shared.models import notifications, orders, payments, plumbing, shipping

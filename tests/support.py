@@ -14,7 +14,7 @@ from pathlib import Path
 from audit.ledger import EXPECTED, Ledger
 from runner.folders import reachable
 from runner.postgres import Cluster
-from shared import config
+from shared.runtime import config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ import requests
 
 from runner.broker import Broker
 from runner.supervisor import rpc
-from shared import config
+from shared.runtime import config
 
 NAMES_EVERY_S = 15
 COMMANDS, REPLIES = "commands", "replies"  # a part of those queues' names

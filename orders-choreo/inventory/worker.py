@@ -1,7 +1,7 @@
 """Start the inventory worker: its consumer and its outbox relay."""
-from shared.db import open_service_database
+from shared.runtime.db import open_service_database
 from shared.domain import inventory
-from shared.db import transaction
+from shared.runtime.db import transaction
 from shared.models.inventory import metadata
 from service_worker import run_worker
 

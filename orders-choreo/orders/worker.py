@@ -1,5 +1,5 @@
 """Start the orders worker: the outcome consumer, the tracker, and the outbox relay."""
-from shared.db import open_service_database
+from shared.runtime.db import open_service_database
 from shared.models.orders import metadata
 from service_worker import run_worker
 

@@ -1,5 +1,5 @@
 """Start the payments worker: its consumer and its outbox relay."""
-from shared.db import open_service_database
+from shared.runtime.db import open_service_database
 from shared.models.payments import metadata
 from service_worker import run_worker
 

@@ -8,7 +8,7 @@ import threading
 
 import requests
 
-from shared import config
+from shared.runtime import config
 
 _local = threading.local()
 

@@ -14,8 +14,8 @@ import hmac
 
 from flask import request
 
-from shared import config
-from shared.web import error
+from shared.runtime import config
+from shared.http.web import error
 
 SCHEME = "Bearer "
 
@@ -46,5 +46,5 @@ def internal(view):
         if not credential_ok(request.headers.get("Authorization", "")):
             return refusal()
         return view(*args, **kwargs)
-    checked.internal = True  # shared/openapi.py documents it as internal
+    checked.internal = True  # shared/http/openapi.py documents it as internal
     return checked

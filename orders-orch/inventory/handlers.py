@@ -5,7 +5,7 @@ Each handler gets the request body as a command and returns (HTTP status, answer
 """
 from flask import abort
 
-from shared import rules
+from shared.domain import rules
 from shared.domain import inventory
 from commands.idempotency import rejected, require
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
 
-from shared import config
-from shared.db import open_service_database, transaction
-from shared.logs import setup
+from shared.runtime import config
+from shared.runtime.db import open_service_database, transaction
+from shared.runtime.logs import setup
 from shared.models.base import utcnow
 from orchestrator.shards import LeaseLost
 from orchestrator.steps import FINAL

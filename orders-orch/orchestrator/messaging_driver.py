@@ -24,9 +24,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from shared import config, faults
-from shared.db import after_commit, first_row, transaction
-from shared.envelope import Envelope
+from shared.runtime import config, faults
+from shared.runtime.db import after_commit, first_row, transaction
+from shared.messaging.envelope import Envelope
 from shared.messaging import outbox
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox as outbox_table

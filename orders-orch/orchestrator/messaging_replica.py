@@ -11,7 +11,7 @@ differences:
 """
 import logging
 
-from shared import config
+from shared.runtime import config
 from shared.messaging.consumer import Consumer
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox

@@ -3,7 +3,7 @@
 """
 import requests
 
-from shared import config
+from shared.runtime import config
 from commands import http_session
 from orchestrator.policy import TRANSIENT, Answer, classify, with_retries
 

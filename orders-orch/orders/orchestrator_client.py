@@ -12,7 +12,7 @@ import random
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from shared import config
+from shared.runtime import config
 from commands import http_session
 
 log = logging.getLogger(__name__)

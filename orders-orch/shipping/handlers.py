@@ -2,7 +2,7 @@
 
 Twin: orders-choreo/shipping/handlers.py, where the same rules react to events instead.
 """
-from shared import rules
+from shared.domain import rules
 from shared.domain import shipping
 from commands.idempotency import rejected, require
 

@@ -5,8 +5,8 @@ import uuid
 
 from sqlalchemy import insert
 
-from shared import catalog, rules
-from shared.db import first_row, insert_if_absent, update_where
+from shared.domain import catalog, rules
+from shared.runtime.db import first_row, insert_if_absent, update_where
 from shared.models.base import iso, utcnow
 from shared.models.orders import orders
 

@@ -3,8 +3,8 @@ import uuid
 
 from sqlalchemy import insert
 
-from shared import rules
-from shared.db import first_row, insert_if_absent, update_where
+from shared.domain import rules
+from shared.runtime.db import first_row, insert_if_absent, update_where
 from shared.models.base import iso, utcnow
 from shared.models.payments import payments, refunds
 

@@ -2,8 +2,8 @@
 import uuid
 
 
-from shared import rules
-from shared.db import first_row, insert_if_absent, update_where
+from shared.domain import rules
+from shared.runtime.db import first_row, insert_if_absent, update_where
 from shared.models.base import iso, utcnow
 from shared.models.shipping import shipments
 

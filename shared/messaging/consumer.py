@@ -16,11 +16,13 @@ For every delivery:
 import logging
 import time
 
-from shared import config, contracts, faults, tracing
-from shared.db import insert_if_absent, transaction
-from shared.envelope import MalformedMessage, parse
-from shared.heartbeat import Pulse, worker_name
-from shared.logs import set_correlation_id
+from shared.runtime import config, faults
+from shared.messaging import contracts
+from shared import tracing
+from shared.runtime.db import insert_if_absent, transaction
+from shared.messaging.envelope import MalformedMessage, parse
+from shared.runtime.heartbeat import Pulse, worker_name
+from shared.runtime.logs import set_correlation_id
 from shared.messaging import topology
 from shared.messaging.connection import connect, run_forever
 from shared.models.base import utcnow
@@ -148,7 +150,7 @@ class Consumer:
                     self._apply_alone(delivery, envelope, handler)
         finally:
             set_correlation_id(None)
-        faults.crash_point("consumer.before_ack")  # a test's crash window (shared/faults.py)
+        faults.crash_point("consumer.before_ack")  # a test's crash window: shared/runtime/faults.py
         # Trade-off 4: ack only now, after the commit (or after the retry or dead-letter copy
         # was confirmed). A crash before this line means a redelivery, which Trade-off 3 absorbs;
         # acking first would turn that crash into a lost event.

@@ -1,4 +1,4 @@
-"""The crash windows, hit on purpose: a fault point armed in one program (shared/faults.py)
+"""The crash windows, hit on purpose: a fault point armed in one program (shared/runtime/faults.py)
 makes it die exactly where the guarantee is at stake, on a real broker with real processes
 under the runner; then the ledger audit checks every order ended once, as asked, and the
 programs' logs show that the copy the crash made ARRIVED and was DROPPED by its message id

@@ -3,7 +3,7 @@ choreographed workers below the APIs' CPU priority."""
 import psutil
 import pytest
 
-from shared import config
+from shared.runtime import config
 from tests.support import order, wait_final, get_json
 
 

@@ -7,7 +7,7 @@ import pika
 import pytest
 
 from runner.broker import Broker
-from shared.db import make_engine, make_session_factory
+from shared.runtime.db import make_engine, make_session_factory
 from shared.models import plumbing
 from tests.support import ROOT
 

@@ -1,5 +1,5 @@
 """Three windows of the orchestrated handover, each held open on purpose with a fault point
-(shared/faults.py) in real gunicorn processes on real databases:
+(shared/runtime/faults.py) in real gunicorn processes on real databases:
 
 - a replay of POST /orders (the same Idempotency-Key) lands after the first request was shed
   (429) and before it withdrew the order: the replay said "accepted", so the order must stay

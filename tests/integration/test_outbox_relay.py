@@ -3,8 +3,8 @@ import json
 
 from sqlalchemy import insert, select
 
-from shared.db import transaction
-from shared.envelope import Envelope
+from shared.runtime.db import transaction
+from shared.messaging.envelope import Envelope
 from shared.messaging import outbox, topology
 from shared.messaging.relay import OutboxRelay
 from shared.models.base import utcnow

@@ -1,5 +1,5 @@
 """A fresh SQLite database holding every service's tables: the one real part unit tests use."""
-from shared.db import make_engine, make_session_factory
+from shared.runtime.db import make_engine, make_session_factory
 from shared.models import inventory as inventory_tables
 from shared.models import notifications as notification_tables
 from shared.models import orders as order_tables

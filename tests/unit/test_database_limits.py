@@ -6,13 +6,14 @@ import pydantic
 import pytest
 from sqlalchemy import BigInteger
 
-from shared import catalog, contracts
-from shared.api_models import MAX_CENTS, MAX_UNITS
-from shared.envelope import Envelope
+from shared.domain import catalog
+from shared.messaging import contracts
+from shared.http.api_models import MAX_CENTS, MAX_UNITS
+from shared.messaging.envelope import Envelope
 from shared.models.inventory import stock
 from shared.models.orders import orders
 from shared.models.payments import payments, refunds
-from shared.validation import MAX_LINES, MAX_QUANTITY
+from shared.http.validation import MAX_LINES, MAX_QUANTITY
 from tests.support import tree_on_path
 
 tree_on_path("orch")

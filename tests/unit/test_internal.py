@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from shared.models.plumbing import idempotency_keys
-from shared.openapi import describe
-from shared.api_models import Order
-from shared.web import create_base_app
+from shared.http.openapi import describe
+from shared.http.api_models import Order
+from shared.http.web import create_base_app
 from tests.support import tree_on_path
 
 tree_on_path("orch")

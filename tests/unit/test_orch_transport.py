@@ -1,7 +1,7 @@
 """ORCH_TRANSPORT: HTTP unless told amqp, and a clear error for anything else."""
 import pytest
 
-from shared import config
+from shared.runtime import config
 
 
 def test_the_transport_is_http_unless_told_otherwise(monkeypatch):

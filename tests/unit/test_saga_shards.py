@@ -8,7 +8,7 @@ import pytest
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.db import make_engine, make_session_factory  # noqa: E402
+from shared.runtime.db import make_engine, make_session_factory  # noqa: E402
 from shared.models import plumbing
 from orchestrator import archive, store, tables  # noqa: E402
 from orchestrator.shards import LeaseLost, Leases, shard_of  # noqa: E402

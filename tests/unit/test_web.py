@@ -1,4 +1,4 @@
-"""Unit tests of the public order API's shared parts (shared/web.py, shared/orders_api.py)
+"""Unit tests of the public order API's shared parts (shared/http/web.py, shared/http/orders_api.py)
 through Flask's test client: an app like a variant's, with a fake in place of the saga."""
 import threading
 
@@ -7,11 +7,11 @@ from flask import Blueprint, g, jsonify
 from sqlalchemy import select
 
 from chaos import structural
-from shared import orders_api
-from shared.heartbeat import Pulse, beat
+from shared.http import orders_api
+from shared.runtime.heartbeat import Pulse, beat
 from shared.models.plumbing import heartbeats
-from shared.validation import MAX_BODY_BYTES
-from shared.web import create_base_app
+from shared.http.validation import MAX_BODY_BYTES
+from shared.http.web import create_base_app
 from tests.support import orch_modules
 
 

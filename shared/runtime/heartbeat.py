@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import insert, update
 
-from shared.db import transaction
+from shared.runtime.db import transaction
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats
 

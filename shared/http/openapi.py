@@ -4,7 +4,7 @@ A route is documented where it is declared: `describe(view, ...)` attaches the s
 pydantic model of its body and the models of its answers, and `document(app)` walks the app's
 routes and turns those models into an OpenAPI 3.0 document. A body model is also what the
 route validates with (`describe` wraps the view), so the document cannot drift from the code.
-Not the lesson: plumbing, like shared/web.py.
+Not the lesson: plumbing, like shared/http/web.py.
 
 We use pydantic for the schemas and write this walk by hand rather than adopt a framework
 (flask-openapi3, spectree): those replace Flask's app or route decorators, and every api.py
@@ -19,7 +19,7 @@ from flask import abort, request, send_from_directory
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
-from shared.api_models import Error
+from shared.http.api_models import Error
 
 REF = "#/components/schemas/{model}"
 COMMON = {400: "invalid request: see error.fields or error.message"}

@@ -7,7 +7,7 @@ needs a new event type instead.
 """
 from dataclasses import dataclass
 
-from shared.api_models import MAX_CENTS
+from shared.http.api_models import MAX_CENTS
 
 ORDER_FACTS = {"order_id": str, "customer_id": str, "items": list, "total_cents": int,
                "currency": str, "card_token": str, "shipping_address": dict}

@@ -24,7 +24,7 @@ def _env(name, default):
 
 def repo_root():
     """Return the checkout's top folder (the parent of `shared/`)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def variant():
@@ -273,7 +273,7 @@ def orders_handover_after_ms():
     return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))
 
 
-# --- Waiting for an order's outcome: GET /orders/<id>?wait=<s> (shared/order_waits.py). ---
+# --- Waiting for an order's outcome: GET /orders/<id>?wait=<s> (shared/http/order_waits.py). ---
 
 def order_wait_max_s():
     """Return the longest wait a GET /orders/<id>?wait=<s> may ask for (ORDER_WAIT_MAX_S)."""
