@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 from pika.exceptions import NackError, UnroutableError
 
-from shared.runtime import config
 from shared.messaging import topology
 from shared.messaging.connection import connect
+from shared.runtime import config
 
 
 def _drain(channel):

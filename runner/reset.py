@@ -5,11 +5,11 @@ import sys
 
 import pika
 
-from shared.runtime import config
-from shared.runtime.db import make_engine, transaction, make_session_factory
 from shared.domain import inventory
 from shared.models import inventory as inventory_tables
 from shared.models import notifications, orders, payments, plumbing, shipping
+from shared.runtime import config
+from shared.runtime.db import make_engine, transaction, make_session_factory
 from runner.broker import Broker
 
 METADATA = {"orders": orders.metadata, "inventory": inventory_tables.metadata,

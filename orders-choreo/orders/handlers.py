@@ -12,12 +12,12 @@ Twin: orders-orch/orders/handlers.py, where the orchestrator tells orders the ou
 from datetime import datetime
 
 from shared.domain import rules
-from shared.runtime.db import insert_if_absent_at_commit
 from shared.domain import orders
 from shared.messaging.envelope import Envelope, step
 from shared.messaging.outbox import add, emit
 from shared.models.base import utcnow
 from shared.models.orders import timeline
+from shared.runtime.db import insert_if_absent_at_commit
 
 SERVICE = "orders"
 

@@ -23,13 +23,13 @@ import logging
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 
-from shared.runtime import config
-from shared.messaging.envelope import caused_by
+from shared.http.openapi import BodyError
 from shared.messaging import outbox, topology
 from shared.messaging.consumer import Consumer, PermanentError
+from shared.messaging.envelope import caused_by
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox as outbox_table
-from shared.http.openapi import BodyError
+from shared.runtime import config
 from commands import background, idempotency
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ import json
 
 from flask import abort, jsonify, request
 
-from shared.runtime import faults
-from shared.runtime.db import first_row, insert_if_absent, read_only, transaction, update_where
+from shared.http.web import error, sessions
 from shared.models.base import utcnow
 from shared.models.plumbing import idempotency_keys
-from shared.http.web import error, sessions
+from shared.runtime import faults
+from shared.runtime.db import first_row, insert_if_absent, read_only, transaction, update_where
 from commands.internal import internal
 
 MAX_KEY_LENGTH = 200

@@ -14,8 +14,8 @@ import hmac
 
 from flask import request
 
-from shared.runtime import config
 from shared.http.web import error
+from shared.runtime import config
 
 SCHEME = "Bearer "
 

@@ -3,13 +3,13 @@
 Twin: orders-choreo/inventory/api.py. The COMMANDS table is the twin of the choreographed
 service's subscriptions.py: there events are routed to handlers, here URLs are.
 """
-from shared.http import inspection
-from shared.runtime.db import open_service_database, transaction
 from shared.domain import inventory
+from shared.http import inspection
 from shared.http.openapi import COMMAND_ERRORS, REFUSED, describe
-from shared.runtime.logs import setup
-from shared.models.inventory import metadata
 from shared.http.web import create_base_app
+from shared.models.inventory import metadata
+from shared.runtime.db import open_service_database, transaction
+from shared.runtime.logs import setup
 from commands import amqp
 from commands.idempotency import command_routes
 from commands.models import Reservation, ReserveStock, Settled

@@ -3,11 +3,11 @@
 Twin: orders-choreo/notifications/api.py (and, for COMMANDS, orders-choreo/notifications/subscriptions.py).
 """
 from shared.http import inspection
-from shared.runtime.db import open_service_database
 from shared.http.openapi import COMMAND_ERRORS, describe
-from shared.runtime.logs import setup
-from shared.models.notifications import metadata
 from shared.http.web import create_base_app
+from shared.models.notifications import metadata
+from shared.runtime.db import open_service_database
+from shared.runtime.logs import setup
 from commands import amqp
 from commands.idempotency import command_routes
 from commands.models import NotifyCustomer, SentNotification

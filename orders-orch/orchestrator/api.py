@@ -17,13 +17,13 @@ import requests
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from shared.runtime import config
 from shared.http.api_models import page_of
-from shared.runtime.db import open_service_database, read_only
-from shared.runtime.logs import setup
-from shared.models.base import iso
 from shared.http.openapi import documented
 from shared.http.web import PAGE_QUERY, create_base_app, error, page_args, paginated, sessions
+from shared.models.base import iso
+from shared.runtime import config
+from shared.runtime.db import open_service_database, read_only
+from shared.runtime.logs import setup
 from commands import http_session
 from commands.internal import internal
 from commands.models import Saga, SagaWithLog, Shards, StartSaga

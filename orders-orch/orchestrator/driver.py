@@ -9,9 +9,9 @@ import logging
 import random
 from datetime import timedelta
 
+from shared.models.base import utcnow
 from shared.runtime import faults
 from shared.runtime.logs import set_correlation_id
-from shared.models.base import utcnow
 from orchestrator import saga as definition
 from orchestrator import store, traces
 from orchestrator.policy import REJECTED, SUCCEEDED

@@ -24,12 +24,12 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from shared.runtime import config, faults
-from shared.runtime.db import after_commit, first_row, transaction
-from shared.messaging.envelope import Envelope
 from shared.messaging import outbox
+from shared.messaging.envelope import Envelope
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox as outbox_table
+from shared.runtime import config, faults
+from shared.runtime.db import after_commit, first_row, transaction
 from commands import amqp
 from orchestrator import saga as definition
 from orchestrator import store, traces

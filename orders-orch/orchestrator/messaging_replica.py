@@ -11,10 +11,10 @@ differences:
 """
 import logging
 
-from shared.runtime import config
 from shared.messaging.consumer import Consumer
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox
+from shared.runtime import config
 from commands import amqp, background
 from orchestrator import store
 from orchestrator.messaging_driver import MessagingDriver

@@ -23,10 +23,10 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, exists, func, select, update
 
-from shared.runtime.db import insert_if_absent, read_only, transaction
-from shared.runtime.heartbeat import beat, worker_name
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats
+from shared.runtime.db import insert_if_absent, read_only, transaction
+from shared.runtime.heartbeat import beat, worker_name
 from orchestrator.tables import shard_leases
 
 ROLE_PREFIX = "leases:"

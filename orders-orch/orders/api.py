@@ -13,14 +13,14 @@ from flask import Blueprint, abort, g, jsonify
 
 from orders import handover
 from orders.orchestrator_client import fetch_saga
+from shared.domain import orders
 from shared.http import openapi, orders_api
 from shared.http.api_models import Order
-from shared.runtime.db import open_service_database, read_only
-from shared.domain import orders
-from shared.runtime.logs import setup
-from shared.models.orders import metadata
 from shared.http.openapi import describe, documented
 from shared.http.web import create_base_app, error, sessions
+from shared.models.orders import metadata
+from shared.runtime.db import open_service_database, read_only
+from shared.runtime.logs import setup
 from commands import amqp
 from commands.idempotency import command_routes
 from commands.models import SettleOrder

@@ -21,13 +21,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, insert, or_, select, update
 
-from shared.runtime import config, faults
 from shared import tracing
-from shared.runtime.db import first_row, read_only, transaction, update_where
 from shared.domain import orders
 from shared.models.base import utcnow
 from shared.models.orders import orders as orders_table
 from shared.models.plumbing import outbox
+from shared.runtime import config, faults
+from shared.runtime.db import first_row, read_only, transaction, update_where
 from orders.orchestrator_client import start_saga
 
 log = logging.getLogger(__name__)

@@ -3,12 +3,12 @@
 Twin: orders-choreo/payments/api.py (and, for COMMANDS, orders-choreo/payments/subscriptions.py).
 """
 from shared.http import inspection
-from shared.runtime.db import open_service_database
 from shared.http.api_models import Payment
 from shared.http.openapi import COMMAND_ERRORS, REFUSED, describe
-from shared.runtime.logs import setup
-from shared.models.payments import metadata
 from shared.http.web import create_base_app
+from shared.models.payments import metadata
+from shared.runtime.db import open_service_database
+from shared.runtime.logs import setup
 from commands import amqp
 from commands.idempotency import command_routes
 from commands.models import ChargePayment, Settled

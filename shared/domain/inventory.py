@@ -2,10 +2,10 @@
 from sqlalchemy import bindparam, insert, select, update
 
 from shared.domain import catalog, rules
-from shared.runtime import config
-from shared.runtime.db import first_row, insert_if_absent, update_where
 from shared.models.base import utcnow
 from shared.models.inventory import reservations, stock
+from shared.runtime import config
+from shared.runtime.db import first_row, insert_if_absent, update_where
 
 HELD, COMMITTED, RELEASED, REJECTED = "held", "committed", "released", "rejected"
 

@@ -6,9 +6,9 @@ import uuid
 from sqlalchemy import insert
 
 from shared.domain import catalog, rules
-from shared.runtime.db import first_row, insert_if_absent, update_where
 from shared.models.base import iso, utcnow
 from shared.models.orders import orders
+from shared.runtime.db import first_row, insert_if_absent, update_where
 
 PENDING, COMPLETED, CANCELLED = "PENDING", "COMPLETED", "CANCELLED"
 

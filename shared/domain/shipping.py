@@ -3,9 +3,9 @@ import uuid
 
 
 from shared.domain import rules
-from shared.runtime.db import first_row, insert_if_absent, update_where
 from shared.models.base import iso, utcnow
 from shared.models.shipping import shipments
+from shared.runtime.db import first_row, insert_if_absent, update_where
 
 BOOKED, CANCELLED = "booked", "cancelled"
 

@@ -11,14 +11,14 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import func, select, text
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from shared.runtime import logs, strict_json
-from shared.http import openapi
 from shared import tracing
+from shared.http import openapi
 from shared.http.api_models import Health, OutboxState
-from shared.runtime.db import read_only
+from shared.http.validation import MAX_BODY_BYTES
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats, outbox
-from shared.http.validation import MAX_BODY_BYTES
+from shared.runtime import logs, strict_json
+from shared.runtime.db import read_only
 
 log = logging.getLogger(__name__)
 HEARTBEAT_FRESH = timedelta(seconds=10)

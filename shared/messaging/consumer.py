@@ -16,17 +16,17 @@ For every delivery:
 import logging
 import time
 
-from shared.runtime import config, faults
-from shared.messaging import contracts
 from shared import tracing
-from shared.runtime.db import insert_if_absent, transaction
-from shared.messaging.envelope import MalformedMessage, parse
-from shared.runtime.heartbeat import Pulse, worker_name
-from shared.runtime.logs import set_correlation_id
+from shared.messaging import contracts
 from shared.messaging import topology
 from shared.messaging.connection import connect, run_forever
+from shared.messaging.envelope import MalformedMessage, parse
 from shared.models.base import utcnow
 from shared.models.plumbing import processed_messages
+from shared.runtime import config, faults
+from shared.runtime.db import insert_if_absent, transaction
+from shared.runtime.heartbeat import Pulse, worker_name
+from shared.runtime.logs import set_correlation_id
 
 log = logging.getLogger(__name__)
 BEAT_EVERY_S = 2

@@ -9,8 +9,8 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from shared.runtime import strict_json
 from shared.models.base import iso, utcnow
+from shared.runtime import strict_json
 
 ENVELOPE_FIELDS = ("message_id", "type", "version", "correlation_id", "causation_id",
                    "source", "occurred_at", "data", "trail")

@@ -12,13 +12,13 @@ import logging
 
 from sqlalchemy import insert
 
-from shared.runtime import config
-from shared.messaging import contracts
 from shared import tracing
-from shared.runtime.db import after_commit
+from shared.messaging import contracts
 from shared.messaging.envelope import caused_by
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
+from shared.runtime import config
+from shared.runtime.db import after_commit
 
 
 def add(session, envelope, routing_key=None, owner=None):

@@ -24,15 +24,15 @@ import pika
 from pika.exceptions import AMQPConnectionError
 from sqlalchemy import bindparam, select, update
 
-from shared.runtime import faults
 from shared import tracing
-from shared.runtime.db import read_only, transaction
-from shared.runtime.heartbeat import beat, worker_name
 from shared.messaging import outbox as outbox_module
 from shared.messaging.connection import HEARTBEAT_S, run_forever
 from shared.messaging.topology import EXCHANGE, persistent
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
+from shared.runtime import faults
+from shared.runtime.db import read_only, transaction
+from shared.runtime.heartbeat import beat, worker_name
 
 log = logging.getLogger(__name__)
 BATCH = 200

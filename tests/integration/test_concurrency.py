@@ -26,12 +26,12 @@ from shared.domain import catalog
 from shared.runtime.db import (insert_if_absent_at_commit, make_engine, make_session_factory,
                        transaction)
 from shared.domain import inventory, orders, payments
+from shared.http.validation import PlaceOrder
 from shared.models import inventory as inventory_tables
 from shared.models import orders as order_tables
 from shared.models import payments as payment_tables
 from shared.models import plumbing
 from shared.models.base import utcnow
-from shared.http.validation import PlaceOrder
 from tests.support import ROOT, throwaway_postgres, wait_for
 
 PROCESSES = 6

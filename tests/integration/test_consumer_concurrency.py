@@ -19,10 +19,10 @@ import pika
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 
-from shared.runtime.db import make_engine, make_session_factory
-from shared.messaging.envelope import Envelope
 from shared.messaging import topology
+from shared.messaging.envelope import Envelope
 from shared.models import plumbing
+from shared.runtime.db import make_engine, make_session_factory
 from tests.support import ROOT, throwaway_postgres, tree_on_path, wait_for
 
 tree_on_path("choreo")

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.runtime.db import read_only, transaction  # noqa: E402
 from shared.domain import inventory  # noqa: E402
 from shared.messaging.envelope import Envelope  # noqa: E402
+from shared.runtime.db import read_only, transaction  # noqa: E402
 from commands import amqp  # noqa: E402
 from shared.messaging import topology
 from shared.messaging.consumer import Consumer  # noqa: E402

@@ -336,6 +336,8 @@ def test_over_amqp_the_command_queues_are_declared_first_as_the_runner_declares_
         compose_amqp):
     topology = compose_amqp["services"]["orch-commands-topology"]
     assert topology["command"] == ["python", "-m", "commands.amqp"]
+    # commands.amqp is in the orchestrated tree (orders-orch/commands/amqp.py)
+    assert topology["environment"]["PYTHONPATH"] == "/app:/app/orders-orch"
     assert topology["profiles"] == ["orch"] and topology["restart"] == "no"
     assert topology["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
     assert topology["environment"]["ORCH_REPLICAS"] == "1"  # one reply queue per replica

@@ -7,13 +7,13 @@ import pytest
 from sqlalchemy import BigInteger
 
 from shared.domain import catalog
-from shared.messaging import contracts
 from shared.http.api_models import MAX_CENTS, MAX_UNITS
+from shared.http.validation import MAX_LINES, MAX_QUANTITY
+from shared.messaging import contracts
 from shared.messaging.envelope import Envelope
 from shared.models.inventory import stock
 from shared.models.orders import orders
 from shared.models.payments import payments, refunds
-from shared.http.validation import MAX_LINES, MAX_QUANTITY
 from tests.support import tree_on_path
 
 tree_on_path("orch")

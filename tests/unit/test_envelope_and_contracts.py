@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import select
 
 from shared.domain import catalog, rules
+from shared.domain import inventory, orders, payments
 from shared.messaging import contracts
 from shared.messaging.contracts import CONTRACTS, ContractViolation
 from shared.runtime.db import transaction
-from shared.domain import inventory, orders, payments
 from shared.messaging.envelope import (ENVELOPE_FIELDS, OPTIONAL_FIELDS, TRAIL_LIMIT, Envelope,
                              MalformedMessage, caused_by, parse)
-from shared.models.plumbing import outbox
 from shared.http.validation import PlaceOrder
+from shared.models.plumbing import outbox
 
 CHOREO = Path(__file__).resolve().parents[2] / "orders-choreo"
 SERVICES = ("orders", "inventory", "payments", "shipping", "notifications")

@@ -4,10 +4,10 @@ claimed)."""
 import pytest
 from sqlalchemy import select
 
-from shared.models.plumbing import idempotency_keys
-from shared.http.openapi import describe
 from shared.http.api_models import Order
+from shared.http.openapi import describe
 from shared.http.web import create_base_app
+from shared.models.plumbing import idempotency_keys
 from tests.support import tree_on_path
 
 tree_on_path("orch")

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from shared.runtime.db import transaction
 from shared.domain import orders
 from shared.http.order_waits import EXTENSION, REFUSED_HEADER, OrderWaits
+from shared.runtime.db import transaction
 from tests.support import wait_for
 from tests.unit.test_web import FakeSaga, create_test_app
 

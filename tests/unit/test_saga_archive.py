@@ -7,9 +7,9 @@ from sqlalchemy import insert, select
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.runtime.db import make_engine, make_session_factory, transaction  # noqa: E402
 from shared.models import plumbing
 from shared.models.base import utcnow  # noqa: E402
+from shared.runtime.db import make_engine, make_session_factory, transaction  # noqa: E402
 from orchestrator import archive, store, tables  # noqa: E402
 from orchestrator.shards import Leases  # noqa: E402
 from orchestrator.steps import COMPLETED  # noqa: E402

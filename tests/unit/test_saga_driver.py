@@ -7,8 +7,8 @@ from sqlalchemy import update
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.runtime.db import make_engine, make_session_factory, transaction  # noqa: E402
 from shared.models import plumbing
+from shared.runtime.db import make_engine, make_session_factory, transaction  # noqa: E402
 from orchestrator import archive, store, tables  # noqa: E402
 from orchestrator.driver import Driver  # noqa: E402
 from orchestrator.policy import REJECTED, SUCCEEDED, TRANSIENT, Answer  # noqa: E402

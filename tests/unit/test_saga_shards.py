@@ -8,8 +8,8 @@ import pytest
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.runtime.db import make_engine, make_session_factory  # noqa: E402
 from shared.models import plumbing
+from shared.runtime.db import make_engine, make_session_factory  # noqa: E402
 from orchestrator import archive, store, tables  # noqa: E402
 from orchestrator.shards import LeaseLost, Leases, shard_of  # noqa: E402
 from orchestrator.steps import COMPLETED  # noqa: E402

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from chaos import structural
-from shared.runtime import strict_json
 from shared.messaging.envelope import Envelope, MalformedMessage, parse
+from shared.runtime import strict_json
 
 
 def envelope_text(**changes):

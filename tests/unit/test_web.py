@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from chaos import structural
 from shared.http import orders_api
-from shared.runtime.heartbeat import Pulse, beat
-from shared.models.plumbing import heartbeats
 from shared.http.validation import MAX_BODY_BYTES
 from shared.http.web import create_base_app
+from shared.models.plumbing import heartbeats
+from shared.runtime.heartbeat import Pulse, beat
 from tests.support import orch_modules
 
 
