@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help venv broker up-choreo up-orch archive demo test test-faults test-unit test-integration test-e2e test-contract reset \
         status stop-service start-service dead-letters replay-dead-letters audit clean clean-reports \
-        chaos fuzz trace test-tracing trace-cost watch up-both restart-with chromium test-browser
+        chaos fuzz trace test-tracing trace-cost watch up-both restart-with chromium test-browser sizes
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
@@ -90,7 +90,10 @@ test-tracing: venv broker  ## one order of each outcome per variant: one trace e
 
 trace: venv  ## print an order's trace as a waterfall: ORDER=<order_id> VARIANT=choreo|orch
 	@test -n "$(ORDER)" || { echo "usage: make trace ORDER=<order_id> VARIANT=choreo|orch"; exit 2; }
-	@$(PY) -m shared.tracing.show "$(ORDER)" --variant $(VARIANT)
+	@$(PY) -m ops.traces "$(ORDER)" --variant $(VARIANT)
+
+sizes: venv  ## each style's size counted from the imports (its tree and the shared code only it reaches; shared code apart), and the layout's limits
+	$(PY) -m ops.sizes
 
 trace-cost: venv broker  ## CPU ms per order with tracing off and on: 500 orders, 16 client threads, each variant
 	$(PY) -m scripts.trace_cost
@@ -115,10 +118,10 @@ COMPOSE_AMQP = $(shell deploy/compose.sh amqp-url 2>/dev/null)
 WITH_AMQP = $(if $(COMPOSE_AMQP),AMQP_URL='$(COMPOSE_AMQP)')
 
 dead-letters: venv  ## list dead-lettered messages with their reasons (choreographed variant)
-	@$(WITH_AMQP) $(PY) -m shared.messaging.deadletters list
+	@$(WITH_AMQP) $(PY) -m ops.deadletters list
 
 replay-dead-letters: venv  ## send every dead letter back to the queue it came from
-	@$(WITH_AMQP) $(PY) -m shared.messaging.deadletters replay
+	@$(WITH_AMQP) $(PY) -m ops.deadletters replay
 
 clean:  ## remove var/ (databases, logs, broker data); reports/ stays, so benches and demos can be compared later
 	rm -rf var

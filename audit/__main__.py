@@ -14,7 +14,7 @@ import time
 import requests
 from pika.exceptions import AMQPError
 
-from shared import config
+from shared.runtime import config
 from audit import extras, ledger as ledgers, quiet
 from audit.fetch import snapshot
 from audit.invariants import audit

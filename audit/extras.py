@@ -9,7 +9,7 @@ someone replays it (`make replay-dead-letters`). A stuck saga is unfinished work
 import requests
 
 from audit.fetch import all_items
-from shared.messaging.deadletters import list_dead_letters
+from ops.deadletters import list_dead_letters
 
 
 def dead_letters(amqp_url):

@@ -27,7 +27,7 @@ from pika.exceptions import AMQPError
 
 from audit.fetch import all_items
 from ops.queues import CONSUMER_QUEUES, QueueWatch
-from shared import config
+from shared.runtime import config
 
 QUIET_READINGS = 3
 EVERY_S = 0.5

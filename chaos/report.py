@@ -2,7 +2,7 @@
 effects doubled, time to drain; written to reports/chaos-<time>/results.md and printed."""
 from datetime import datetime, timezone
 
-from shared import config
+from shared.runtime import config
 
 HEADER = ("| scenario | variant | db | sent | accepted | completed | cancelled | lost | doubled "
           "| refused | drain s | verdict | notes |\n" + "|---" * 13 + "|")

@@ -11,8 +11,8 @@ import requests
 
 from chaos import broker_faults
 from chaos.load import expected_outcome, order_body
-from shared.messaging.deadletters import list_dead_letters, replay_dead_letters
-from shared.config import SERVICES
+from ops.deadletters import list_dead_letters, replay_dead_letters
+from shared.runtime.config import SERVICES
 
 SCENARIOS = {}
 ALL = ("choreo", "orch", "orch-amqp")  # orch-amqp: orch with ORCH_TRANSPORT=amqp (system.py)

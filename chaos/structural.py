@@ -31,7 +31,7 @@ def nested(depth, opener="[", closer="]", inner="1"):
     return opener * depth + inner + closer * depth
 
 
-# Each of these got a 500 from both variants before shared/strict_json.py (the NUL only on
+# Each of these got a 500 from both variants before shared/runtime/strict_json.py (the NUL only on
 # PostgreSQL): the body is valid JSON that Python parses into something no service can keep.
 KEPT = {
     "an array nested 5,000 deep": nested(5000, "[", "]", ""),

@@ -17,7 +17,7 @@ from audit.__main__ import audit_when_quiet
 from runner import chaos_control, postgres
 from runner.broker import Broker
 from runner.health import wait_healthy
-from shared import config
+from shared.runtime import config
 
 ROOT = config.repo_root()
 PORT_OFFSET = 24000

@@ -2,7 +2,7 @@
 
 Plumbing for docker-compose.yml. An API container points it at its own GET /health; a
 choreographed worker at its service's API, whose /health is 200 only while the worker's
-heartbeat is fresh (shared/web.py); a Locust container at its web UI. A container that sets
+heartbeat is fresh (shared/http/web.py); a Locust container at its web UI. A container that sets
 none is unhealthy, and says why: a check that cannot fail would hide a missing setting.
 """
 import os

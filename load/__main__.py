@@ -27,7 +27,7 @@ from load.budgets import Harness
 from load.variant import NAMES as VARIANTS
 from load.variant import ROOT, uses_broker
 from runner.broker import Broker
-from shared import config
+from shared.runtime import config
 
 
 def parse(argv):

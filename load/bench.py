@@ -24,7 +24,7 @@ from load import bench_report, drain, floor, report
 from load.budgets import meter_for
 from ops.queues import QueueWatch
 from load.variant import NAMES, ROOT, Variant, kind, queues, uses_broker
-from shared import config
+from shared.runtime import config
 
 QUEUES_EMPTY_WITHIN_S = 30
 

@@ -9,7 +9,7 @@ from load import budgets as cpu_budgets
 from load import floor as floor_mod
 from load.variant import kind, style, uses_broker
 from runner import processes
-from shared import config
+from shared.runtime import config
 
 # Issue 10's targets on a 2-core machine, SQLite; PostgreSQL: 0.6 of SQLite's throughput.
 TARGETS = {"choreo": (90, 18), "orch": (50, 30)}

@@ -18,7 +18,7 @@ import time
 
 from load.variant import uses_broker
 from runner import budgets as budgets_mod
-from shared import config
+from shared.runtime import config
 
 THROTTLED_SHARE = 0.2  # a fifth of its periods stopped: the budget shaped the program's pace
 

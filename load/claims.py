@@ -10,7 +10,7 @@ verdict says what the figures show and no more. `runs`: {(scenario, variant): su
 from load import costs, observed, spread
 from load.scaling import c10_scale_out  # noqa: F401 (the report calls every claim from here)
 from load.variant import NAMES as VARIANTS
-from shared import config
+from shared.runtime import config
 
 # Trade-off 76: a verdict names a mechanism (the budget ran out, sagas parked, messages queued,
 # a CPU budget saturated) only next to the run's figure that shows it, so a report cannot tell

@@ -28,7 +28,7 @@ from load.scenarios import PAYMENTS_PROGRAM
 from load.variant import ROOT, Variant, queues, style, uses_broker
 from runner import processes
 from runner.broker import Broker
-from shared import config
+from shared.runtime import config
 
 
 def run(scenario, variant_name, folder, port_offset=0, amqp_url=None, log=print, harness=None):

@@ -18,10 +18,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops.queues import QUEUES as EVENT_QUEUES
+from ops.queues import QUEUES as EVENT_QUEUES, command_queues
 from runner import supervisor
-from shared import config
-from shared.messaging import commands
+from shared.runtime import config
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT_UP_S = 180
@@ -73,8 +72,7 @@ def queues(name, replicas=1):
         return ()
     if style(name) == "choreo":
         return EVENT_QUEUES
-    return (tuple(commands.command_queue(s) for s in config.SERVICES)
-            + tuple(commands.reply_queue(f"orchestrator-{n}") for n in range(replicas)))
+    return command_queues(replicas)
 
 
 def moved_ports(variant, offset):

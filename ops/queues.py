@@ -1,13 +1,25 @@
-"""The choreographed variant's queues, read from outside: depths (passive declare) and purge.
+"""The variants' queues, read from outside: depths (passive declare) and purge.
 
-The names are the `QUEUE` constants of orders-choreo/*/subscriptions.py, each with its retry
-queue, and the shared dead-letter queue. A queue that does not exist yet counts as empty.
+The names are the variants' own, repeated here so that no tool imports a variant's tree: the
+`QUEUE` constants of orders-choreo/*/subscriptions.py, each with its retry queue, and the shared
+dead-letter queue; and the orchestrated commands' and replies' queues over AMQP, named by
+orders-orch/commands/amqp.py (tests/unit/test_topology.py checks both lists against the code).
+A queue that does not exist yet counts as empty.
 """
 import pika
+
+from shared.runtime import config
 
 CONSUMER_QUEUES = ("inventory.events", "payments.events", "shipping.events",
                    "notifications.events", "orders.outcomes", "orders.tracker")
 QUEUES = CONSUMER_QUEUES + tuple(f"{q}.retry" for q in CONSUMER_QUEUES) + ("dead-letters",)
+
+
+def command_queues(replicas=1):
+    """Return the orchestrated variant's queues over AMQP: each service's commands, and each
+    orchestrator replica's replies."""
+    return (tuple(f"{service}.commands" for service in config.SERVICES)
+            + tuple(f"orchestrator-{n}.replies" for n in range(replicas)))
 
 
 class QueueWatch:

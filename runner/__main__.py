@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 
-from shared import config
+from shared.runtime import config
 from runner import broker as broker_mod
 from runner import postgres as postgres_mod
 from runner import budgets as budgets_mod
@@ -161,10 +161,10 @@ def declare_topology(variant="choreo", replicas=1):
     """Declare every exchange, queue, retry queue and binding before any program starts, so
     no event is published before its subscriber's queue exists (the same one-shot command a
     container deployment runs first); for the orchestrated variant, its command and reply
-    queues (shared/messaging/commands.py)."""
-    module = "shared.messaging.topology" if variant == "choreo" else "shared.messaging.commands"
-    subprocess.run([sys.executable, "-m", module], check=True, timeout=120,
-                   cwd=config.repo_root(), env={**os.environ, "ORCH_REPLICAS": str(replicas)})
+    queues (orders-orch/commands/amqp.py), run as the variant's programs run (its PYTHONPATH)."""
+    module = "shared.messaging.topology" if variant == "choreo" else "commands.amqp"
+    subprocess.run([sys.executable, "-m", module], check=True, timeout=120, cwd=config.repo_root(),
+                   env={**os.environ, **environment(variant), "ORCH_REPLICAS": str(replicas)})
     print("runner: topology declared", flush=True)
 
 

@@ -19,8 +19,8 @@ import time
 from urllib.parse import urlparse
 
 from runner.folders import reachable
-from shared import config
-from shared.config import MANAGEMENT_PORT_OFFSET
+from shared.runtime import config
+from shared.runtime.config import MANAGEMENT_PORT_OFFSET
 
 INSTALL_HINT = ("rabbitmq-server is not installed. On Debian or Ubuntu run, as root: "
                 "apt-get update && apt-get install -y rabbitmq-server (or `make broker`). "

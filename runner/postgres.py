@@ -13,7 +13,7 @@ import socket
 import subprocess
 from pathlib import Path
 
-from shared import config
+from shared.runtime import config
 from runner.folders import reachable
 
 DEFAULT_PORT = 5433  # not 5432, so a system PostgreSQL can run beside it

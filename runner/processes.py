@@ -4,7 +4,7 @@ Every HTTP service runs on gunicorn; every choreographed service also has a work
 (its consumers and outbox relay). `replicas` multiplies the workers (choreographed) or the
 orchestrator (orchestrated).
 
-One setting, CONCURRENCY (shared/config.py, 16 by default), is how many units of work each
+One setting, CONCURRENCY (shared/runtime/config.py, 16 by default), is how many units of work each
 service (inventory, payments, shipping, notifications, and the orders service's saga work)
 handles at once, in both variants, so that a load test compares coordination styles and not
 thread counts:
@@ -25,7 +25,7 @@ services' APIs, which do no saga work (reads and health; the work is the worker'
 import sys
 from dataclasses import dataclass, field
 
-from shared import config
+from shared.runtime import config
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ ORDERS_API_REQUEST_THREADS = 32  # per worker, for the requests that do not wait
 def orders_api_size():
     """Return (workers, threads) of the public orders API, the same in both variants: 2 workers,
     each with threads for its requests plus one per waiting request it allows (ORDER_WAIT_SLOTS,
-    Trade-off 69 in shared/order_waits.py). docker-compose.yml repeats it with the defaults."""
+    Trade-off 69 in shared/http/order_waits.py). docker-compose.yml repeats it with the defaults."""
     return 2, ORDERS_API_REQUEST_THREADS + config.order_wait_slots()
 
 

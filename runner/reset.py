@@ -1,24 +1,34 @@
 """Reset a variant: empty every service database, restock the catalog, purge the queues."""
+import importlib
 import subprocess
+import sys
 
 import pika
 
-from shared import config
-from shared.db import make_engine, transaction, make_session_factory
 from shared.domain import inventory
 from shared.models import inventory as inventory_tables
-from shared.models import notifications, orchestrator, orders, payments, plumbing, shipping
+from shared.models import notifications, orders, payments, plumbing, shipping
+from shared.runtime import config
+from shared.runtime.db import make_engine, transaction, make_session_factory
 from runner.broker import Broker
 
 METADATA = {"orders": orders.metadata, "inventory": inventory_tables.metadata,
             "payments": payments.metadata, "shipping": shipping.metadata,
             "notifications": notifications.metadata}
-EXTRA_DATABASES = {"orch": {"orchestrator": orchestrator.metadata}}  # the orchestrator's own
+
+
+def extra_databases(variant):
+    """Return {database: metadata} of a variant's own databases: the orchestrator's tables, read
+    from the orchestrated tree (orders-orch/orchestrator/tables.py; no other tree has that name)."""
+    if variant != "orch":
+        return {}
+    sys.path.append(str(config.repo_root() / "orders-orch"))
+    return {"orchestrator": importlib.import_module("orchestrator.tables").metadata}
 
 
 def reset(variant):
     """Drop and recreate every table of the variant's databases, then restock."""
-    databases = dict(METADATA, **EXTRA_DATABASES.get(variant, {}))
+    databases = dict(METADATA, **extra_databases(variant))
     for service, metadata in databases.items():
         engine = make_engine(config.database_url(service))
         for meta in (metadata, plumbing.metadata):

@@ -13,7 +13,7 @@ import time
 
 import requests
 
-from shared import config
+from shared.runtime import config
 from tests.support import OUTCOMES, ROOT, wait_final
 
 WAIT_UP_S = 180

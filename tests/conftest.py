@@ -1,7 +1,7 @@
 """One service credential for the whole test session (docs/domain.md, "Public and internal
 commands"), set before any fixture starts a program: every variant, stack and gunicorn the
 tests start inherits it from this process's environment, and the test process's own calls to
-internal commands (through shared/http_session.py) carry the same one.
+internal commands (through orders-orch/commands/http_session.py) carry the same one.
 
 And `stop_later`: the session's variants and brokers stop in the background, all at once."""
 import os

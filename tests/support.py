@@ -14,7 +14,7 @@ from pathlib import Path
 from audit.ledger import EXPECTED, Ledger
 from runner.folders import reachable
 from runner.postgres import Cluster
-from shared import config
+from shared.runtime import config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,6 +182,16 @@ def get_json(session, url):
     return response.json()
 
 
+
+
+def tree_on_path(variant):
+    """Append a variant's tree to sys.path, for the modules whose names only that tree has:
+    orders-orch's `orchestrator` and `commands` packages, orders-choreo's `service_worker`.
+    The service packages both trees have (orders, payments, ...) go through choreo_modules() or
+    orch_modules() instead, which put their tree first and forget what they imported."""
+    folder = str(ROOT / f"orders-{variant}")
+    if folder not in sys.path:
+        sys.path.append(folder)
 
 
 def choreo_modules(*names):

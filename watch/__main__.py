@@ -6,7 +6,7 @@ both and this page together (watch/both.py).
 import os
 import sys
 
-from shared import config
+from shared.runtime import config
 
 
 def command():

@@ -13,7 +13,7 @@ import requests
 from flask import Flask, abort, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from shared import config
+from shared.runtime import config
 from watch import control, holding, orders
 
 VARIANTS = ("choreo", "orch")

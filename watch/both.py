@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 
-from shared import config
+from shared.runtime import config
 from watch.__main__ import command
 
 WAIT_UP_S = 240

@@ -10,7 +10,7 @@ import ipaddress
 import subprocess
 import sys
 
-from shared import config
+from shared.runtime import config
 
 ACTIONS = ("stop", "start", "slow", "flaky", "heal")
 SLOW_MS = 1000       # what "slow" adds to every unit of work of the service

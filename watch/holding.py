@@ -19,7 +19,7 @@ import requests
 
 from runner.broker import Broker
 from runner.supervisor import rpc
-from shared import config
+from shared.runtime import config
 
 NAMES_EVERY_S = 15
 COMMANDS, REPLIES = "commands", "replies"  # a part of those queues' names
@@ -85,7 +85,7 @@ def programs(variant):
 
 def is_command_queue(name):
     """Return True for the orchestrated variant's command and reply queues (and their retry
-    queues): `<service>.commands`, `orchestrator-<n>.replies` (shared/messaging/commands.py)."""
+    queues): `<service>.commands`, `orchestrator-<n>.replies` (orders-orch/commands/amqp.py)."""
     return any(part in (COMMANDS, REPLIES) for part in name.split("."))
 
 

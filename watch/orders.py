@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from shared import config
+from shared.runtime import config
 from tests.support import OUTCOMES  # the same four bodies the tests and `make demo-quick` use
 
 MAX_BURST = 50

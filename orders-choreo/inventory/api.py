@@ -1,9 +1,9 @@
 """Inventory's HTTP side: health and the stock inspection API (twin: orders-orch/inventory/api.py)."""
-from shared import inspection
-from shared.db import open_service_database
-from shared.logs import setup
+from shared.http import inspection
+from shared.http.web import create_base_app
 from shared.models.inventory import metadata
-from shared.web import create_base_app
+from shared.runtime.db import open_service_database
+from shared.runtime.logs import setup
 
 from inventory.subscriptions import QUEUE
 

@@ -1,9 +1,9 @@
 """Start the inventory worker: its consumer and its outbox relay."""
-from shared.db import open_service_database
 from shared.domain import inventory
-from shared.db import transaction
-from shared.messaging.worker import run_worker
 from shared.models.inventory import metadata
+from shared.runtime.db import open_service_database
+from shared.runtime.db import transaction
+from service_worker import run_worker
 
 from inventory.subscriptions import HANDLERS, QUEUE
 

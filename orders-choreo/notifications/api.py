@@ -1,9 +1,9 @@
 """Notifications' HTTP side: health and the inspection API (twin: orders-orch/notifications/api.py)."""
-from shared import inspection
-from shared.db import open_service_database
-from shared.logs import setup
+from shared.http import inspection
+from shared.http.web import create_base_app
 from shared.models.notifications import metadata
-from shared.web import create_base_app
+from shared.runtime.db import open_service_database
+from shared.runtime.logs import setup
 
 from notifications.subscriptions import QUEUE
 

@@ -1,7 +1,7 @@
 """Start the notifications worker: its consumer and its outbox relay."""
-from shared.db import open_service_database
-from shared.messaging.worker import run_worker
 from shared.models.notifications import metadata
+from shared.runtime.db import open_service_database
+from service_worker import run_worker
 
 from notifications.subscriptions import HANDLERS, QUEUE
 

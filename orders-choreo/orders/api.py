@@ -6,16 +6,16 @@ driven by events. Twin: orders-orch/orders/api.py, which waits for the orchestra
 from flask import Blueprint, abort, g, jsonify
 from sqlalchemy import select
 
-from shared import orders_api
-from shared.api_models import Order
-from shared.db import open_service_database, read_only
 from shared.domain import orders
-from shared.logs import setup
+from shared.http import orders_api
+from shared.http import openapi
+from shared.http.api_models import Order
+from shared.http.openapi import documented
+from shared.http.web import create_base_app, sessions
 from shared.models.base import iso
 from shared.models.orders import metadata, timeline
-from shared import openapi
-from shared.openapi import documented
-from shared.web import create_base_app, sessions
+from shared.runtime.db import open_service_database, read_only
+from shared.runtime.logs import setup
 
 from orders import handlers
 from orders.subscriptions import QUEUE, TRACKER_QUEUE

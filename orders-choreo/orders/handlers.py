@@ -3,7 +3,7 @@
 An order is CANCELLED only once its compensations are done (the stock.released event comes
 after the refund, if any), and COMPLETED once its stock is committed.
 The transaction that settles an order also writes the whole saga so far to its timeline: the
-outcome event and every step in its trail (Trade-off 53, shared/envelope.py). So a final
+outcome event and every step in its trail (Trade-off 53, shared/messaging/envelope.py). So a final
 order's timeline is complete at once, however far behind the tracker is; the tracker writes
 the steps of unfinished orders and whatever the outcome causes later, and skips
 the steps already written when they reach it (same message id).
@@ -11,13 +11,13 @@ Twin: orders-orch/orders/handlers.py, where the orchestrator tells orders the ou
 """
 from datetime import datetime
 
-from shared import rules
-from shared.db import insert_if_absent_at_commit
+from shared.domain import rules
 from shared.domain import orders
-from shared.envelope import Envelope, step
+from shared.messaging.envelope import Envelope, step
 from shared.messaging.outbox import add, emit
 from shared.models.base import utcnow
 from shared.models.orders import timeline
+from shared.runtime.db import insert_if_absent_at_commit
 
 SERVICE = "orders"
 
@@ -62,7 +62,8 @@ def _record_steps(session, order_id, correlation_id, steps):
     # orders/subscriptions.py): one write fewer per event, about eight per order. The price:
     # the tracker must stay one keyed insert; a second effect would need the dedup row back.
     # The rows go in at the commit, sorted by message id, so the tracker and the settling
-    # transaction, which write some of the same rows, never deadlock (Trade-off 54, shared/db.py).
+    # transaction, which write some of the same rows, never deadlock (Trade-off 54,
+    # shared/runtime/db.py).
     insert_if_absent_at_commit(session, timeline, [
         {"order_id": order_id, "message_id": one["message_id"],
          "at": _occurred_at(one["occurred_at"]), "service": one["source"], "name": one["type"],

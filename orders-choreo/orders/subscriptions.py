@@ -26,7 +26,7 @@ TRACKER_HANDLERS = {"#": handlers.record_in_timeline}
 # events back for redelivery at once, and one failing event sends a bigger batch through the
 # one-by-one path.
 TRACKER_PREFETCH = 64
-# The tracker runs 2 consumers, not CONCURRENCY (Trade-off 71, shared/messaging/worker.py): it is
+# The tracker runs 2 consumers, not CONCURRENCY (Trade-off 71, service_worker.py): it is
 # bookkeeping, a read model no step of any order waits for, not the service's work. Each of its
 # batches is one write transaction on the orders database, so 16 tracker consumers would only
 # queue on that database's write lock ahead of the outcome consumers that settle orders; 2,

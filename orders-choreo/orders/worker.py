@@ -1,7 +1,7 @@
 """Start the orders worker: the outcome consumer, the tracker, and the outbox relay."""
-from shared.db import open_service_database
-from shared.messaging.worker import run_worker
 from shared.models.orders import metadata
+from shared.runtime.db import open_service_database
+from service_worker import run_worker
 
 from orders.subscriptions import (HANDLERS, OWN_DEDUP, QUEUE, TRACKER_CONSUMERS, TRACKER_HANDLERS,
                                   TRACKER_PREFETCH, TRACKER_QUEUE, UNTRACED)

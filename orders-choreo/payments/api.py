@@ -1,9 +1,9 @@
 """Payments' HTTP side: health and the payments inspection API (twin: orders-orch/payments/api.py)."""
-from shared import inspection
-from shared.db import open_service_database
-from shared.logs import setup
+from shared.http import inspection
+from shared.http.web import create_base_app
 from shared.models.payments import metadata
-from shared.web import create_base_app
+from shared.runtime.db import open_service_database
+from shared.runtime.logs import setup
 
 from payments.subscriptions import QUEUE
 

@@ -2,7 +2,7 @@
 
 Twin: orders-orch/payments/handlers.py, where the same rules answer commands instead.
 """
-from shared import rules
+from shared.domain import rules
 from shared.domain import payments
 from shared.messaging.outbox import emit
 

@@ -3,16 +3,16 @@
 Twin: orders-choreo/inventory/api.py. The COMMANDS table is the twin of the choreographed
 service's subscriptions.py: there events are routed to handlers, here URLs are.
 """
-from shared import inspection
-from shared.messaging import commands
-from shared.db import open_service_database, transaction
 from shared.domain import inventory
-from shared.idempotency import command_routes
-from shared.command_models import Reservation, ReserveStock, Settled
-from shared.openapi import COMMAND_ERRORS, REFUSED, describe
-from shared.logs import setup
+from shared.http import inspection
+from shared.http.openapi import COMMAND_ERRORS, REFUSED, describe
+from shared.http.web import create_base_app
 from shared.models.inventory import metadata
-from shared.web import create_base_app
+from shared.runtime.db import open_service_database, transaction
+from shared.runtime.logs import setup
+from commands import amqp
+from commands.idempotency import command_routes
+from commands.models import Reservation, ReserveStock, Settled
 
 from inventory import handlers
 
@@ -35,8 +35,8 @@ def create_app():
     with transaction(session_factory) as session:
         inventory.seed(session)
     app = create_base_app(SERVICE, session_factory,
-                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
+                          workers=amqp.health_roles(SERVICE))  # amqp: its consumers
     app.register_blueprint(inspection.stock())
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
-    commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
+    amqp.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
     return app

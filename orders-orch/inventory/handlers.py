@@ -5,9 +5,9 @@ Each handler gets the request body as a command and returns (HTTP status, answer
 """
 from flask import abort
 
-from shared import rules
+from shared.domain import rules
 from shared.domain import inventory
-from shared.idempotency import rejected, require
+from commands.idempotency import rejected, require
 
 
 def reserve_stock(session, command):

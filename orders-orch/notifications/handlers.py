@@ -5,7 +5,7 @@ Twin: orders-choreo/notifications/handlers.py, where it reacts to the outcome ev
 from flask import abort
 
 from shared.domain import notifications
-from shared.idempotency import require
+from commands.idempotency import require
 
 OUTCOMES = ("completed", "cancelled")
 

@@ -7,7 +7,7 @@ POST /sagas {"order": {...}} (from the orders service):
   stores the saga for the owner's recovery loop and answers 202;
 - `Prefer: respond-async` (the orders service's handover loop) only stores it: 202;
 - 429 with Retry-After when this replica already drives ORCH_MAX_IN_FLIGHT sagas;
-- 403 without the service credential (shared/internal.py): starting a saga is internal.
+- 403 without the service credential (commands/internal.py): starting a saga is internal.
 GET /sagas?state=running|stuck|compensating|completed|cancelled, GET /sagas/<id> (with its
 log), GET /shards (who leases what).
 """
@@ -17,16 +17,17 @@ import requests
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from sqlalchemy import select
 
-from shared import config, http_session
-from shared.api_models import page_of
-from shared.command_models import Saga, SagaWithLog, Shards, StartSaga
-from shared.db import open_service_database, read_only
-from shared.internal import internal
-from shared.logs import setup
-from shared.models.orchestrator import metadata, shard_leases
+from shared.http.api_models import page_of
+from shared.http.openapi import documented
+from shared.http.web import PAGE_QUERY, create_base_app, error, page_args, paginated, sessions
 from shared.models.base import iso
-from shared.openapi import documented
-from shared.web import PAGE_QUERY, create_base_app, error, page_args, paginated, sessions
+from shared.runtime import config
+from shared.runtime.db import open_service_database, read_only
+from shared.runtime.logs import setup
+from commands import http_session
+from commands.internal import internal
+from commands.models import Saga, SagaWithLog, Shards, StartSaga
+from orchestrator.tables import metadata, shard_leases
 from orchestrator import reads, store, traces
 from orchestrator.messaging_replica import MessagingReplica
 from orchestrator.replica import Replica

@@ -10,14 +10,14 @@ from datetime import timedelta
 
 from sqlalchemy import delete, insert, select, update
 
-from shared import config
-from shared.db import open_service_database, transaction
-from shared.logs import setup
 from shared.models.base import utcnow
-from shared.models.orchestrator import (metadata, saga_log, saga_log_archive, sagas,
-                                        sagas_archive, shard_leases)
+from shared.runtime import config
+from shared.runtime.db import open_service_database, transaction
+from shared.runtime.logs import setup
 from orchestrator.shards import LeaseLost
 from orchestrator.steps import FINAL
+from orchestrator.tables import (metadata, saga_log, saga_log_archive, sagas, sagas_archive,
+                                 shard_leases)
 
 BATCH = 200
 log = logging.getLogger(__name__)

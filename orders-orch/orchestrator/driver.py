@@ -9,9 +9,9 @@ import logging
 import random
 from datetime import timedelta
 
-from shared import faults
-from shared.logs import set_correlation_id
 from shared.models.base import utcnow
+from shared.runtime import faults
+from shared.runtime.logs import set_correlation_id
 from orchestrator import saga as definition
 from orchestrator import store, traces
 from orchestrator.policy import REJECTED, SUCCEEDED
@@ -49,7 +49,7 @@ class Driver:
             faults.crash_point("saga.before_call")  # a test's crash: step recorded, not called
             answer = self.send(step, call, kind, state_of(saga), saga["correlation_id"])
             faults.crash_point("saga.after_call")  # a test's crash: answered, not recorded
-            faults.stall_point("saga.after_call")  # a test's stall window (shared/faults.py)
+            faults.stall_point("saga.after_call")  # a test's stall (shared/runtime/faults.py)
             changes, lines = next_state(saga, plan, answer, utcnow())
             log.info("saga %s: %s", saga["saga_id"], "; ".join(f"{s}: {o}" for _, s, o in lines))
             waits = "next_attempt_at" in changes

@@ -16,7 +16,7 @@ step is always recorded before its command exists. A reply is applied only if it
 saga's CURRENT step (its idempotency key names it): a duplicate or a late reply is dropped.
 A reply reaching a replica that no longer holds the shard's lease changes nothing (the fence);
 the new owner's recovery loop resends the command with ITS reply queue, and the service
-answers with the stored reply (same key). See shared/messaging/commands.py for the services'
+answers with the stored reply (same key). See commands/amqp.py for the services'
 side and the queues.
 """
 import logging
@@ -24,12 +24,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
-from shared import config, faults
-from shared.db import after_commit, first_row, transaction
-from shared.envelope import Envelope
-from shared.messaging import commands, outbox
+from shared.messaging import outbox
+from shared.messaging.envelope import Envelope
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox as outbox_table
+from shared.runtime import config, faults
+from shared.runtime.db import after_commit, first_row, transaction
+from commands import amqp
 from orchestrator import saga as definition
 from orchestrator import store, traces
 from orchestrator.driver import next_state, state_of
@@ -51,7 +52,7 @@ class MessagingDriver:
 
     def __init__(self, session_factory, leases, replica, settled=None, saga=None):
         self.session_factory, self.leases = session_factory, leases
-        self.replica, self.reply_to = replica, commands.reply_key(replica)
+        self.replica, self.reply_to = replica, amqp.reply_key(replica)
         # settled(saga_id, saga or None) is called after the commit that made a saga final or
         # left it for recovery, or after its reply was refused (None): a request may stop waiting.
         self.settled = settled or (lambda saga_id, saga: None)
@@ -99,12 +100,12 @@ class MessagingDriver:
         key = idempotency_key(saga["saga_id"], step.name, kind)
         if replacing:  # a first send has no row to replace: no statement for it
             session.execute(delete(outbox_table).where(outbox_table.c.message_id == key))
-        command = Envelope(type=commands.COMMAND, version=1, source=self.replica,
+        command = Envelope(type=amqp.COMMAND, version=1, source=self.replica,
                            correlation_id=saga["correlation_id"], message_id=key,
                            data={"key": key, "method": method, "path": path, "body": body,
                                  "reply_to": self.reply_to})
         with traces.command_span(saga, step, call, kind, key):  # tracing: the row carries it
-            outbox.add(session, command, routing_key=commands.command_key(step.service),
+            outbox.add(session, command, routing_key=amqp.command_key(step.service),
                        owner=self.replica)
 
     # --- replies ------------------------------------------------------------------------------

@@ -11,11 +11,11 @@ differences:
 """
 import logging
 
-from shared import config
-from shared.messaging import background, commands
 from shared.messaging.consumer import Consumer, queue_pulse
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox
+from shared.runtime import config
+from commands import amqp, background
 from orchestrator import store
 from orchestrator.messaging_driver import MessagingDriver
 from orchestrator.replica import Replica
@@ -87,13 +87,13 @@ class MessagingReplica(Replica):
 
     def health_roles(self):
         """Return the heartbeats of this replica's reply consumers and command relay."""
-        return (f"consumer:{commands.reply_queue(self.role)}", "relay")
+        return (f"consumer:{amqp.reply_queue(self.role)}", "relay")
 
     def start_loops(self):
         """Start the replica's loops, its reply consumers and its command relay."""
         super().start_loops()
-        amqp_url, queue = config.amqp_url(), commands.reply_queue(self.role)
-        handlers = {commands.REPLY: self.messages.on_reply}
+        amqp_url, queue = config.amqp_url(), amqp.reply_queue(self.role)
+        handlers = {amqp.REPLY: self.messages.on_reply}
         # Trade-off 80: replies come back to the replica that sent the command (its own
         # queue, named after its replica number), so the reply meets the lease it was sent
         # under and the request waiting for the saga in the same process. The price: after a
@@ -101,9 +101,9 @@ class MessagingReplica(Replica):
         # timeout before it sends the command again to get the stored answer.
         pulse = queue_pulse(self.session_factory, queue)  # one row for all (Trade-off 72)
         runnables = [Consumer("orchestrator", queue, handlers, self.session_factory, amqp_url,
-                              number, dedup=False, pulse=pulse, exchange=commands.EXCHANGE,
-                              bindings=(commands.reply_key(self.role),))
+                              number, dedup=False, pulse=pulse, exchange=amqp.EXCHANGE,
+                              bindings=(amqp.reply_key(self.role),))
                      for number in range(REPLY_CONSUMERS)]
-        runnables.append(OutboxRelay(self.session_factory, amqp_url, exchange=commands.EXCHANGE,
+        runnables.append(OutboxRelay(self.session_factory, amqp_url, exchange=amqp.EXCHANGE,
                                      only=outbox.c.owner == self.role))
         background.start(runnables)  # and stopped at exit, before the interpreter is torn down

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import tenacity
 
-from shared import config
+from shared.runtime import config
 
 SUCCEEDED, REJECTED, TRANSIENT, BROKEN = "succeeded", "rejected", "transient", "broken"
 

@@ -3,7 +3,7 @@ from sqlalchemy import and_, select
 
 from shared.domain.pages import page
 from shared.models.base import iso
-from shared.models.orchestrator import saga_log, saga_log_archive, sagas, sagas_archive
+from orchestrator.tables import saga_log, saga_log_archive, sagas, sagas_archive
 from orchestrator.steps import UNFINISHED
 
 FILTERS = {

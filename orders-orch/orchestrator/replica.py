@@ -14,7 +14,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from shared import config
+from shared.runtime import config
 from orchestrator import archive, store, transport
 from orchestrator.driver import Driver
 from orchestrator.shards import LeaseLost, Leases, shard_of

@@ -23,11 +23,11 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, exists, func, select, update
 
-from shared.db import insert_if_absent, read_only, transaction
-from shared.heartbeat import beat, worker_name
 from shared.models.base import utcnow
-from shared.models.orchestrator import shard_leases
 from shared.models.plumbing import heartbeats
+from shared.runtime.db import insert_if_absent, read_only, transaction
+from shared.runtime.heartbeat import beat, worker_name
+from orchestrator.tables import shard_leases
 
 ROLE_PREFIX = "leases:"
 
@@ -54,7 +54,7 @@ def shard_of(order_id, shards):
 
 
 # The SQL condition "the shard's lease is still the writer's token", for a write's WHERE; it
-# runs with Token.parameters() (built once, Trade-off 46 in shared/db.py).
+# runs with Token.parameters() (built once, Trade-off 46 in shared/runtime/db.py).
 # Trade-off 14: the lease is checked by the saga write itself (C12), so a replica that stalled
 # past its lease cannot overwrite the new owner; the check is one indexed subquery inside each
 # UPDATE, not an extra locked read. Nothing here reads a clock: a takeover bumps the epoch, so

@@ -11,9 +11,9 @@ import functools
 
 from sqlalchemy import bindparam, select, update
 
-from shared.db import first_row, insert_if_absent, read_only, transaction
 from shared.models.base import utcnow
-from shared.models.orchestrator import saga_log, sagas, sagas_archive
+from shared.runtime.db import first_row, insert_if_absent, read_only, transaction
+from orchestrator.tables import saga_log, sagas, sagas_archive
 from orchestrator.shards import HOLDS, LeaseLost
 from orchestrator.steps import RUNNING, UNFINISHED
 

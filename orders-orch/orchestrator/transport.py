@@ -3,7 +3,8 @@
 """
 import requests
 
-from shared import config, http_session
+from shared.runtime import config
+from commands import http_session
 from orchestrator.policy import TRANSIENT, Answer, classify, with_retries
 
 

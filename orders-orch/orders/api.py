@@ -13,17 +13,17 @@ from flask import Blueprint, abort, g, jsonify
 
 from orders import handover
 from orders.orchestrator_client import fetch_saga
-from shared import openapi, orders_api
-from shared.api_models import Order
-from shared.command_models import SettleOrder
-from shared.db import open_service_database, read_only
 from shared.domain import orders
-from shared.idempotency import command_routes
-from shared.logs import setup
-from shared.messaging import commands
+from shared.http import openapi, orders_api
+from shared.http.api_models import Order
+from shared.http.openapi import describe, documented
+from shared.http.web import create_base_app, error, sessions
 from shared.models.orders import metadata
-from shared.openapi import describe, documented
-from shared.web import create_base_app, error, sessions
+from shared.runtime.db import open_service_database, read_only
+from shared.runtime.logs import setup
+from commands import amqp
+from commands.idempotency import command_routes
+from commands.models import SettleOrder
 
 from orders import handlers
 
@@ -101,12 +101,12 @@ def create_app():
     setup("orders-api")
     session_factory = open_service_database(SERVICE, metadata)
     app = create_base_app(SERVICE, session_factory,
-                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
+                          workers=amqp.health_roles(SERVICE))  # amqp: its consumers
     orders_api.register_error_handlers(app)
     app.register_blueprint(orders_api.reading_routes())
     app.register_blueprint(routes)
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
     openapi.browsable(app)
     handover.start_loop(session_factory)
-    commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
+    amqp.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
     return app

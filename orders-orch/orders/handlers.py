@@ -6,7 +6,7 @@ events it hears; here the orchestrator tells it the outcome with a command.
 from flask import abort
 
 from orders import handover
-from shared import rules
+from shared.domain import rules
 from shared.domain import orders
 
 OUTCOMES = (orders.COMPLETED, orders.CANCELLED)

@@ -21,12 +21,13 @@ from datetime import timedelta
 
 from sqlalchemy import delete, insert, or_, select, update
 
-from shared import config, faults, tracing
-from shared.db import first_row, read_only, transaction, update_where
+from shared import tracing
 from shared.domain import orders
 from shared.models.base import utcnow
 from shared.models.orders import orders as orders_table
 from shared.models.plumbing import outbox
+from shared.runtime import config, faults
+from shared.runtime.db import first_row, read_only, transaction, update_where
 from orders.orchestrator_client import start_saga
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def add(session, order_row, correlation_id):
     """Queue the order's handover in the transaction that stores the order."""
     body = {"order": orders.saga_facts(order_row), "correlation_id": correlation_id}
     tracing.set_order(order_row["order_id"])  # tag the POST /orders span with its order
-    session.execute(insert(outbox), {  # the row as parameters (Trade-off 46, shared/db.py)
+    session.execute(insert(outbox), {  # the row as parameters (Trade-off 46, shared/runtime/db.py)
         "message_id": order_row["order_id"], "routing_key": ROUTING_KEY,
         "body": json.dumps(body), "created_at": utcnow(), "sent_at": None, "owner": REQUEST,
         "headers": tracing.headers_json()})

@@ -12,7 +12,8 @@ import random
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from shared import config, http_session
+from shared.runtime import config
+from commands import http_session
 
 log = logging.getLogger(__name__)
 ASYNC = {"Prefer": "respond-async"}  # store the saga and answer 202 at once (handover loop)

@@ -2,16 +2,16 @@
 
 Twin: orders-choreo/payments/api.py (and, for COMMANDS, orders-choreo/payments/subscriptions.py).
 """
-from shared import inspection
-from shared.messaging import commands
-from shared.db import open_service_database
-from shared.idempotency import command_routes
-from shared.api_models import Payment
-from shared.command_models import ChargePayment, Settled
-from shared.openapi import COMMAND_ERRORS, REFUSED, describe
-from shared.logs import setup
+from shared.http import inspection
+from shared.http.api_models import Payment
+from shared.http.openapi import COMMAND_ERRORS, REFUSED, describe
+from shared.http.web import create_base_app
 from shared.models.payments import metadata
-from shared.web import create_base_app
+from shared.runtime.db import open_service_database
+from shared.runtime.logs import setup
+from commands import amqp
+from commands.idempotency import command_routes
+from commands.models import ChargePayment, Settled
 
 from payments import handlers
 
@@ -30,8 +30,8 @@ def create_app():
     setup("payments-api")
     session_factory = open_service_database(SERVICE, metadata)
     app = create_base_app(SERVICE, session_factory,
-                          workers=commands.health_roles(SERVICE))  # amqp: its consumers
+                          workers=amqp.health_roles(SERVICE))  # amqp: its consumers
     app.register_blueprint(inspection.payments_listing())
     app.register_blueprint(command_routes(SERVICE, COMMANDS))
-    commands.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
+    amqp.start_if_amqp(SERVICE, session_factory, COMMANDS)  # the same COMMANDS by message
     return app

@@ -2,9 +2,9 @@
 
 Twin: orders-choreo/payments/handlers.py, where the same rules react to events instead.
 """
-from shared import rules
+from shared.domain import rules
 from shared.domain import payments
-from shared.idempotency import rejected, require
+from commands.idempotency import rejected, require
 
 
 def charge_payment(session, command):

@@ -2,9 +2,9 @@
 
 Twin: orders-choreo/shipping/handlers.py, where the same rules react to events instead.
 """
-from shared import rules
+from shared.domain import rules
 from shared.domain import shipping
-from shared.idempotency import rejected, require
+from commands.idempotency import rejected, require
 
 
 def book_shipment(session, command):

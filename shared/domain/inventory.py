@@ -1,15 +1,16 @@
 """Reserve, release and commit stock, all or nothing per order (the inventory service's rules)."""
 from sqlalchemy import bindparam, insert, select, update
 
-from shared import catalog, config, rules
-from shared.db import first_row, insert_if_absent, update_where
+from shared.domain import catalog, rules
 from shared.models.base import utcnow
 from shared.models.inventory import reservations, stock
+from shared.runtime import config
+from shared.runtime.db import first_row, insert_if_absent, update_where
 
 HELD, COMMITTED, RELEASED, REJECTED = "held", "committed", "released", "rejected"
 
 # One stock row moved by the deltas, only if it has `at_least` available (built once and run
-# with parameters, Trade-off 46 in shared/db.py).
+# with parameters, Trade-off 46 in shared/runtime/db.py).
 _MOVE = (update(stock)
          .where(stock.c.sku == bindparam("the_sku"), stock.c.available >= bindparam("at_least"))
          .values(available=stock.c.available + bindparam("d_available"),

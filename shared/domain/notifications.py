@@ -3,9 +3,9 @@ import logging
 import uuid
 
 
-from shared.db import first_row, insert_if_absent
 from shared.models.base import iso, utcnow
 from shared.models.notifications import notifications
+from shared.runtime.db import first_row, insert_if_absent
 
 log = logging.getLogger(__name__)
 

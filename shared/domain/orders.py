@@ -5,10 +5,10 @@ import uuid
 
 from sqlalchemy import insert
 
-from shared import catalog, rules
-from shared.db import first_row, insert_if_absent, update_where
+from shared.domain import catalog, rules
 from shared.models.base import iso, utcnow
 from shared.models.orders import orders
+from shared.runtime.db import first_row, insert_if_absent, update_where
 
 PENDING, COMPLETED, CANCELLED = "PENDING", "COMPLETED", "CANCELLED"
 

@@ -3,10 +3,10 @@ import uuid
 
 from sqlalchemy import insert
 
-from shared import rules
-from shared.db import first_row, insert_if_absent, update_where
+from shared.domain import rules
 from shared.models.base import iso, utcnow
 from shared.models.payments import payments, refunds
+from shared.runtime.db import first_row, insert_if_absent, update_where
 
 CAPTURED, REFUNDED, DECLINED = "captured", "refunded", "declined"
 

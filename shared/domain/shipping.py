@@ -2,10 +2,10 @@
 import uuid
 
 
-from shared import rules
-from shared.db import first_row, insert_if_absent, update_where
+from shared.domain import rules
 from shared.models.base import iso, utcnow
 from shared.models.shipping import shipments
+from shared.runtime.db import first_row, insert_if_absent, update_where
 
 BOOKED, CANCELLED = "booked", "cancelled"
 

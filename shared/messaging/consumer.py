@@ -16,15 +16,17 @@ For every delivery:
 import logging
 import time
 
-from shared import config, contracts, faults, tracing
-from shared.db import insert_if_absent, transaction
-from shared.envelope import MalformedMessage, parse
-from shared.heartbeat import Pulse, worker_name
-from shared.logs import set_correlation_id
+from shared import tracing
+from shared.messaging import contracts
 from shared.messaging import topology
 from shared.messaging.connection import connect, run_forever
+from shared.messaging.envelope import MalformedMessage, parse
 from shared.models.base import utcnow
 from shared.models.plumbing import processed_messages
+from shared.runtime import config, faults
+from shared.runtime.db import insert_if_absent, transaction
+from shared.runtime.heartbeat import Pulse, worker_name
+from shared.runtime.logs import set_correlation_id
 
 log = logging.getLogger(__name__)
 BEAT_EVERY_S = 2
@@ -65,7 +67,7 @@ class Consumer:
         self.session_factory, self.amqp_url = session_factory, amqp_url
         self.name = worker_name(f"consumer:{queue}") + (f"#{number}" if number else "")
         # The heartbeat row of this queue's consumers in this process (shared by the worker,
-        # Trade-off 72 in shared/messaging/worker.py); one of its own when built alone.
+        # Trade-off 72 in orders-choreo/service_worker.py); one of its own when built alone.
         self.pulse = pulse or queue_pulse(session_factory, queue)
         self.connection = self.channel = None
         self.stopping = False
@@ -148,7 +150,7 @@ class Consumer:
                     self._apply_alone(delivery, envelope, handler)
         finally:
             set_correlation_id(None)
-        faults.crash_point("consumer.before_ack")  # a test's crash window (shared/faults.py)
+        faults.crash_point("consumer.before_ack")  # a test's crash window: shared/runtime/faults.py
         # Trade-off 4: ack only now, after the commit (or after the retry or dead-letter copy
         # was confirmed). A crash before this line means a redelivery, which Trade-off 3 absorbs;
         # acking first would turn that crash into a lost event.

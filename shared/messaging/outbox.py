@@ -12,11 +12,13 @@ import logging
 
 from sqlalchemy import insert
 
-from shared import config, contracts, tracing
-from shared.db import after_commit
-from shared.envelope import caused_by
+from shared import tracing
+from shared.messaging import contracts
+from shared.messaging.envelope import caused_by
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
+from shared.runtime import config
+from shared.runtime.db import after_commit
 
 
 def add(session, envelope, routing_key=None, owner=None):
@@ -29,7 +31,7 @@ def add(session, envelope, routing_key=None, owner=None):
     if config.teaching_switch("TEACH_DISABLE_OUTBOX"):
         _publish_after_commit(session, envelope)
         return
-    session.execute(insert(outbox), {  # the row as parameters: see Trade-off 46 (shared/db.py)
+    session.execute(insert(outbox), {  # the row as parameters: Trade-off 46, shared/runtime/db.py
         "message_id": envelope.message_id, "routing_key": routing_key or envelope.type,
         "body": envelope.to_json(), "created_at": utcnow(), "sent_at": None, "owner": owner,
         "headers": tracing.outbox_headers(envelope)})  # tracing: the trace goes with the event

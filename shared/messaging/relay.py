@@ -24,14 +24,15 @@ import pika
 from pika.exceptions import AMQPConnectionError
 from sqlalchemy import bindparam, select, update
 
-from shared import faults, tracing
-from shared.db import read_only, transaction
-from shared.heartbeat import beat, worker_name
+from shared import tracing
 from shared.messaging import outbox as outbox_module
 from shared.messaging.connection import HEARTBEAT_S, run_forever
 from shared.messaging.topology import EXCHANGE, persistent
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
+from shared.runtime import faults
+from shared.runtime.db import read_only, transaction
+from shared.runtime.heartbeat import beat, worker_name
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -39,7 +40,8 @@ IDLE_WAIT_S = 0.05  # the first poll after an empty round; doubled while idle, u
 IDLE_MAX_S = 0.4
 BEAT_EVERY_S = 2
 PARK_S = 1.0
-# The relay's two statements, built once and run with parameters (Trade-off 46, shared/db.py).
+# The relay's two statements, built once and run with parameters (Trade-off 46,
+# shared/runtime/db.py).
 _UNSENT = select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(BATCH)
 _MARK_SENT = (update(outbox).where(outbox.c.id.in_(bindparam("ids", expanding=True)))
               .values(sent_at=bindparam("now")))
@@ -225,7 +227,7 @@ class _Rounds:
         self.returned.clear()
         try:
             if ids:
-                faults.crash_point("relay.after_confirm")  # a test's crash window (shared/faults.py)
+                faults.crash_point("relay.after_confirm")  # crash window: shared/runtime/faults.py
                 # Trade-off 2: a row is marked sent only after the broker confirmed it. A crash
                 # in between publishes it again: at-least-once, never lost, so consumers dedup.
                 self.relay.mark_sent(ids)

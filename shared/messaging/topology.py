@@ -31,7 +31,7 @@ from pika.exceptions import AMQPError
 from tenacity import (before_sleep_log, retry, retry_if_exception_type, stop_after_delay,
                       wait_exponential_jitter)
 
-from shared import config
+from shared.runtime import config
 
 EXCHANGE = "orders.events"
 DEAD_LETTER_QUEUE = "dead-letters"

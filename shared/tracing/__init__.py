@@ -3,11 +3,11 @@ customer's notification, in both variants.
 
 The layer the rest of the code calls at a few named places:
 - provider.setup(service): once per program (the APIs through http.instrument_app, the
-  choreographed workers in shared/messaging/worker.py);
+  choreographed workers in orders-choreo/service_worker.py);
 - context: inject / extract / continued, to carry a trace through a row we store;
 - messaging: the outbox, relay and consumer hooks (choreography);
 - the orchestrator's saga and step spans live beside it: orders-orch/orchestrator/traces.py.
-`python -m shared.tracing.show <order_id>` (`make trace`) prints an order's trace.
+`python -m ops.traces <order_id>` (`make trace`) prints an order's trace.
 """
 from shared.tracing.context import continued, extract, from_json, headers_json, inject, \
     mark_failed, set_order

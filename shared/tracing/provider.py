@@ -14,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from shared import config
+from shared.runtime import config
 from shared.tracing.jsonfile import JsonLinesExporter
 
 _lock = threading.Lock()

@@ -13,7 +13,7 @@ import subprocess
 import pytest
 import requests
 
-from shared import config
+from shared.runtime import config
 from tests.support import ROOT
 
 # The compose broker samples its queue counts at RabbitMQ's default interval, not the native test

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from shared import config
+from shared.runtime import config
 from tests.compose.conftest import ComposedVariant, run
 from tests.support import OUTCOMES, wait_final
 

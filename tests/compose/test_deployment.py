@@ -4,7 +4,7 @@ from pathlib import Path
 
 import requests
 
-from shared import config
+from shared.runtime import config
 from tests.compose.conftest import env_setting, run
 from tests.support import ROOT
 
@@ -70,7 +70,7 @@ def test_every_container_runs_under_its_cpu_quota(system):
 
 
 def cores(name, default):
-    """Return a CPU budget as .env sets it, else shared/config.py's default (compose's too)."""
+    """Return a CPU budget as .env sets it, else runtime/config.py's default (compose's too)."""
     lines = (ROOT / ".env").read_text().splitlines()
     given = [line.split("=", 1)[1] for line in lines if line.startswith(f"{name}=")]
     return float(given[-1]) if given and given[-1] else default()

@@ -9,7 +9,7 @@ import secrets
 
 import pytest
 
-from shared import config
+from shared.runtime import config
 from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL, VARIANTS, test_broker  # noqa: F401
 from tests.support import ROOT, RunningVariant, moved_ports
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from runner.broker import Broker
-from shared import config
+from shared.runtime import config
 from tests.support import ROOT, RunningVariant, moved_ports
 
 VARIANTS = ["choreo", "orch"]

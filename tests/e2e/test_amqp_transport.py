@@ -13,7 +13,7 @@ import requests
 from audit.__main__ import audit_when_quiet, report
 from audit.fetch import snapshot
 from audit.ledger import read, tally
-from shared import config
+from shared.runtime import config
 from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL
 from tests.support import OUTCOMES, ROOT, RunningVariant, endings, get_json, moved_ports, \
     new_ledger, order, post_recorded, wait_final, wait_for

@@ -1,4 +1,4 @@
-"""The crash windows, hit on purpose: a fault point armed in one program (shared/faults.py)
+"""The crash windows, hit on purpose: a fault point armed in one program (shared/runtime/faults.py)
 makes it die exactly where the guarantee is at stake, on a real broker with real processes
 under the runner; then the ledger audit checks every order ended once, as asked, and the
 programs' logs show that the copy the crash made ARRIVED and was DROPPED by its message id
@@ -33,7 +33,7 @@ from audit.__main__ import audit_when_quiet, report
 from audit.fetch import snapshot
 from audit.ledger import read, tally
 from runner.broker import Broker
-from shared.messaging import deadletters
+from ops import deadletters
 from tests.support import (ROOT, OUTCOMES, RunningVariant, endings, moved_ports, new_ledger,
                            post_recorded, wait_for)
 

@@ -6,7 +6,10 @@ import uuid
 import pytest
 
 from chaos import structural
-from shared import http_session
+from tests.support import tree_on_path
+
+tree_on_path("orch")
+from commands import http_session  # noqa: E402  (orders-orch/commands/)
 
 INTEGER_MAX = 2**31 - 1  # the largest PostgreSQL's INTEGER (payments.amount_cents) holds
 

@@ -5,7 +5,7 @@ guest user must not answer the network."""
 import subprocess
 from urllib.parse import urlparse
 
-from shared.config import MANAGEMENT_PORT_OFFSET
+from shared.runtime.config import MANAGEMENT_PORT_OFFSET
 from tests.e2e.conftest import E2E_DB, TEST_AMQP_URL, TEST_POSTGRES_PORTS
 
 EPMD_PORT = 4369

@@ -3,7 +3,7 @@ choreographed workers below the APIs' CPU priority."""
 import psutil
 import pytest
 
-from shared import config
+from shared.runtime import config
 from tests.support import order, wait_final, get_json
 
 
@@ -29,7 +29,7 @@ def test_an_order_placed_while_payments_is_stopped_completes_once_it_is_back(
 
 
 def test_choreographed_workers_yield_the_cpu_to_the_apis_and_nothing_else_does(system):
-    # Trade-off 55 (shared/messaging/worker.py): a worker lowers its priority by WORKER_NICE.
+    # Trade-off 55 (orders-choreo/service_worker.py): a worker lowers its priority by WORKER_NICE.
     # The orchestrated variant has no background work to yield: every program stays level.
     niceness = {}  # program -> the niceness of its process and every child (gunicorn's workers)
     for line in system.runner("status", system.variant).stdout.splitlines():

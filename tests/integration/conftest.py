@@ -7,8 +7,8 @@ import pika
 import pytest
 
 from runner.broker import Broker
-from shared.db import make_engine, make_session_factory
 from shared.models import plumbing
+from shared.runtime.db import make_engine, make_session_factory
 from tests.support import ROOT
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5674/%2F"

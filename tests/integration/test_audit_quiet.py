@@ -10,12 +10,12 @@ from werkzeug.serving import make_server
 
 from audit.quiet import UNKNOWN, stats_interval_s, wait_quiet, waiting_messages
 from ops.queues import QueueWatch
-from shared import orders_api
+from shared.http import orders_api
+from shared.http.web import create_base_app
 from shared.messaging.topology import declare_consumer_queue, retry_queue
 from shared.models.base import utcnow
 from shared.models.orders import metadata as orders_metadata
 from shared.models.plumbing import outbox
-from shared.web import create_base_app
 
 QUEUE = "inventory.events"
 # Long enough for the broker to sample its unacked counts at least once more.

@@ -10,11 +10,11 @@ import time
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
-from shared.db import transaction
-from shared.envelope import Envelope
 from shared.messaging import outbox
 from shared.messaging.consumer import Consumer
+from shared.messaging.envelope import Envelope
 from shared.messaging.relay import OutboxRelay
+from shared.runtime.db import transaction
 from tests.support import wait_for
 
 EVENTS = 60

@@ -22,16 +22,16 @@ from sqlalchemy import func, select
 
 from runner.postgres import Cluster
 from runner.processes import gunicorn
-from shared import catalog
-from shared.db import (insert_if_absent_at_commit, make_engine, make_session_factory,
+from shared.domain import catalog
+from shared.runtime.db import (insert_if_absent_at_commit, make_engine, make_session_factory,
                        transaction)
 from shared.domain import inventory, orders, payments
+from shared.http.validation import PlaceOrder
 from shared.models import inventory as inventory_tables
 from shared.models import orders as order_tables
 from shared.models import payments as payment_tables
 from shared.models import plumbing
 from shared.models.base import utcnow
-from shared.validation import PlaceOrder
 from tests.support import ROOT, throwaway_postgres, wait_for
 
 PROCESSES = 6

@@ -5,16 +5,17 @@ import pika
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from shared.db import transaction
 from shared.domain import orders
-from shared.envelope import Envelope, caused_by
-from shared.messaging import deadletters, topology
+from shared.messaging.envelope import Envelope, caused_by
+from shared.runtime.db import transaction
+from ops import deadletters
+from shared.http.validation import PlaceOrder
+from shared.messaging import topology
 from shared.messaging.consumer import Consumer
-from shared.models.payments import metadata as payments_metadata, payments
 from shared.models import orders as orders_models
 from shared.models.orders import metadata as orders_metadata, timeline
+from shared.models.payments import metadata as payments_metadata, payments
 from shared.models.plumbing import outbox, processed_messages
-from shared.validation import PlaceOrder
 from tests.support import ADDRESS, choreo_modules, wait_for
 
 effects_metadata = MetaData()

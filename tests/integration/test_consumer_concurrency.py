@@ -19,12 +19,14 @@ import pika
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 
-from shared.db import make_engine, make_session_factory
-from shared.envelope import Envelope
 from shared.messaging import topology
-from shared.messaging.worker import build_consumers, run_worker
+from shared.messaging.envelope import Envelope
 from shared.models import plumbing
-from tests.support import ROOT, throwaway_postgres, wait_for
+from shared.runtime.db import make_engine, make_session_factory
+from tests.support import ROOT, throwaway_postgres, tree_on_path, wait_for
+
+tree_on_path("choreo")
+from service_worker import build_consumers, run_worker  # noqa: E402  (orders-choreo/)
 
 N = 6  # the CONCURRENCY of these tests: the default 16 would cost more and show nothing more
 BARRIER_S = 10  # how long a handler waits for the others before the barrier breaks

@@ -1,12 +1,13 @@
 """Replaying dead letters loses none: a letter whose origin queue is gone stays a dead letter,
-and the replay command says why (shared/messaging/deadletters.py), on a real broker."""
+and the replay command says why (ops/deadletters.py), on a real broker."""
 import subprocess
 import sys
 import uuid
 
 import pytest
 
-from shared.messaging import deadletters, topology
+from ops import deadletters
+from shared.messaging import topology
 from tests.support import ROOT
 
 
@@ -39,7 +40,7 @@ def test_a_dead_letter_whose_origin_queue_is_gone_stays_and_the_replay_says_why(
     channel.queue_declare(still_there, durable=True)
     dead_letter(channel, still_there)  # the replay goes on after a letter it must keep
 
-    done = subprocess.run([sys.executable, "-m", "shared.messaging.deadletters", "replay"],
+    done = subprocess.run([sys.executable, "-m", "ops.deadletters", "replay"],
                           cwd=ROOT, env={"AMQP_URL": amqp_url, "PATH": ""}, timeout=60,
                           capture_output=True, text=True, check=True)
     channel.queue_delete(still_there)

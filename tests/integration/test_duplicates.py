@@ -7,14 +7,14 @@ message, and the second delivery must leave every table exactly as it was.
 import pytest
 from sqlalchemy import select
 
-from shared import config
-from shared.db import transaction
 from shared.domain import inventory, orders
-from shared.envelope import Envelope
+from shared.http.validation import PlaceOrder
 from shared.messaging.consumer import Consumer
+from shared.messaging.envelope import Envelope
 from shared.models import inventory as inventory_models
 from shared.models import notifications, orders as orders_models, payments, plumbing, shipping
-from shared.validation import PlaceOrder
+from shared.runtime import config
+from shared.runtime.db import transaction
 from tests.support import ADDRESS, choreo_modules
 
 METADATA = {"orders": orders_models.metadata, "inventory": inventory_models.metadata,

@@ -5,9 +5,11 @@ import sys
 
 import pytest
 
-from shared import http_session
 from tests.integration.conftest_orch import ROOT, OrchStack, order_body, wait_until
-from tests.support import throwaway_postgres
+from tests.support import throwaway_postgres, tree_on_path
+
+tree_on_path("orch")
+from commands import http_session  # noqa: E402  (orders-orch/commands/)
 
 POSTGRES_PORT = 15436
 

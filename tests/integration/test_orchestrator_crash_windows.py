@@ -7,7 +7,7 @@ orders-orch/orchestrator/store.py), so the orchestrator can die at two places in
 - `saga.after_call`: the service did the work and answered, and nobody recorded it; the
   recovery calls again with the same Idempotency-Key and must get the stored answer, not a
   second effect.
-Each test arms one point (shared/faults.py) in the only replica, places orders of every
+Each test arms one point (shared/runtime/faults.py) in the only replica, places orders of every
 outcome, waits for the crash, restarts the replica unarmed, and checks that every order ended
 once with the outcome it asked for, and that every step did its work once in its service.
 """
@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from shared import catalog
+from shared.domain import catalog
 from tests.integration.conftest_orch import (CANCELLED_PAYMENTS, OrchStack,
                                              assert_each_step_worked_once,
                                              assert_order_invariants,
@@ -23,7 +23,7 @@ from tests.integration.conftest_orch import (CANCELLED_PAYMENTS, OrchStack,
                                              wait_until)
 
 ADDRESS = order_body()["shipping_address"]
-BODIES = {  # one order body per outcome (shared/catalog.py makes each failure on purpose)
+BODIES = {  # one order body per outcome (shared/domain/catalog.py makes each failure on purpose)
     "completed": order_body(),
     "out_of_stock": order_body(items=[{"sku": catalog.SCARCE_SKU, "quantity": 100}]),
     "payment_declined": order_body(payment={"card_token": catalog.DECLINED_CARD_TOKEN}),

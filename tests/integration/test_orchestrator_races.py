@@ -1,5 +1,5 @@
 """Three windows of the orchestrated handover, each held open on purpose with a fault point
-(shared/faults.py) in real gunicorn processes on real databases:
+(shared/runtime/faults.py) in real gunicorn processes on real databases:
 
 - a replay of POST /orders (the same Idempotency-Key) lands after the first request was shed
   (429) and before it withdrew the order: the replay said "accepted", so the order must stay
@@ -17,9 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from shared import http_session
 from tests.integration.conftest_orch import (OrchStack, assert_order_invariants,
                                              assert_stock_conserved, order_body, wait_until)
+from tests.support import tree_on_path
+
+tree_on_path("orch")
+from commands import http_session  # noqa: E402  (orders-orch/commands/)
 
 # One saga in flight at most; the first saga stalls after its first step's answer, holding
 # the one slot, so that the next new saga is shed.

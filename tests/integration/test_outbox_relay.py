@@ -3,12 +3,12 @@ import json
 
 from sqlalchemy import insert, select
 
-from shared.db import transaction
-from shared.envelope import Envelope
 from shared.messaging import outbox, topology
+from shared.messaging.envelope import Envelope
 from shared.messaging.relay import OutboxRelay
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox as outbox_table
+from shared.runtime.db import transaction
 from tests.support import wait_for
 
 

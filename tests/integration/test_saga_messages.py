@@ -1,5 +1,5 @@
 """The orchestrated saga over RabbitMQ (ORCH_TRANSPORT=amqp), against a real broker and real
-SQLite databases: the services' command consumers (shared/messaging/commands.py) and the
+SQLite databases: the services' command consumers (orders-orch/commands/amqp.py) and the
 orchestrator's messaging driver (orders-orch/orchestrator/messaging_driver.py).
 
 The processes' crash windows are played in one process: "the orchestrator crashed after
@@ -20,13 +20,14 @@ from sqlalchemy import func, select
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.db import read_only, transaction  # noqa: E402
 from shared.domain import inventory  # noqa: E402
-from shared.envelope import Envelope  # noqa: E402
-from shared.messaging import commands, topology  # noqa: E402
+from shared.messaging.envelope import Envelope  # noqa: E402
+from shared.runtime.db import read_only, transaction  # noqa: E402
+from commands import amqp  # noqa: E402
+from shared.messaging import topology
 from shared.messaging.consumer import Consumer  # noqa: E402
 from shared.messaging.relay import OutboxRelay  # noqa: E402
-from shared.models import orchestrator as orchestrator_models  # noqa: E402
+from orchestrator import tables as orchestrator_models  # noqa: E402
 from shared.models.inventory import metadata as inventory_metadata  # noqa: E402
 from shared.models.payments import metadata as payments_metadata, payments  # noqa: E402
 from shared.models.plumbing import outbox  # noqa: E402
@@ -43,9 +44,9 @@ REPLICA = "orchestrator-7"  # a replica number no other test uses: its own reply
 def broker_url(amqp_url, monkeypatch, channel):
     """Point config.amqp_url() at the integration broker; start with empty command queues."""
     monkeypatch.setenv("AMQP_URL", amqp_url)
-    commands.declare(channel, ("inventory", "payments"), [REPLICA])
-    for queue in (commands.command_queue("inventory"), commands.command_queue("payments"),
-                  commands.reply_queue(REPLICA), topology.DEAD_LETTER_QUEUE):
+    amqp.declare(channel, ("inventory", "payments"), [REPLICA])
+    for queue in (amqp.command_queue("inventory"), amqp.command_queue("payments"),
+                  amqp.reply_queue(REPLICA), topology.DEAD_LETTER_QUEUE):
         channel.queue_purge(queue)
     return amqp_url
 
@@ -57,7 +58,7 @@ def service(name, database, in_thread, metadata, relay=True):
         with transaction(sessions) as session:
             inventory.seed(session)
     with orch_modules(f"{name}.api") as (api,):
-        consumer, reply_relay = commands.consumers(name, sessions, api.COMMANDS, count=1)
+        consumer, reply_relay = amqp.consumers(name, sessions, api.COMMANDS, count=1)
     in_thread(consumer)
     if relay:
         in_thread(reply_relay)
@@ -69,8 +70,8 @@ def service(name, database, in_thread, metadata, relay=True):
 @pytest.fixture
 def replies(channel, queue_name):
     """A reply queue of the test's own; return (reply_to, read())."""
-    reply_to = commands.reply_key(queue_name)
-    topology.declare_consumer_queue(channel, queue_name, [reply_to], commands.EXCHANGE)
+    reply_to = amqp.reply_key(queue_name)
+    topology.declare_consumer_queue(channel, queue_name, [reply_to], amqp.EXCHANGE)
 
     def read(count):
         found = []
@@ -88,13 +89,13 @@ def charge_command(reply_to, order_id, card="tok_visa", key=None, **body_changes
     body = {"order_id": order_id, "customer_id": "cust-it", "amount_cents": 1250,
             "currency": "EUR", "card_token": card, **body_changes}
     key = key or f"{order_id}:charge_payment:do"
-    return Envelope(type=commands.COMMAND, version=1, source="test", correlation_id=order_id,
+    return Envelope(type=amqp.COMMAND, version=1, source="test", correlation_id=order_id,
                     message_id=key, data={"key": key, "method": "POST", "path": "/payments",
                                           "body": body, "reply_to": reply_to})
 
 
 def publish(channel, command, service="payments"):
-    channel.basic_publish(commands.EXCHANGE, commands.command_key(service), command.to_json(),
+    channel.basic_publish(amqp.EXCHANGE, amqp.command_key(service), command.to_json(),
                           properties=topology.persistent(command.type, command.message_id,
                                                          command.correlation_id))
 
@@ -182,15 +183,15 @@ class Orchestrator:
         return order["order_id"]
 
     def start_relay(self):
-        relay = OutboxRelay(self.sessions, commands_url(), exchange=commands.EXCHANGE,
+        relay = OutboxRelay(self.sessions, commands_url(), exchange=amqp.EXCHANGE,
                             only=outbox.c.owner == REPLICA)
         return self.in_thread(relay)
 
     def start_reply_consumer(self):
-        consumer = Consumer("orchestrator", commands.reply_queue(REPLICA),
-                            {commands.REPLY: self.driver.on_reply}, self.sessions,
-                            commands_url(), dedup=False, exchange=commands.EXCHANGE,
-                            bindings=(commands.reply_key(REPLICA),))
+        consumer = Consumer("orchestrator", amqp.reply_queue(REPLICA),
+                            {amqp.REPLY: self.driver.on_reply}, self.sessions,
+                            commands_url(), dedup=False, exchange=amqp.EXCHANGE,
+                            bindings=(amqp.reply_key(REPLICA),))
         self.in_thread(consumer)
         wait_for(lambda: consumer.channel is not None, message="the reply consumer")
 
@@ -206,7 +207,7 @@ class Orchestrator:
 
 
 def commands_url():
-    from shared import config
+    from shared.runtime import config
     return config.amqp_url()
 
 
@@ -217,13 +218,13 @@ def orchestrator(database, in_thread):
 
 def reply(saga_id, step="reserve_stock", status=201, body=None, kind="do"):
     key = f"{saga_id}:{step}:{kind}"
-    return Envelope(type=commands.REPLY, version=1, source="inventory", correlation_id="corr",
+    return Envelope(type=amqp.REPLY, version=1, source="inventory", correlation_id="corr",
                     data={"key": key, "status": status,
                           "body": body or {"order_id": saga_id, "status": "held"}})
 
 
 def send_reply(channel, envelope):
-    channel.basic_publish(commands.EXCHANGE, commands.reply_key(REPLICA), envelope.to_json(),
+    channel.basic_publish(amqp.EXCHANGE, amqp.reply_key(REPLICA), envelope.to_json(),
                           properties=topology.persistent(envelope.type, envelope.message_id,
                                                          envelope.correlation_id))
 
@@ -287,9 +288,9 @@ def test_a_lost_reply_is_recovered_by_sending_the_command_again(
     orchestrator.start_relay()
     saga_id = orchestrator.new_saga()
     orchestrator.driver.send(saga_id)  # its reply goes to a queue nobody consumes yet ...
-    wait_for(lambda: queued(channel, commands.reply_queue(REPLICA)) == 1, timeout=20,
+    wait_for(lambda: queued(channel, amqp.reply_queue(REPLICA)) == 1, timeout=20,
              message="the reply to arrive")
-    channel.queue_purge(commands.reply_queue(REPLICA))  # ... and is lost
+    channel.queue_purge(amqp.reply_queue(REPLICA))  # ... and is lost
     orchestrator.start_reply_consumer()
     time.sleep(0.3)  # the reply timeout passes: the saga is due again
     assert store.due(orchestrator.sessions, {0}, 10) == [saga_id]
@@ -313,10 +314,10 @@ def test_a_waiting_request_is_woken_by_the_reply_that_ends_its_saga_and_the_boun
     sessions = database(orchestrator_models.metadata)
     replica = MessagingReplica(sessions, 7, "http://test")  # its role: orchestrator-7
     replica.leases.tick()
-    consumer = Consumer("orchestrator", commands.reply_queue(REPLICA),
-                        {commands.REPLY: replica.messages.on_reply}, sessions, commands_url(),
-                        dedup=False, exchange=commands.EXCHANGE,
-                        bindings=(commands.reply_key(REPLICA),))
+    consumer = Consumer("orchestrator", amqp.reply_queue(REPLICA),
+                        {amqp.REPLY: replica.messages.on_reply}, sessions, commands_url(),
+                        dedup=False, exchange=amqp.EXCHANGE,
+                        bindings=(amqp.reply_key(REPLICA),))
     in_thread(consumer)
     wait_for(lambda: consumer.channel is not None, message="the reply consumer")
     order = {**ORDER, "order_id": str(uuid.uuid4())}

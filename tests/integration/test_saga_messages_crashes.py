@@ -1,5 +1,5 @@
 """The crash windows of the saga over RabbitMQ (ORCH_TRANSPORT=amqp), each hit on purpose once
-in a real process (shared/faults.py), with orders of every outcome in flight:
+in a real process (shared/runtime/faults.py), with orders of every outcome in flight:
 - `saga.before_call` in the orchestrator: a step and its command are committed to the
   orchestrator's database, and the replica dies before its relay publishes the command; the
   restarted replica's relay (or its recovery's resend) must send it, not skip the step;

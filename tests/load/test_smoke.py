@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from audit.ledger import EXPECTED
-from shared import config
+from shared.runtime import config
 from tests.support import ROOT, endings
 
 PORT_OFFSET = 21000

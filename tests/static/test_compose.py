@@ -20,7 +20,7 @@ import pytest
 
 from runner import postgres, processes
 from runner.__main__ import environment
-from shared import config
+from shared.runtime import config
 from tests.support import ROOT
 
 HERE = ROOT / "tests" / "static"
@@ -303,7 +303,7 @@ CPU_SETTINGS = {"postgres": ("BUDGET_DB_CORES", config.budget_db_cores),
 def test_every_container_has_the_cpu_budget_its_native_twin_has(compose, monkeypatch):
     for name in ("BUDGET_CORES", "BUDGET_DB_CORES", "BUDGET_BROKER_CORES", "BUDGET_LOAD_CORES",
                  "BUDGET_ORDERS_API_CORES"):
-        monkeypatch.delenv(name, raising=False)  # the defaults of shared/config.py
+        monkeypatch.delenv(name, raising=False)  # the defaults of shared/runtime/config.py
     for name, service in compose["services"].items():
         setting, default = CPU_SETTINGS.get(name, ("BUDGET_CORES", config.budget_cores))
         assert service.get("cpus") == f"${{{setting}:-{default():g}}}", name
@@ -335,7 +335,9 @@ def test_over_amqp_every_orchestrated_program_gets_the_transport_and_the_compose
 def test_over_amqp_the_command_queues_are_declared_first_as_the_runner_declares_them(
         compose_amqp):
     topology = compose_amqp["services"]["orch-commands-topology"]
-    assert topology["command"] == ["python", "-m", "shared.messaging.commands"]
+    assert topology["command"] == ["python", "-m", "commands.amqp"]
+    # commands.amqp is in the orchestrated tree (orders-orch/commands/amqp.py)
+    assert topology["environment"]["PYTHONPATH"] == "/app:/app/orders-orch"
     assert topology["profiles"] == ["orch"] and topology["restart"] == "no"
     assert topology["depends_on"] == {"rabbitmq": {"condition": "service_healthy"}}
     assert topology["environment"]["ORCH_REPLICAS"] == "1"  # one reply queue per replica

@@ -4,7 +4,7 @@ import pytest
 import requests
 
 from runner.broker import Broker
-from shared.tracing.show import read_spans, traces_of
+from ops.traces import read_spans, traces_of
 from tests.support import ROOT, RunningVariant, moved_ports, wait_for
 
 # Not the contract tests' 20000: both folders stop their variants in the background
@@ -14,9 +14,11 @@ TRACING_AMQP_URL = "amqp://guest:guest@127.0.0.1:5674/%2F"  # own node: replays 
 FAST = {"OTEL_BSP_SCHEDULE_DELAY": "200", "MAX_ATTEMPTS": "3", "RETRY_DELAY_MS": "300"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tracing_broker(stop_later):
-    """Start a RabbitMQ node for the tracing tests."""
+    """Start a RabbitMQ node for the tracing tests, once for the session: stopped in the
+    background, a node of one module was still stopping when the next module started its own
+    on the same port, which then failed (`make test-tracing`: dist_port_already_used)."""
     broker = Broker(TRACING_AMQP_URL, ROOT / "var" / "test-tracing-broker")
     if not broker.answers():
         broker.start()

@@ -3,7 +3,7 @@ outcome, linked parent to child across HTTP, the outbox, the broker and the saga
 import pytest
 import requests
 
-from shared.messaging.deadletters import list_dead_letters, replay_dead_letters
+from ops.deadletters import list_dead_letters, replay_dead_letters
 from tests.support import OUTCOMES, wait_final, wait_for
 from tests.tracing.conftest import TRACING_AMQP_URL, settled_trace
 

@@ -1,8 +1,8 @@
 """Fixtures for the unit tests: a small real SQLite database per test, no broker, no servers."""
 import pytest
 
-from shared.db import transaction
 from shared.domain import inventory
+from shared.runtime.db import transaction
 from tests.unit.database import dispose, new_session_factory
 
 

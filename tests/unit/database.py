@@ -1,11 +1,11 @@
 """A fresh SQLite database holding every service's tables: the one real part unit tests use."""
-from shared.db import make_engine, make_session_factory
 from shared.models import inventory as inventory_tables
 from shared.models import notifications as notification_tables
 from shared.models import orders as order_tables
 from shared.models import payments as payment_tables
 from shared.models import plumbing
 from shared.models import shipping as shipping_tables
+from shared.runtime.db import make_engine, make_session_factory
 
 ALL_METADATA = (order_tables.metadata, inventory_tables.metadata, payment_tables.metadata,
                 shipping_tables.metadata, notification_tables.metadata, plumbing.metadata)

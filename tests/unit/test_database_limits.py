@@ -6,14 +6,18 @@ import pydantic
 import pytest
 from sqlalchemy import BigInteger
 
-from shared import catalog, contracts
-from shared.api_models import MAX_CENTS, MAX_UNITS
-from shared.command_models import ChargePayment, CommandLine, SagaOrder
-from shared.envelope import Envelope
+from shared.domain import catalog
+from shared.http.api_models import MAX_CENTS, MAX_UNITS
+from shared.http.validation import MAX_LINES, MAX_QUANTITY
+from shared.messaging import contracts
+from shared.messaging.envelope import Envelope
 from shared.models.inventory import stock
 from shared.models.orders import orders
 from shared.models.payments import payments, refunds
-from shared.validation import MAX_LINES, MAX_QUANTITY
+from tests.support import tree_on_path
+
+tree_on_path("orch")
+from commands.models import ChargePayment, CommandLine, SagaOrder  # noqa: E402  (orders-orch/)
 
 INT32_MAX = 2**31 - 1
 CHARGE = {"order_id": "o-1", "customer_id": "c-1", "currency": "EUR", "card_token": "tok_visa"}

@@ -1,13 +1,13 @@
 """The docs name only files, make targets, ports, modules, settings and teaching comments that exist.
 
 Scans README.md, docs/*.md and the two variants' READMEs. What counts as a reference:
-- a path in a code span (`shared/rules.py`, `orders-choreo/*/subscriptions.py`) or a relative
+- a path in a code span (`shared/domain/rules.py`, `orders-choreo/*/subscriptions.py`) or a relative
   link target; resolved from the page's folder, then from the repository root. Placeholders
   (<order_id>, {order_id}) are not paths; var/, reports/ and .venv/ are made by the commands;
   a bare file name (`saga.py`, in a table about one folder) must be the name of some file,
   or of one the code writes (its name is a string in the code).
 - `make X` in a code span, or at the start of a line of a code block (fenced or indented);
-- `localhost:N` / `127.0.0.1:N` anywhere: a port of shared/config.py's DEFAULT_PORTS, an
+- `localhost:N` / `127.0.0.1:N` anywhere: a port of shared/runtime/config.py's DEFAULT_PORTS, an
   orchestrator replica's (8025 and up), the broker's 5672, the runner's PostgreSQL, 15672
   (RabbitMQ's management UI) when the compose setup mentions it, or a port the compose file
   publishes (the Locust web UI);
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import config
+from shared.runtime import config
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted([ROOT / "README.md", ROOT / "orders-choreo" / "README.md",

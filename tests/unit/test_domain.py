@@ -7,15 +7,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from shared import catalog
-from shared.db import transaction
+from shared.domain import catalog
 from shared.domain import inventory, notifications, orders, payments, shipping
+from shared.http.validation import PlaceOrder
 from shared.models.inventory import stock
 from shared.models.notifications import notifications as notification_rows
 from shared.models.orders import orders as order_rows
 from shared.models.payments import payments as payment_rows, refunds
 from shared.models.shipping import shipments
-from shared.validation import PlaceOrder
+from shared.runtime.db import transaction
 from tests.unit.database import dispose, new_session_factory
 
 SCARCE = catalog.SCARCE_SKU

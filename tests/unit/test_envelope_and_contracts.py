@@ -10,14 +10,15 @@ from typing import Callable
 import pytest
 from sqlalchemy import select
 
-from shared import catalog, contracts, rules
-from shared.contracts import CONTRACTS, ContractViolation
-from shared.db import transaction
+from shared.domain import catalog, rules
 from shared.domain import inventory, orders, payments
-from shared.envelope import (ENVELOPE_FIELDS, OPTIONAL_FIELDS, TRAIL_LIMIT, Envelope,
+from shared.messaging import contracts
+from shared.messaging.contracts import CONTRACTS, ContractViolation
+from shared.runtime.db import transaction
+from shared.messaging.envelope import (ENVELOPE_FIELDS, OPTIONAL_FIELDS, TRAIL_LIMIT, Envelope,
                              MalformedMessage, caused_by, parse)
+from shared.http.validation import PlaceOrder
 from shared.models.plumbing import outbox
-from shared.validation import PlaceOrder
 
 CHOREO = Path(__file__).resolve().parents[2] / "orders-choreo"
 SERVICES = ("orders", "inventory", "payments", "shipping", "notifications")

@@ -1,14 +1,18 @@
-"""Unit tests of shared/internal.py: an internal command without the service credential is a
-403, and it is refused before anything runs (no work, no Idempotency-Key claimed)."""
+"""Unit tests of orders-orch/commands/internal.py: an internal command without the service
+credential is a 403, and it is refused before anything runs (no work, no Idempotency-Key
+claimed)."""
 import pytest
 from sqlalchemy import select
 
-from shared import http_session
-from shared.idempotency import command_routes
+from shared.http.api_models import Order
+from shared.http.openapi import describe
+from shared.http.web import create_base_app
 from shared.models.plumbing import idempotency_keys
-from shared.openapi import describe
-from shared.api_models import Order
-from shared.web import create_base_app
+from tests.support import tree_on_path
+
+tree_on_path("orch")
+from commands import http_session  # noqa: E402  (orders-orch/commands/)
+from commands.idempotency import command_routes  # noqa: E402
 
 KEY = {"Idempotency-Key": "o-1:complete_order:do"}
 

@@ -1,12 +1,15 @@
-"""Unit tests of shared/openapi.py: the document an app gives of itself, and the body checks
+"""Unit tests of shared/http/openapi.py: the document an app gives of itself, and the body checks
 that come with a described route."""
 from flask import Blueprint, jsonify
 from openapi_spec_validator import validate
 
-from shared.api_models import Order
-from shared.command_models import ChargePayment
-from shared.openapi import browsable, describe, to_openapi_30
-from shared.web import create_base_app
+from shared.http.api_models import Order
+from shared.http.openapi import browsable, describe, to_openapi_30
+from shared.http.web import create_base_app
+from tests.support import tree_on_path
+
+tree_on_path("orch")
+from commands.models import ChargePayment  # noqa: E402  (orders-orch/commands/)
 
 
 def create_described_app(session_factory):

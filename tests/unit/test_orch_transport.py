@@ -1,7 +1,8 @@
 """ORCH_TRANSPORT: HTTP unless told amqp, and a clear error for anything else."""
 import pytest
 
-from shared import config
+from shared.runtime import config
+from tests.support import tree_on_path
 
 
 def test_the_transport_is_http_unless_told_otherwise(monkeypatch):
@@ -22,9 +23,10 @@ def test_a_services_command_consumers_share_one_heartbeat():
     # Trade-off 72 holds over AMQP too: 16 consumers each beating on its own clock were
     # 8 write transactions a second per service process, taking SQLite's write lock from
     # the commands. Built only (nothing connects until run()).
-    from shared.messaging import commands
+    tree_on_path("orch")
+    from commands import amqp
     from shared.messaging.consumer import Consumer
-    built = commands.consumers("inventory", session_factory=None, commands={}, count=4)
+    built = amqp.consumers("inventory", session_factory=None, commands={}, count=4)
     consumers = [r for r in built if isinstance(r, Consumer)]
     assert len(consumers) == 4
     assert len({id(c.pulse) for c in consumers}) == 1

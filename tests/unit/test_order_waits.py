@@ -1,4 +1,4 @@
-"""GET /orders/<id>?wait=<s> (shared/order_waits.py): the wait's parsing, the watcher that
+"""GET /orders/<id>?wait=<s> (shared/http/order_waits.py): the wait's parsing, the watcher that
 wakes a waiter when its order leaves PENDING, and the bound on waiting requests. Through
 Flask's test client on a real SQLite file; the order leaves PENDING by the domain's own step,
 as the orders worker or the outcome command would move it."""
@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from shared.db import transaction
 from shared.domain import orders
-from shared.order_waits import EXTENSION, REFUSED_HEADER, OrderWaits
+from shared.http.order_waits import EXTENSION, REFUSED_HEADER, OrderWaits
+from shared.runtime.db import transaction
 from tests.support import wait_for
 from tests.unit.test_web import FakeSaga, create_test_app
 

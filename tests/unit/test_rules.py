@@ -1,7 +1,7 @@
-"""Unit tests of the business rules in shared/rules.py: plain values in, decisions out."""
+"""Unit tests of the business rules in shared/domain/rules.py: plain values in, decisions out."""
 import pytest
 
-from shared import catalog, rules
+from shared.domain import catalog, rules
 
 
 def test_each_line_is_priced_at_the_catalog_price_of_its_sku():

@@ -7,10 +7,10 @@ from sqlalchemy import insert, select
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.db import make_engine, make_session_factory, transaction  # noqa: E402
-from shared.models import orchestrator, plumbing  # noqa: E402
+from shared.models import plumbing
 from shared.models.base import utcnow  # noqa: E402
-from orchestrator import archive, store  # noqa: E402
+from shared.runtime.db import make_engine, make_session_factory, transaction  # noqa: E402
+from orchestrator import archive, store, tables  # noqa: E402
 from orchestrator.shards import Leases  # noqa: E402
 from orchestrator.steps import COMPLETED  # noqa: E402
 
@@ -22,7 +22,7 @@ ORDER = {"customer_id": "c", "items": [], "total_cents": 1, "currency": "EUR",
 def sessions(tmp_path):
     """Return a session factory for a fresh orchestrator database."""
     engine = make_engine(f"sqlite:///{tmp_path / 'orchestrator.db'}")
-    yield make_session_factory(engine, orchestrator.metadata, plumbing.metadata)
+    yield make_session_factory(engine, tables.metadata, plumbing.metadata)
     engine.dispose()
 
 
@@ -39,9 +39,9 @@ def test_a_shard_whose_archival_fails_does_not_keep_the_next_shards_live(session
     finished(sessions, leases, "o-broken", 2)
     finished(sessions, leases, "o-fine", 5)
     with transaction(sessions) as session:  # a log line's id already archived: the insert fails
-        line = session.execute(select(orchestrator.saga_log).where(
-            orchestrator.saga_log.c.saga_id == "o-broken")).mappings().first()
-        session.execute(insert(orchestrator.saga_log_archive),
+        line = session.execute(select(tables.saga_log).where(
+            tables.saga_log.c.saga_id == "o-broken")).mappings().first()
+        session.execute(insert(tables.saga_log_archive),
                         {**line, "saga_id": "o-older", "archived_at": utcnow()})
 
     moved = archive.archive_all(sessions, 0, tokens=[leases.token(2), leases.token(5)])

@@ -7,9 +7,9 @@ from sqlalchemy import update
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.db import make_engine, make_session_factory, transaction  # noqa: E402
-from shared.models import orchestrator, plumbing  # noqa: E402
-from orchestrator import archive, store  # noqa: E402
+from shared.models import plumbing
+from shared.runtime.db import make_engine, make_session_factory, transaction  # noqa: E402
+from orchestrator import archive, store, tables  # noqa: E402
 from orchestrator.driver import Driver  # noqa: E402
 from orchestrator.policy import REJECTED, SUCCEEDED, TRANSIENT, Answer  # noqa: E402
 from orchestrator.shards import LeaseLost, Leases, shard_of  # noqa: E402
@@ -40,7 +40,7 @@ class FakeServices:
 def sessions(tmp_path):
     """Return a session factory for a fresh orchestrator database, every shard leased to `me`."""
     engine = make_engine(f"sqlite:///{tmp_path / 'orchestrator.db'}")
-    factory = make_session_factory(engine, orchestrator.metadata, plumbing.metadata)
+    factory = make_session_factory(engine, tables.metadata, plumbing.metadata)
     yield factory
     engine.dispose()
 
@@ -96,7 +96,7 @@ def test_a_step_that_keeps_failing_is_left_for_recovery_and_resumed_where_it_sto
 def test_a_driver_that_lost_its_lease_stops_without_writing(sessions, me):
     store.create(sessions, ORDER, "corr-1", shard_of("o-1", 8))
     with transaction(sessions) as session:
-        session.execute(update(orchestrator.shard_leases).values(owner="someone-else"))
+        session.execute(update(tables.shard_leases).values(owner="someone-else"))
     with pytest.raises(LeaseLost):
         Driver(sessions, me, FakeServices()).drive("o-1")
     assert logged(sessions) == [("saga", "started")]

@@ -8,9 +8,9 @@ import pytest
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "orders-orch"))
 
-from shared.db import make_engine, make_session_factory  # noqa: E402
-from shared.models import orchestrator, plumbing  # noqa: E402
-from orchestrator import archive, store  # noqa: E402
+from shared.models import plumbing
+from shared.runtime.db import make_engine, make_session_factory  # noqa: E402
+from orchestrator import archive, store, tables  # noqa: E402
 from orchestrator.shards import LeaseLost, Leases, shard_of  # noqa: E402
 from orchestrator.steps import COMPLETED  # noqa: E402
 
@@ -19,7 +19,7 @@ from orchestrator.steps import COMPLETED  # noqa: E402
 def sessions(tmp_path):
     """Return a session factory for a fresh orchestrator database."""
     engine = make_engine(f"sqlite:///{tmp_path / 'orchestrator.db'}")
-    yield make_session_factory(engine, orchestrator.metadata, plumbing.metadata)
+    yield make_session_factory(engine, tables.metadata, plumbing.metadata)
     engine.dispose()
 
 

@@ -1,4 +1,4 @@
-"""Unit tests of shared/strict_json.py and of the envelope parser that uses it: every body
+"""Unit tests of shared/runtime/strict_json.py and of the envelope parser that uses it: every body
 Python reads but no service can keep is one ValueError, and a message a MalformedMessage
 (so the consumer dead-letters it at once instead of retrying it)."""
 import json
@@ -6,8 +6,8 @@ import json
 import pytest
 
 from chaos import structural
-from shared import strict_json
-from shared.envelope import Envelope, MalformedMessage, parse
+from shared.messaging.envelope import Envelope, MalformedMessage, parse
+from shared.runtime import strict_json
 
 
 def envelope_text(**changes):

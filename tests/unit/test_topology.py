@@ -1,7 +1,7 @@
 """The topology declared before any service starts is the subscriptions' data, nothing else."""
-from ops.queues import CONSUMER_QUEUES
+from ops.queues import CONSUMER_QUEUES, command_queues
 from shared.messaging.topology import subscriptions_in
-from tests.support import ROOT, choreo_modules
+from tests.support import ROOT, choreo_modules, orch_modules
 
 
 def test_every_queue_of_every_choreographed_service_is_declared_with_its_handlers_keys():
@@ -18,3 +18,11 @@ def test_reading_the_subscriptions_leaves_no_variant_module_behind():
     subscriptions_in(ROOT / "orders-choreo")
     assert not [name for name, module in sys.modules.items()
                 if "orders-choreo" in str(getattr(module, "__file__", None) or "")]
+
+
+def test_the_tools_name_the_orchestrated_queues_as_the_orchestrated_tree_does():
+    with orch_modules("commands.amqp") as (amqp,):
+        named = [amqp.command_queue(s) for s in ("orders", "inventory", "payments", "shipping",
+                                                  "notifications")]
+        named += [amqp.reply_queue(f"orchestrator-{n}") for n in range(3)]
+    assert sorted(command_queues(replicas=3)) == sorted(named)

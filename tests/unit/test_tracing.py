@@ -6,7 +6,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
 from shared import tracing
-from shared.tracing import show
+from ops import traces
 from shared.tracing.jsonfile import JsonLinesExporter
 
 
@@ -27,7 +27,7 @@ def test_a_context_stored_in_a_row_and_sent_in_headers_keeps_one_trace(tracer, t
         with tracer.start_as_current_span("publish order.placed", kind=SpanKind.PRODUCER):
             amqp = {k: v.encode() for k, v in tracing.inject().items()}  # pika may give bytes
     tracer.start_span("inventory.events process", context=tracing.extract(amqp)).end()
-    found = show.traces_of(show.read_spans(tmp_path / "traces.jsonl"), "o-1")
+    found = traces.traces_of(traces.read_spans(tmp_path / "traces.jsonl"), "o-1")
     assert len(found) == 1
     spans = {s["name"]: s for s in next(iter(found.values()))}
     assert spans["publish order.placed"]["parent_id"] == spans["POST /orders"]["span_id"]
@@ -48,7 +48,7 @@ def test_the_waterfall_indents_children_and_marks_the_failing_step():
                 "kind": "INTERNAL", "service": "payments", "start_ns": start * 10**6,
                 "end_ns": (start + 5) * 10**6, "status": status, "error": error,
                 "attributes": {}}
-    lines = show.waterfall([span("b", "a", "handle stock.reserved", 12, "ERROR", "declined"),
+    lines = traces.waterfall([span("b", "a", "handle stock.reserved", 12, "ERROR", "declined"),
                             span("a", None, "payments.events process", 10)])
     assert lines[0].split()[:2] == ["0.0", "5.0"] and lines[0].endswith("payments.events process")
     assert lines[1].endswith("  handle stock.reserved  <-- failed: declined")
@@ -57,5 +57,5 @@ def test_the_waterfall_indents_children_and_marks_the_failing_step():
 
 def test_make_trace_says_so_when_the_order_has_no_trace(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("VAR_DIR", str(tmp_path))
-    assert show.main(["no-such-order", "--variant", "choreo"]) == 1
+    assert traces.main(["no-such-order", "--variant", "choreo"]) == 1
     assert "no trace of order no-such-order" in capsys.readouterr().err

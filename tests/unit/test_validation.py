@@ -1,12 +1,13 @@
-"""Unit tests of the POST /orders body rules (docs/domain.md, "Public API") in shared/validation.py."""
+"""Unit tests of the POST /orders body rules (docs/domain.md, "Public API") in
+shared/http/validation.py."""
 import copy
 
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from shared import catalog
-from shared.validation import MAX_LINES, MAX_QUANTITY, PlaceOrder, ValidationError, \
+from shared.domain import catalog
+from shared.http.validation import MAX_LINES, MAX_QUANTITY, PlaceOrder, ValidationError, \
     validate_order_request
 
 

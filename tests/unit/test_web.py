@@ -1,4 +1,4 @@
-"""Unit tests of the public order API's shared parts (shared/web.py, shared/orders_api.py)
+"""Unit tests of the public order API's shared parts (shared/http/web.py, shared/http/orders_api.py)
 through Flask's test client: an app like a variant's, with a fake in place of the saga."""
 import threading
 
@@ -7,11 +7,12 @@ from flask import Blueprint, g, jsonify
 from sqlalchemy import select
 
 from chaos import structural
-from shared import orders_api
-from shared.heartbeat import Pulse, beat
+from shared.http import orders_api
+from shared.http.validation import MAX_BODY_BYTES
+from shared.http.web import create_base_app
 from shared.models.plumbing import heartbeats
-from shared.validation import MAX_BODY_BYTES
-from shared.web import create_base_app
+from shared.runtime.heartbeat import Pulse, beat
+from tests.support import orch_modules
 
 
 class FakeSaga:
@@ -244,7 +245,7 @@ def test_health_is_503_until_every_worker_has_a_recent_heartbeat(session_factory
 
 
 def test_the_consumers_of_one_queue_write_one_heartbeat_row_per_interval(session_factory, saga):
-    # CONCURRENCY consumers share their queue's row (shared/messaging/worker.py); health reads
+    # CONCURRENCY consumers share their queue's row (orders-choreo/service_worker.py); health reads
     # it as the role.
     client = create_test_app(session_factory, saga, workers=("consumer:q",)).test_client()
     pulse = Pulse(session_factory, "consumer:q@host-1", every_s=60)
@@ -271,7 +272,8 @@ def test_a_command_whose_body_was_cut_short_is_refused_and_its_key_stays_free(se
     # A client killed between its headers and its body: gunicorn hands the request over with
     # an empty body (wsgi.input_terminated). Applied, the work would be stored under the key
     # with an empty body's fingerprint, and the client's full retry would get a 422 for ever.
-    from shared.idempotency import command_routes
+    with orch_modules("commands.idempotency") as (idempotency,):
+        command_routes = idempotency.command_routes
     done = []
 
     def commit(_session, body, order_id):

@@ -1,12 +1,16 @@
 """List and replay dead-lettered messages: `make dead-letters` and `make replay-dead-letters`.
 
-    python -m shared.messaging.deadletters list
-    python -m shared.messaging.deadletters replay
+    python -m ops.deadletters list
+    python -m ops.deadletters replay
 
 Listing leaves the messages where they are; replaying sends each one back to the queue it
 came from with its attempt count reset, for after the cause has been fixed. A dead letter
 leaves its queue only once the broker has put it in the queue it came from: when that queue
 is gone, the dead letter stays, and the replay says why.
+
+An operator's tool, not a lesson: no service runs it. It reads the one dead-letter queue that
+both transports over RabbitMQ fill (the choreographed events, the orchestrated commands and
+replies with ORCH_TRANSPORT=amqp); the audit and the fault catalogue read it too.
 """
 import argparse
 import json
@@ -14,9 +18,9 @@ from dataclasses import dataclass, field
 
 from pika.exceptions import NackError, UnroutableError
 
-from shared import config
 from shared.messaging import topology
 from shared.messaging.connection import connect
+from shared.runtime import config
 
 
 def _drain(channel):

@@ -4,7 +4,7 @@ A route is documented where it is declared: `describe(view, ...)` attaches the s
 pydantic model of its body and the models of its answers, and `document(app)` walks the app's
 routes and turns those models into an OpenAPI 3.0 document. A body model is also what the
 route validates with (`describe` wraps the view), so the document cannot drift from the code.
-Not the lesson: plumbing, like shared/web.py.
+Not the lesson: plumbing, like shared/http/web.py.
 
 We use pydantic for the schemas and write this walk by hand rather than adopt a framework
 (flask-openapi3, spectree): those replace Flask's app or route decorators, and every api.py
@@ -19,7 +19,7 @@ from flask import abort, request, send_from_directory
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticError
 
-from shared.api_models import Error
+from shared.http.api_models import Error
 
 REF = "#/components/schemas/{model}"
 COMMON = {400: "invalid request: see error.fields or error.message"}
@@ -28,7 +28,7 @@ COMMAND_ERRORS = {422: "this Idempotency-Key was used with a different request",
                   503: "a fault injected by the chaos catalogue"}
 REFUSED = {409: "a business refusal, e.g. error.code out_of_stock"}
 INTERNAL = {403: "an internal command without the service credential"}
-# The one security scheme: the service credential of shared/internal.py.
+# The one security scheme: the service credential of orders-orch/commands/internal.py.
 SECURITY_SCHEMES = {"serviceToken": {
     "type": "http", "scheme": "bearer",
     "description": "the service credential (SERVICE_TOKEN): internal commands only"}}
@@ -60,7 +60,7 @@ def describe(view, summary, responses, body=None, query=None, headers=None, vali
 
         @functools.wraps(inner)
         def view(*args, **kwargs):
-            if len(args) > 1:  # a command handler (shared/idempotency.py read the body)
+            if len(args) > 1:  # a command handler (orders-orch/commands/idempotency.py read it)
                 command = args[1]
             elif not request.is_json:
                 abort(415, "the body must be JSON (Content-Type: application/json)")

@@ -11,12 +11,14 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import func, select, text
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from shared import logs, openapi, strict_json, tracing
-from shared.api_models import Health, OutboxState
-from shared.db import read_only
+from shared import tracing
+from shared.http import openapi
+from shared.http.api_models import Health, OutboxState
+from shared.http.validation import MAX_BODY_BYTES
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats, outbox
-from shared.validation import MAX_BODY_BYTES
+from shared.runtime import logs, strict_json
+from shared.runtime.db import read_only
 
 log = logging.getLogger(__name__)
 HEARTBEAT_FRESH = timedelta(seconds=10)
@@ -56,7 +58,7 @@ def create_base_app(service, session_factory, workers=(), about=None):
 
 
 class StrictJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, reading request bodies with shared/strict_json.py: a body it refuses is
+    """Flask's JSON, reading request bodies with shared/runtime/strict_json.py: a body it refuses is
     "malformed" to `request.get_json(silent=True)`, so every API answers it with a 400."""
 
     def loads(self, s, **kwargs):

@@ -8,7 +8,7 @@ graceful timeout, and each program past supervisord's stop limit (SIGKILL). So a
 consumer is asked to stop consuming (its unacked deliveries go back to the queue when its
 connection closes; nothing was acked before its commit) and every relay to stop after its
 current batch, and the process waits for them, a bounded time. The choreographed services'
-worker process (shared/messaging/worker.py) needs none of this: nothing but its consumers
+worker process (orders-choreo/service_worker.py) needs none of this: nothing but its consumers
 and relay runs in it, and it exits at once when asked.
 """
 import atexit

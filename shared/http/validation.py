@@ -1,7 +1,7 @@
 """Validate the public `POST /orders` body and turn it into a clean command.
 
 The body's shape is one pydantic model, `OrderRequest`: the same class validates the request
-and, as JSON Schema, documents it in every `/openapi.json` (shared/openapi.py). What pydantic
+and, as JSON Schema, documents it in every `/openapi.json` (shared/http/openapi.py). What pydantic
 reports is translated into the API's own field paths and messages (`items[0].quantity`:
 "must be from 1 to 100"), so the client still gets one 400 listing every broken field.
 """
@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic import ValidationError as PydanticError
 
-from shared import catalog
+from shared.domain import catalog
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_LINES = 20

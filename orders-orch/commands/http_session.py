@@ -2,13 +2,13 @@
 
 One `requests.Session` per thread (a Session is not thread-safe), so each thread keeps its
 connections to the other services alive instead of opening a TCP connection per call. Every
-call carries the service credential (shared/internal.py), so internal commands are accepted.
+call carries the service credential (internal.py), so internal commands are accepted.
 """
 import threading
 
 import requests
 
-from shared import config
+from shared.runtime import config
 
 _local = threading.local()
 

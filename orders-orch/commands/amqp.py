@@ -16,7 +16,7 @@ orchestrator's resend after a lost reply, replays the stored answer as a new rep
 applying the command again. A command that can never succeed (no route for its path, a body
 its handler refuses with a 4xx) is poison: dead-lettered with the reason, no reply; the
 saga waits as it would after a 400 over HTTP (stuck, resent with backoff).
-Twin: shared/idempotency.py's command() (the HTTP route) and orchestrator/messaging_driver.py.
+Twin: idempotency.py's command() (the HTTP route) and orchestrator/messaging_driver.py.
 """
 import fcntl
 import logging
@@ -25,13 +25,14 @@ import threading
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 
-from shared import config, idempotency
-from shared.envelope import caused_by
-from shared.messaging import background, outbox, topology
+from shared.http.openapi import BodyError
+from shared.messaging import outbox, topology
 from shared.messaging.consumer import Consumer, PermanentError, queue_pulse
+from shared.messaging.envelope import caused_by
 from shared.messaging.relay import OutboxRelay
 from shared.models.plumbing import outbox as outbox_table
-from shared.openapi import BodyError
+from shared.runtime import config
+from commands import background, idempotency
 
 log = logging.getLogger(__name__)
 EXCHANGE = "orders.commands"  # commands and replies only: no event subscriber ever sees them

@@ -5,16 +5,16 @@ once here and mounted by each variant's `api.py`.
 """
 from flask import Blueprint, request
 
-from shared import api_models
-from shared.db import read_only
 from shared.domain import inventory, notifications, payments, shipping
 from shared.domain.pages import page
+from shared.http import api_models
+from shared.http.openapi import documented
+from shared.http.web import PAGE_QUERY, page_args, paginated, sessions
 from shared.models import inventory as inventory_tables
 from shared.models import notifications as notification_tables
 from shared.models import payments as payment_tables
 from shared.models import shipping as shipping_tables
-from shared.openapi import documented
-from shared.web import PAGE_QUERY, page_args, paginated, sessions
+from shared.runtime.db import read_only
 
 
 def _listing(name, path, table, key, to_dict, model):

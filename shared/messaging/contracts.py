@@ -7,7 +7,7 @@ needs a new event type instead.
 """
 from dataclasses import dataclass
 
-from shared.api_models import MAX_CENTS
+from shared.http.api_models import MAX_CENTS
 
 ORDER_FACTS = {"order_id": str, "customer_id": str, "items": list, "total_cents": int,
                "currency": str, "card_token": str, "shipping_address": dict}
@@ -35,7 +35,7 @@ CONTRACTS = {
     "order.cancelled": Contract(1, OUTCOME),
     "notification.sent": Contract(1, {"order_id": str, "notification_id": str, "outcome": str}),
     # The orchestrated variant's commands and replies under ORCH_TRANSPORT=amqp
-    # (shared/messaging/commands.py): an HTTP command's method, path and body, and its answer.
+    # (orders-orch/commands/amqp.py): an HTTP command's method, path and body, and its answer.
     "saga.command": Contract(1, {"key": str, "method": str, "path": str, "body": dict,
                                  "reply_to": str}),
     "saga.reply": Contract(1, {"key": str, "status": int, "body": dict}),

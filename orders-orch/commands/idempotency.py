@@ -12,12 +12,12 @@ import json
 
 from flask import abort, jsonify, request
 
-from shared import faults
-from shared.internal import internal
-from shared.db import first_row, insert_if_absent, read_only, transaction, update_where
+from shared.http.web import error, sessions
 from shared.models.base import utcnow
 from shared.models.plumbing import idempotency_keys
-from shared.web import error, sessions
+from shared.runtime import faults
+from shared.runtime.db import first_row, insert_if_absent, read_only, transaction, update_where
+from commands.internal import internal
 
 MAX_KEY_LENGTH = 200
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -69,7 +69,7 @@ def _run_once(work, body, key, fingerprint, url_args):
 def answer_once(session, key, fingerprint, work, dedup=True):
     """Run `work() -> (status, answer)` once per key, in the caller's transaction; return
     (status, answer, replayed). The HTTP route and the command consumer
-    (shared/messaging/commands.py) both answer a command through here. dedup=False (only
+    (amqp.py) both answer a command through here. dedup=False (only
     TEACH_DISABLE_DEDUP on the command consumer) runs the work again for a key seen before."""
     # The key is claimed before the work, in one INSERT ... ON CONFLICT DO NOTHING: a twin
     # request with the same key waits for this transaction, then finds the key taken and
@@ -140,7 +140,7 @@ def fingerprint(method, path, body):
 
 def command_routes(service, commands):
     """Return a blueprint with one idempotent POST route per (path, handler) of `commands`.
-    Each is internal (shared/internal.py): without the service credential it is a 403, checked
+    Each is internal (internal.py): without the service credential it is a 403, checked
     before the Idempotency-Key is read or claimed."""
     from flask import Blueprint
     blueprint = Blueprint(f"{service}_commands", __name__)

@@ -3,14 +3,14 @@ answer it gets, and the orchestrator's own saga API.
 
 The limits are the database's (an order id is at most 36 characters, a country 2): a body
 over them is a 400 here instead of a database error, a 500, on PostgreSQL. Twin: the event
-contracts of shared/contracts.py, which do the same job for the choreographed messages.
+contracts of shared/messaging/contracts.py, which do the same job for the choreographed messages.
 """
 from typing import Annotated, Literal
 
 from pydantic import Field, StrictInt, StrictStr
 
-from shared.api_models import Cents, Open, Reason, Step, Time
-from shared.validation import Sku
+from shared.http.api_models import Cents, Open, Reason, Step, Time
+from shared.http.validation import Sku
 
 OrderId = Annotated[StrictStr, Field(min_length=1, max_length=36)]
 CustomerId = Annotated[StrictStr, Field(min_length=1, max_length=64)]

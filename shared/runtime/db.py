@@ -233,7 +233,7 @@ def _update_where(table, where_columns, value_columns):
 
 def open_service_database(service, metadata, pool_size=None):
     """Return a session factory for a service's own database (its tables plus plumbing)."""
-    from shared import config
+    from shared.runtime import config
     from shared.models import plumbing
     # A connection for each unit of work the service runs at once (CONCURRENCY: request
     # threads or consumers); the pool's overflow covers the relay, the tracker and a health check.

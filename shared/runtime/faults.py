@@ -6,7 +6,7 @@ the system runs as usual.
 import random
 import time
 
-from shared import config
+from shared.runtime import config
 
 
 class InjectedFault(Exception):

@@ -13,9 +13,10 @@ import signal
 import sys
 import threading
 
-from shared import config, logs, tracing
+from shared import tracing
 from shared.messaging.consumer import Consumer, queue_pulse
 from shared.messaging.relay import OutboxRelay
+from shared.runtime import config, logs
 
 log = logging.getLogger(__name__)
 

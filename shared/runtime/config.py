@@ -24,7 +24,7 @@ def _env(name, default):
 
 def repo_root():
     """Return the checkout's top folder (the parent of `shared/`)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def variant():
@@ -57,7 +57,8 @@ def database_url(service):
 
 def service_token():
     """Return the service credential every internal command needs (SERVICE_TOKEN); empty when
-    unset, and then this service refuses every internal command (shared/internal.py)."""
+    unset, and then this service refuses every internal command
+    (orders-orch/commands/internal.py)."""
     return _env("SERVICE_TOKEN", "")
 
 
@@ -156,7 +157,7 @@ def consumer_threads():
 
 def worker_nice():
     """Return how many steps below its start a worker sets its CPU priority (WORKER_NICE, the
-    Unix nice increment: 0 keeps it level with the APIs; see shared/messaging/worker.py)."""
+    Unix nice increment: 0 keeps it level with the APIs; see orders-choreo/service_worker.py)."""
     return max(0, int(_env("WORKER_NICE", 5)))
 
 
@@ -272,7 +273,7 @@ def orders_handover_after_ms():
     return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))
 
 
-# --- Waiting for an order's outcome: GET /orders/<id>?wait=<s> (shared/order_waits.py). ---
+# --- Waiting for an order's outcome: GET /orders/<id>?wait=<s> (shared/http/order_waits.py). ---
 
 def order_wait_max_s():
     """Return the longest wait a GET /orders/<id>?wait=<s> may ask for (ORDER_WAIT_MAX_S)."""

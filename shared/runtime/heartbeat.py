@@ -6,9 +6,9 @@ import time
 
 from sqlalchemy import insert, update
 
-from shared.db import transaction
 from shared.models.base import utcnow
 from shared.models.plumbing import heartbeats
+from shared.runtime.db import transaction
 
 
 def worker_name(role):

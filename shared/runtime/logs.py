@@ -7,7 +7,7 @@ import contextvars
 import logging
 import sys
 
-from shared import config
+from shared.runtime import config
 
 _correlation_id = contextvars.ContextVar("correlation_id", default="-")
 

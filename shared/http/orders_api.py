@@ -4,15 +4,15 @@ differs: what happens after an order is stored.
 """
 from flask import Blueprint, abort, jsonify, request
 
-from shared import order_waits
-from shared.api_models import Order, Timeline, page_of
-from shared.db import read_only, transaction
 from shared.domain import orders
 from shared.domain.pages import page
+from shared.http import order_waits
+from shared.http.api_models import Order, Timeline, page_of
+from shared.http.openapi import documented
+from shared.http.validation import OrderRequest, ValidationError, validate_order_request
+from shared.http.web import PAGE_QUERY, error, page_args, paginated, sessions
 from shared.models.orders import orders as orders_table
-from shared.openapi import documented
-from shared.validation import OrderRequest, ValidationError, validate_order_request
-from shared.web import PAGE_QUERY, error, page_args, paginated, sessions
+from shared.runtime.db import read_only, transaction
 
 MAX_KEY_LENGTH = 200
 STATUSES = [orders.PENDING, orders.COMPLETED, orders.CANCELLED]
@@ -61,7 +61,7 @@ def register_error_handlers(app):
 
 def reading_routes():
     """Return a blueprint with GET /orders and GET /orders/<id> (which may wait for the
-    outcome: shared/order_waits.py)."""
+    outcome: shared/http/order_waits.py)."""
     blueprint = Blueprint("orders_read", __name__)
 
     @blueprint.get("/orders")

@@ -1,9 +1,10 @@
-"""The shapes every HTTP API of both variants answers with, and the orchestrated commands' bodies.
+"""The shapes every HTTP API of both variants answers with, and the field types they are made of.
 
-Each class is the one source of truth for its shape: shared/openapi.py turns it into the
-JSON Schema of `/openapi.json`, and the command bodies are validated with it. The request of
-POST /orders lives in shared/validation.py. Response models describe; the code that builds the
-answers (shared/domain/*.to_dict) is checked against them by schemathesis (tests/contract/).
+Each class is the one source of truth for its shape: openapi.py turns it into the JSON Schema
+of `/openapi.json`. The orchestrated commands' bodies (orders-orch/commands/models.py) are
+built from the same field types. The request of POST /orders lives in validation.py. Response
+models describe; the code that builds the answers (shared/domain/*.to_dict) is checked against
+them by schemathesis (tests/contract/).
 """
 from typing import Annotated, Literal
 

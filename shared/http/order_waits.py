@@ -17,11 +17,11 @@ import time
 from flask import current_app, request
 from sqlalchemy import bindparam, select
 
-from shared import config
-from shared.db import read_only
 from shared.domain import orders
+from shared.http.validation import ValidationError
 from shared.models.orders import orders as orders_table
-from shared.validation import ValidationError
+from shared.runtime import config
+from shared.runtime.db import read_only
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ it), the non-standard NaN and Infinity, and numbers too large for a float such a
 (Python reads them as inf, which no JSON writer, PostgreSQL's JSON type included, accepts
 back). `loads` turns all of
 them into one ValueError, so an HTTP body becomes a 400 and a message becomes a dead letter.
-Used by shared/web.py (every HTTP API) and shared/envelope.py (every consumer).
+Used by shared/http/web.py (every HTTP API) and shared/messaging/envelope.py (every consumer).
 """
 import json
 import math

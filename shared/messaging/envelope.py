@@ -1,4 +1,5 @@
-"""The one message envelope every event travels in.
+"""The one message envelope every message travels in: the choreographed events, and the
+orchestrated commands and replies over AMQP.
 
 The envelope carries what a reader needs to trace a message without opening its data: who
 sent it, which saga it belongs to (correlation id), which message caused it (causation id) and
@@ -8,8 +9,8 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
-from shared import strict_json
 from shared.models.base import iso, utcnow
+from shared.runtime import strict_json
 
 ENVELOPE_FIELDS = ("message_id", "type", "version", "correlation_id", "causation_id",
                    "source", "occurred_at", "data", "trail")

@@ -5,7 +5,7 @@ No I/O here: each function takes values and returns a decision.
 """
 from dataclasses import dataclass
 
-from shared import catalog
+from shared.domain import catalog
 
 OUT_OF_STOCK = "out_of_stock"
 PAYMENT_DECLINED = "payment_declined"

@@ -7,15 +7,15 @@ the orchestrator's Idempotency-Key with another body so that its own call is ref
 So every internal command checks `Authorization: Bearer <SERVICE_TOKEN>` FIRST: before the
 body or the Idempotency-Key is read, before any fault, lock or write. Without the right token
 the answer is a 403 and nothing changes. The public surface (POST /orders, every GET) needs
-nothing. Callers send the token through shared/http_session.py.
+nothing. Callers send the token through http_session.py.
 """
 import functools
 import hmac
 
 from flask import request
 
-from shared import config
-from shared.web import error
+from shared.http.web import error
+from shared.runtime import config
 
 SCHEME = "Bearer "
 
@@ -46,5 +46,5 @@ def internal(view):
         if not credential_ok(request.headers.get("Authorization", "")):
             return refusal()
         return view(*args, **kwargs)
-    checked.internal = True  # shared/openapi.py documents it as internal
+    checked.internal = True  # shared/http/openapi.py documents it as internal
     return checked

@@ -1,6 +1,6 @@
 """Print one order's trace from the variant's trace file as an indented waterfall: `make trace`.
 
-    python -m shared.tracing.show <order_id> --variant choreo|orch
+    python -m ops.traces <order_id> --variant choreo|orch
 
 Each line: start offset from the first span, duration, status, service, operation (indented
 under its parent); a span with ERROR status is marked with `<-- failed` and its reason. A
@@ -11,7 +11,7 @@ import json
 import sys
 from urllib.parse import urlsplit
 
-from shared import config
+from shared.runtime import config
 
 
 def read_spans(path):
