@@ -11,7 +11,9 @@ import requests
 
 from chaos import broker_faults
 from chaos.load import expected_outcome, order_body
+from ops import queues
 from ops.deadletters import list_dead_letters, replay_dead_letters
+from shared.messaging import topology
 from shared.runtime.config import SERVICES
 
 SCENARIOS = {}
@@ -97,21 +99,30 @@ def broker_restart(ctx):
     return ["rabbitmqctl stop, then start"]
 
 
-@scenario("duplicates", ("choreo",))
+@scenario("duplicates", ("choreo", "orch-amqp"))
 def duplicates(ctx):
-    """Every event arrives three times, and a killed worker's unacked events are redelivered."""
-    broker_faults.open_tap(ctx.amqp_url)
+    """Every message arrives three times (choreo: each event; orch-amqp: each command and
+    reply), and a killed consumer's unacked messages are redelivered."""
+    amqp = ctx.system.variant == "orch-amqp"
+    exchange = queues.COMMANDS_EXCHANGE if amqp else topology.EXCHANGE
+    killed = "inventory-api" if amqp else "inventory-worker"  # where inventory's consumers run
+    broker_faults.open_tap(ctx.amqp_url, exchange)
     from runner import chaos_control
-    ctx.under_load(lambda: chaos_control.kill(ctx.system.folder, "inventory-worker"))
-    copies = broker_faults.republish_tapped(ctx.amqp_url, copies=2)
-    return [f"{copies} duplicate events published; inventory-worker killed (redeliveries)"]
+    ctx.under_load(lambda: chaos_control.kill(ctx.system.folder, killed))
+    copies = broker_faults.republish_tapped(ctx.amqp_url, copies=2, exchange=exchange)
+    what = "commands and replies" if amqp else "events"
+    return [f"{copies} duplicate {what} published; {killed} killed (redeliveries)"]
 
 
-@scenario("poison", ("choreo",))
+@scenario("poison", ("choreo", "orch-amqp"))
 def poison(ctx):
-    """A poison message on every queue: dead-lettered, and the consumers go on."""
+    """A poison message on every queue (orch-amqp: each service's commands, each replica's
+    replies): dead-lettered with the reason, and the consumers go on."""
+    targets = (broker_faults.command_queues(ctx.system.replicas)
+               if ctx.system.variant == "orch-amqp" else None)
     sent = []
-    ctx.under_load(lambda: sent.extend(broker_faults.publish_poison(ctx.amqp_url, ctx.tag)))
+    ctx.under_load(lambda: sent.extend(broker_faults.publish_poison(ctx.amqp_url, ctx.tag,
+                                                                    targets)))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         dead = {d["message_id"] for d in list_dead_letters(ctx.amqp_url)}

@@ -15,6 +15,9 @@ CONSUMER_QUEUES = ("inventory.events", "payments.events", "shipping.events",
 QUEUES = CONSUMER_QUEUES + tuple(f"{q}.retry" for q in CONSUMER_QUEUES) + ("dead-letters",)
 
 
+COMMANDS_EXCHANGE = "orders.commands"  # the orchestrated commands and replies, nothing else
+
+
 def command_queues(replicas=1):
     """Return the orchestrated variant's queues over AMQP: each service's commands, and each
     orchestrator replica's replies."""

@@ -1,5 +1,5 @@
 """The topology declared before any service starts is the subscriptions' data, nothing else."""
-from ops.queues import CONSUMER_QUEUES, command_queues
+from ops.queues import COMMANDS_EXCHANGE, CONSUMER_QUEUES, command_queues
 from shared.messaging.topology import subscriptions_in
 from tests.support import ROOT, choreo_modules, orch_modules
 
@@ -25,4 +25,6 @@ def test_the_tools_name_the_orchestrated_queues_as_the_orchestrated_tree_does():
         named = [amqp.command_queue(s) for s in ("orders", "inventory", "payments", "shipping",
                                                   "notifications")]
         named += [amqp.reply_queue(f"orchestrator-{n}") for n in range(3)]
+        exchange = amqp.EXCHANGE
     assert sorted(command_queues(replicas=3)) == sorted(named)
+    assert COMMANDS_EXCHANGE == exchange
