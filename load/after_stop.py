@@ -83,10 +83,12 @@ def audit_run(board, host, options):
         return
     style, urls = found
     board.audit_ok, text = target.audit(style, urls, options.ledger_file,
-                                            wait_s=float(options.stop_wait) + 30)
+                                        wait_s=float(options.stop_wait) + 30)
+    lines = [line for line in text.splitlines() if line.strip()]
+    wrong = [line for line in lines if not line.startswith("ok")]
     verdict = "passed" if board.audit_ok else "FAILED"
-    board.note("audit", f"{verdict} (ledger {options.ledger_file}): "
-               + "; ".join(line for line in text.splitlines() if line.strip()))
+    board.note("audit", f"{verdict}: {len(lines) - len(wrong)} checks of make audit hold"
+               + (f"; {'; '.join(wrong)}" if wrong else "") + f" (ledger {options.ledger_file})")
     log.info("audit of the run's ledger %s:\n%s", verdict, text)
 
 
