@@ -16,10 +16,10 @@ from tests.e2e.conftest import TEST_AMQP_URL
 from tests.support import ROOT
 
 
-def locust(*args, timeout):
+def locust(*args, timeout, files="load/locustfile.py", **env):
     """Run Locust headless with the project's locustfile; return the finished process."""
-    env = dict(os.environ, AMQP_URL=TEST_AMQP_URL, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "locust", "-f", "load/locustfile.py",
+    env = dict(os.environ, AMQP_URL=TEST_AMQP_URL, PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, "-m", "locust", "-f", files,
                            "--headless", "--only-summary", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -76,3 +76,24 @@ def test_the_sagas_tab_counts_what_the_ledger_holds_and_the_audit_passes(
                if name not in ("Aggregated", "order final"))
     assert int(stats["Aggregated"]["Request Count"]) == http
     assert int(stats["order final"]["Request Count"]) > 0
+
+
+def test_the_outage_shape_stops_and_starts_payments_through_the_runner_and_loses_no_order(
+        system, tmp_path):
+    # the outage scenario a quarter as long: 16 users ordering every 4 s for 10 s, payments
+    # stopped from 2.5 s to 7.5 s, through the supervisord of the runner that started the variant
+    ran = locust("--host", system.url("orders"), "--variant", system.variant,
+                 "--ledger", str(tmp_path / "ledger.jsonl"), "--csv", str(tmp_path / "run"),
+                 files="load/locustfile.py,tests/e2e/outage_shape.py", timeout=120,
+                 LOAD_SHAPE_SCALE="0.25", VAR_DIR=str(system.var_dir))
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    with open(tmp_path / "run_sagas.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    program = {"choreo": "payments-worker", "orch": "payments-api"}[system.variant]
+    said = [row["note"].split(" at ")[0] for row in rows if row["what"] == "outage"]
+    assert said == [f"stop {program}", f"start {program}"], rows
+    status = system.runner("status", system.variant).stdout
+    assert any(program in line and "RUNNING" in line for line in status.splitlines()), status
+    counts = {row["what"]: row for row in rows}
+    assert int(counts[sagas.PLACED]["count"]) > 0 and int(counts["in flight"]["count"]) == 0
+    assert counts["audit"]["note"].startswith("passed"), counts["audit"]["note"]
