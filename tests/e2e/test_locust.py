@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from audit.fetch import snapshot
-from audit.ledger import read, tally
+from audit.ledger import Ledger, read, tally
 from load import sagas
 from tests.e2e.conftest import TEST_AMQP_URL
 from tests.support import ROOT
@@ -97,3 +97,18 @@ def test_the_outage_shape_stops_and_starts_payments_through_the_runner_and_loses
     counts = {row["what"]: row for row in rows}
     assert int(counts[sagas.PLACED]["count"]) > 0 and int(counts["in flight"]["count"]) == 0
     assert counts["audit"]["note"].startswith("passed"), counts["audit"]["note"]
+
+
+def test_a_run_whose_audit_fails_exits_non_zero_though_no_request_failed(system, tmp_path):
+    # a ledger that already holds an accepted order the variant never stored: the audit after
+    # the run must find it missing (the CI policy of make load-headless, docs/load.md)
+    ledger = Ledger(tmp_path / "ledger.jsonl", scope="load-")
+    ledger.record("lost-1", "load-lost-1", "completed", 202, "no-such-order")
+    ran = locust("--host", system.url("orders"), "--variant", system.variant, "-u", "2",
+                 "-r", "2", "-t", "2s", "--ledger", str(ledger.path),
+                 "--csv", str(tmp_path / "run"), timeout=120)
+    stats = _rows(tmp_path / "run_stats.csv")
+    assert int(stats["Aggregated"]["Failure Count"]) == 0 == int(stats["order final"]["Failure Count"])
+    assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "the run fails: the audit failed" in ran.stderr
+    assert _rows(tmp_path / "run_sagas.csv")["audit"]["note"].startswith("FAILED")
