@@ -1,6 +1,10 @@
 """Locust against a running variant, headless as `make load-headless` runs it: the stop when
 nothing answers, and the Sagas tab's numbers against the run's own ledger, the variant's orders
-and the audit, in one process and in Locust's distributed mode (`--processes 2`)."""
+and the audit, in one process and in Locust's distributed mode (`--processes 2`).
+
+Locust audits the whole variant after STOP, so these tests load variants of their own (and a
+broker of their own): the suite's `system` holds what other tests left on purpose (a payment
+of an unknown order), which the audit rightly reports."""
 import csv
 import os
 import socket
@@ -12,13 +16,43 @@ import pytest
 from audit.fetch import snapshot
 from audit.ledger import Ledger, read, tally
 from load import sagas
-from tests.e2e.conftest import TEST_AMQP_URL
-from tests.support import ROOT
+from runner.broker import Broker
+from shared import config
+from tests.support import ROOT, RunningVariant, moved_ports
+
+PORT_OFFSET = 15000  # 23001-23080
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5678/%2F"
+VAR_DIR = ROOT / "var" / "test-locust"
+
+
+@pytest.fixture(scope="module")
+def broker(stop_later):
+    """A RabbitMQ node of this module's own."""
+    node = Broker(AMQP_URL, VAR_DIR / "broker")
+    if not node.answers():
+        node.start()
+    yield node
+    stop_later(node.stop)
+
+
+@pytest.fixture(scope="module", params=["choreo", "orch"])
+def system(request, broker, stop_later):
+    """A fresh variant for this module's Locust runs, stopped in the background at the end."""
+    env = dict(moved_ports(request.param, PORT_OFFSET), AMQP_URL=AMQP_URL)
+    running = RunningVariant(request.param, VAR_DIR, env)
+    running.start()
+    yield running
+    stop_later(running.stop)
+
+
+@pytest.fixture
+def urls(system):
+    return {s: system.url(s) for s in config.SERVICES}
 
 
 def locust(*args, timeout, files="load/locustfile.py", **env):
     """Run Locust headless with the project's locustfile; return the finished process."""
-    env = dict(os.environ, AMQP_URL=TEST_AMQP_URL, PYTHONPATH=str(ROOT), **env)
+    env = dict(os.environ, AMQP_URL=AMQP_URL, PYTHONPATH=str(ROOT), **env)
     return subprocess.run([sys.executable, "-m", "locust", "-f", files,
                            "--headless", "--only-summary", *args],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
