@@ -44,16 +44,30 @@ archive: venv  ## archive the orchestrated variant's finished sagas older than O
 demo: venv broker  ## load-test the three variants (choreo, orch, orch-amqp) in every scenario and write reports/<timestamp>/ (DEMO_SCALE=0.5 for half, DEMO_RUNS=3 to repeat)
 	$(PY) -m load demo
 
-.PHONY: demo-quick load-choreo load-orch bench-floor bench
+.PHONY: demo-quick load-choreo load-orch load-headless bench-floor bench
 
 demo-quick: venv broker  ## start each variant in turn and place one order of each outcome
 	$(PY) -m scripts.demo
 
-load-choreo: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `make up-choreo`
-	$(VENV)/bin/locust -f load/locustfile.py --host http://127.0.0.1:8001 --web-host 127.0.0.1
+# Locust against a running variant: its web UI with the shapes to pick and a ledger audited
+# after STOP (load/locustfile.py), or headless with an HTML report. LOCUST_ARGS adds options.
+LOCUST_ARGS ?=
+USERS ?= 20
+RUN_TIME ?= 60s
+LOAD_HOST_choreo := http://127.0.0.1:8001
+LOAD_HOST_orch := http://127.0.0.1:8002
+LOCUST := $(VENV)/bin/locust --ledger auto
+LOCUST_UI := $(LOCUST) -f load/locustfile.py,load/shapes.py --class-picker --web-host 127.0.0.1
 
-load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `make up-orch`
-	$(VENV)/bin/locust -f load/locustfile.py --host http://127.0.0.1:8002 --web-host 127.0.0.1
+load-choreo: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `make up-choreo`, the Sagas tab, the shapes (LOCUST_ARGS= for more options)
+	$(LOCUST_UI) --host $(LOAD_HOST_choreo) $(LOCUST_ARGS)
+
+load-orch: venv  ## Locust's web UI (http://127.0.0.1:8089) against a running `make up-orch`, the Sagas tab, the shapes (LOCUST_ARGS= for more options)
+	$(LOCUST_UI) --host $(LOAD_HOST_orch) $(LOCUST_ARGS)
+
+load-headless: venv  ## Locust without its UI against a running variant (VARIANT=, USERS=20, RUN_TIME=60s): reports/locust-<variant>.html and _sagas.csv; non-zero exit when an order ends wrong or the audit fails
+	$(LOCUST) -f load/locustfile.py --host $(LOAD_HOST_$(VARIANT)) --headless -u $(USERS) -r $(USERS) -t $(RUN_TIME) \
+		--html reports/locust-$(VARIANT).html --csv reports/locust-$(VARIANT) --only-summary $(LOCUST_ARGS)
 
 bench: venv broker  ## the drain benchmark: the three variants on SQLite and PostgreSQL, 3 runs each, CPU per order against the floor; writes reports/bench-<timestamp>/ (BENCH_VARIANTS=, BENCH_DBS=, BENCH_ORDERS=, BENCH_RUNS=)
 	$(PY) -m load bench

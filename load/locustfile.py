@@ -3,42 +3,56 @@
     locust -f load/locustfile.py --host http://127.0.0.1:8001     (choreographed, `make load-choreo`)
     locust -f load/locustfile.py --host http://127.0.0.1:8002     (orchestrated, `make load-orch`)
 
-The variant is chosen by --host only. Two latencies are recorded as separate Locust entries,
-so the choreographed `202` is never compared with the orchestrated `201`:
+The variant is chosen by --host only. Before the first user starts, the host's /health must
+answer (load/preflight.py): headless, Locust stops at once with one line naming the URL and the
+`make` command that starts the variant; in the web UI, Start is refused with that line.
+
+Two latencies are recorded as separate Locust entries, so the choreographed `202` is never
+compared with the orchestrated `201`:
 
 - `POST /orders`: the time until the order is accepted (202) or, in orch, often already final (201);
-- `order final` (type SAGA): from the POST until the order is COMPLETED or CANCELLED, fired with
-  `events.request.fire`; for a 201 the saga is final in the answer, so it equals the POST time.
+- `order final` (type SAGA): from the POST until the order is COMPLETED or CANCELLED; for a 201
+  the saga is final in the answer, so it equals the POST time. It is kept out of Locust's total
+  (load/sagas_tab.py, Trade-off 92): the header's RPS counts HTTP requests only.
+
+Every order is also counted on the Sagas tab (load/sagas_tab.py): placed, completed, cancelled
+by reason, in flight, shed; its times to final; summed over Locust's processes.
 
 A PENDING order is waited for, not polled: `GET /orders/<id>?wait=<s>` (the entry
 `GET /orders/[id]?wait`) answers as soon as the order is final, or after s seconds (LOAD_WAIT_S,
 at most the server's ORDER_WAIT_MAX_S) still PENDING, and the user asks again until
 LOAD_FINAL_WITHIN_S. A wait the server refuses (no free slot: the header `Wait-Refused`) is
 answered at once; the user then pauses (0.1 s, backing off to LOAD_POLL_MAX_S) before it asks again.
+A request that got no answer at all is reported as what happened to it ("connection refused"),
+and the user backs off (0.25 s doubling to 4 s) instead of asking again at once.
 
 A `429` (the orchestrator sheds load) is recorded as `POST /orders [429 shed]`, not as an error.
-Two shapes, chosen by LOAD_PACING_S:
-- unset or 0 (closed loop): each user places its next order when the last one is final, so the
-  throughput shows what the system sustains (the steady ramp, the slow dependency);
-- N > 0 (open loop): each user places an order every N seconds and waits for its outcome in a
-  greenlet of its own, so orders keep arriving whatever happens to the ones before (the outage:
-  new customers do not wait for a broken payment service).
-
-The outcome mix comes from LOAD_MIX, e.g. `completed=7,out_of_stock=1,payment_declined=1,
-shipping_unavailable=1` (weights, the default). Traffic only ever goes to --host.
-
-With LOAD_LEDGER set to a ledger file (audit/ledger.py), every POST carries an Idempotency-Key
-and is recorded there with its answer, so the audit can check every order it was told about.
+Options (Locust arguments, shown and editable under the web UI's options):
+- `--mix`: the outcome mix, e.g. `completed=7,out_of_stock=1,payment_declined=1,
+  shipping_unavailable=1` (weights, the default; LOAD_MIX);
+- `--pacing`: 0 (closed loop, LOAD_PACING_S unset): each user places its next order when the
+  last one is final, so the throughput shows what the system sustains (the steady ramp); N > 0
+  (open loop): each user places an order every N seconds and waits for its outcome in a
+  greenlet of its own, so orders keep arriving whatever happens to the ones before (the outage);
+- `--ledger`: a ledger file (audit/ledger.py; LOAD_LEDGER), or `auto` for a new one under
+  var/load/: every POST carries an Idempotency-Key and is recorded there with its answer, and
+  after STOP the run is audited against it;
+- `--stop-wait`: how long after STOP the orders still in flight are waited for;
+- `--variant`: choreo or orch, when the port of --host is not a default one (for the audit).
+The shapes a user picks in the UI are in load/shapes.py, a second locustfile (`make load-choreo`
+passes `-f load/locustfile.py,load/shapes.py --class-picker`): Locust runs the first shape it
+finds unless a picker is shown, so a plain `-f load/locustfile.py` runs --users as given.
 """
 import os
 import random
+import sys
 import time
 import uuid
 
 import gevent
 from locust import FastHttpUser, constant, constant_pacing, events, task
 
-from audit.ledger import Ledger
+from load import preflight, sagas_tab
 
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postcode": "10115",
            "country": "DE"}
@@ -54,11 +68,56 @@ DEFAULT_MIX = "completed=7,out_of_stock=1,payment_declined=1,shipping_unavailabl
 # One wait lasts LOAD_WAIT_S at most (the server refuses more than ORDER_WAIT_MAX_S, 10 s).
 WAIT_S = float(os.environ.get("LOAD_WAIT_S", "10"))
 WAITED = "GET /orders/[id]?wait"  # the Locust entry of one wait (load/results.py reads it)
-# After a refused wait (or an error) the user pauses from 0.1 s, backing off by a quarter up to
-# 0.5 s: a server out of wait slots is not asked 10 times a second by each user.
+# After a refused wait the user pauses from 0.1 s, backing off by a quarter up to 0.5 s: a
+# server out of wait slots is not asked 10 times a second by each user.
 POLL_FIRST_S, POLL_MAX_S = 0.1, float(os.environ.get("LOAD_POLL_MAX_S", "0.5"))
 FINAL_WITHIN_S = float(os.environ.get("LOAD_FINAL_WITHIN_S", "120"))
-PACING_S = float(os.environ.get("LOAD_PACING_S", "0") or 0)
+BOARD = sagas_tab.BOARD  # this process's orders, the Sagas tab's numbers
+
+
+@events.init_command_line_parser.add_listener
+def add_options(parser):
+    """The options a user sees and edits under the web UI's settings (and on the command line)."""
+    parser.add_argument("--mix", default=os.environ.get("LOAD_MIX", DEFAULT_MIX),
+                        help="the outcome mix: weights of completed, out_of_stock, "
+                             "payment_declined, shipping_unavailable")
+    parser.add_argument("--pacing", type=float, default=float(os.environ.get("LOAD_PACING_S") or 0),
+                        help="0: closed loop; N: each user places an order every N seconds")
+    parser.add_argument("--ledger", default=sagas_tab.ledger_default(),
+                        help="a ledger file, or auto (var/load/), to audit the run against")
+    parser.add_argument("--stop-wait", type=float, default=15.0,
+                        help="seconds to wait after STOP for the orders still in flight")
+    parser.add_argument("--variant", default="auto", choices=("auto", "choreo", "orch"),
+                        help="the variant behind --host, when its port is not a default one")
+    parser.add_argument("--skip-audit", action="store_true", include_in_web_ui=False,
+                        help="no audit after STOP (the caller audits: load/run.py)")
+    # Set by the master at each test start and sent to its workers with the options.
+    parser.add_argument("--run-tag", default="", include_in_web_ui=False, help="(internal)")
+    parser.add_argument("--ledger-file", default="", include_in_web_ui=False, help="(internal)")
+
+
+@events.init.add_listener
+def on_init(environment, runner, web_ui, **_):
+    """Stop before the swarm when the host does not answer (headless) or refuse Start (the web
+    UI); wire the Sagas tab."""
+    options = environment.parsed_options
+    if options.headless and not options.worker:
+        if (line := refusal(environment.host, options.variant, options.mix)) is not None:
+            sys.stderr.write(f"{line}\n")
+            sys.exit(2)
+    sagas_tab.install(BOARD, environment)
+    if web_ui is not None:
+        sagas_tab.add_tab(BOARD, web_ui, refusal)
+        gevent.spawn(sagas_tab.keep_live, BOARD, environment)
+
+
+def refusal(host, variant, mix):
+    """Return why a test cannot start (a wrong mix, a host that does not answer), or None."""
+    try:
+        parse_mix(mix)
+    except ValueError as exc:
+        return str(exc)
+    return preflight.problem(host, variant)
 
 
 def order_body(outcome, key):
@@ -72,9 +131,9 @@ def order_body(outcome, key):
 def parse_mix(text):
     """Return (outcomes, weights) from `completed=7,out_of_stock=1,...`."""
     pairs = [item.split("=") for item in text.replace(" ", "").split(",") if item]
-    unknown = [name for name, _ in pairs if name not in OUTCOMES]
-    if unknown:
-        raise ValueError(f"LOAD_MIX: unknown outcome(s) {unknown}; choose from {list(OUTCOMES)}")
+    unknown = [name for name, *_ in pairs if name not in OUTCOMES]
+    if unknown or not pairs or any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"--mix {text!r}: give name=weight pairs of {list(OUTCOMES)}")
     return [name for name, _ in pairs], [float(weight) for _, weight in pairs]
 
 
@@ -86,21 +145,23 @@ class OrderUser(FastHttpUser):
     the services, takes less of it (every report shows its CPU apart).
     """
 
-    wait_time = constant_pacing(PACING_S) if PACING_S else constant(0)
     # Open loop: every order still PENDING holds one connection while it is waited for, so a
     # user keeps more than FastHttpUser's 10, and its next POST never queues behind its waits.
     concurrency = 32
+
+    def wait_time(self):
+        return self.pacer(self)
 
     @task
     def place_order_and_wait(self):
         """POST an order of the mix, then wait with GET /orders/<id>?wait until it is final."""
         outcome = random.choices(self.outcomes, self.weights)[0]
         started = time.perf_counter()
-        key = uuid.uuid4().hex
-        order = self._post(key, order_body(outcome, key), outcome)
+        key = f"{self.tag}{uuid.uuid4().hex}"
+        order = self._post(key, order_body(outcome, key), outcome, started)
         if order is None:
             return
-        if PACING_S:  # open loop: the next order does not wait for this one
+        if self.pacing:  # open loop: the next order does not wait for this one
             gevent.spawn(self._wait_final, order, started, OUTCOMES[outcome][1])
         else:
             self._wait_final(order, started, OUTCOMES[outcome][1])
@@ -111,20 +172,43 @@ class OrderUser(FastHttpUser):
         if order is not None:
             self._fire_final(started, order, expected)
 
-    def _post(self, key, body, outcome):
+    def _post(self, key, body, outcome, started):
         self._record(key, body, outcome, None)  # sent: Locust may stop before the answer
+        BOARD.sent()
         with self.client.post("/orders", json=body, name="POST /orders", catch_response=True,
                               headers={"Idempotency-Key": key}) as response:
             self._record(key, body, outcome, response)
-            if response.status_code == 429:
-                response.request_meta["name"] = "POST /orders [429 shed]"
-                response.success()
-                time.sleep(float(response.headers.get("Retry-After", "1")))
-                return None
-            if response.status_code not in (201, 202):
-                response.failure(f"POST /orders answered {response.status_code}")
-                return None
-            return response.json()
+            order = self._answered(response, outcome, started)
+        self._pause()  # after the `with`: Locust has counted the request, as the tab has
+        return order
+
+    def _pause(self):
+        """Pause as the last answer asked: a 429's Retry-After, or a backoff after no answer."""
+        if self.pause_s:
+            time.sleep(self.pause_s)
+            self.pause_s = 0.0
+
+    def _answered(self, response, outcome, started):
+        """Return the order of an accepted POST; count any other answer (and pause after it)."""
+        accepted = response.status_code in (201, 202)
+        order = response.json() if accepted else None
+        BOARD.answered(response.status_code, order, OUTCOMES[outcome][1],
+                       time.perf_counter() - started)
+        if response.status_code == 429:
+            response.request_meta["name"] = "POST /orders [429 shed]"
+            response.success()
+            self.pause_s = float(response.headers.get("Retry-After", "1"))
+        elif not accepted:
+            response.failure(self._what_failed("POST /orders", response))
+        return order
+
+    def _what_failed(self, name, response):
+        """Name what went wrong; after no answer at all, back off before the next request."""
+        if response.status_code:
+            self.backoff.succeeded()
+            return f"{name} answered {response.status_code}"
+        self.pause_s = self.backoff.failed()
+        return f"{preflight.describe(response.error)} ({self.host})"
 
     def _wait(self, order_id, started):
         """Wait for the order until it is final (return it) or FINAL_WITHIN_S is over (None)."""
@@ -136,6 +220,7 @@ class OrderUser(FastHttpUser):
             if answered_at_once:  # refused, or an error: pause before asking again
                 time.sleep(pause)
                 pause = min(pause * 1.25, POLL_MAX_S)
+        BOARD.gave_up(order_id)
         self._fire_final(started, None, "final", f"still PENDING after {FINAL_WITHIN_S:.0f}s")
         return None
 
@@ -144,9 +229,13 @@ class OrderUser(FastHttpUser):
         with self.client.get(f"/orders/{order_id}?wait={wait_s:.2f}", name=WAITED,
                              catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"{WAITED} answered {response.status_code}")
-                return None, True
-            return response.json(), "Wait-Refused" in response.headers
+                response.failure(self._what_failed(WAITED, response))
+                order, at_once = None, True
+            else:
+                self.backoff.succeeded()
+                order, at_once = response.json(), "Wait-Refused" in response.headers
+        self._pause()
+        return order, at_once
 
     def _record(self, key, body, outcome, response):
         """Write the attempt (response None: sent, no answer yet) to the ledger, if any."""
@@ -160,13 +249,15 @@ class OrderUser(FastHttpUser):
     def _fire_final(self, started, order, expected, error=None):
         if error is None and order["status"] != expected:
             error = f"ended {order['status']} ({order['reason']}), expected {expected}"
-        events.request.fire(request_type="SAGA", name="order final",
-                            response_time=(time.perf_counter() - started) * 1000,
-                            response_length=0, context={},
-                            exception=AssertionError(error) if error else None)
+        BOARD.final(order, expected, time.perf_counter() - started,
+                    AssertionError(error) if error else None)
 
     def on_start(self):
-        """Read the outcome mix, open the ledger (LOAD_LEDGER) if any."""
-        self.outcomes, self.weights = parse_mix(os.environ.get("LOAD_MIX", DEFAULT_MIX))
-        path = os.environ.get("LOAD_LEDGER")
-        self.ledger = Ledger(path) if path else None
+        """Read the options (mix, pacing), open the run's ledger if it keeps one."""
+        options = self.environment.parsed_options
+        self.outcomes, self.weights = parse_mix(options.mix)
+        self.pacing = float(options.pacing or 0)
+        self.pacer = constant_pacing(self.pacing) if self.pacing else constant(0)
+        self.tag = f"{options.run_tag}-" if options.run_tag else ""
+        self.ledger = sagas_tab.ledger_for(self.environment)
+        self.backoff, self.pause_s = preflight.Backoff(), 0.0

@@ -113,7 +113,8 @@ def scenario_blocks(name, runs, folder):
                          f"settings {s['env'] or 'none'}; quiet {s['drained_s']:.0f} s after the "
                          f"load; {s['gets_per_order']:.1f} waits (GET /orders/<id>?wait) per "
                          f"order; Locust used {s['locust_cpu_s']:.1f} CPU s. Locust's "
-                         f"[HTML report]({rel}/locust.html) and [CSV]({rel}/locust_stats.csv); "
+                         f"[HTML report]({rel}/locust.html) and [CSV]({rel}/locust_stats.csv), "
+                         f"the Sagas tab's table [as CSV]({rel}/locust_sagas.csv); "
                          f"samples in `{rel}/`."),
                    ("table", ["process", "CPU s", "CPU ms/order"],
                     [[k, f"{v:.1f}", f"{v * 1000 / max(sum(s['orders'].values()), 1):.1f}"]

@@ -115,8 +115,10 @@ def _start_locust(scenario, variant, folder, ledger_path, join=()):
                "--headless", "-u", str(scenario.users), "-r", f"{scenario.spawn_rate():.3f}",
                "-t", f"{max(round(scenario.seconds), 1)}s", "--host", variant.url("orders"),
                "--csv", str(folder / "locust"), "--csv-full-history",
-               "--html", str(folder / "locust.html"), "--only-summary"]
-    env = dict(os.environ, LOAD_PACING_S=str(scenario.pacing), LOAD_LEDGER=str(ledger_path))
+               "--html", str(folder / "locust.html"), "--only-summary",
+               "--pacing", str(scenario.pacing), "--ledger", str(ledger_path), "--skip-audit",
+               "--variant", variant.style]
+    env = dict(os.environ)
     with open(folder / "locust.log", "w") as out:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
@@ -164,7 +166,9 @@ def _progress(history):
     except OSError:
         return "starting"
     final, post = latest.get("order final", {}), latest.get("POST /orders", {})
-    failures = latest.get("Aggregated", {}).get("Total Failure Count", "0")
+    # `order final` is kept out of Aggregated (load/sagas_tab.py): its failures are added here.
+    failures = sum(int(latest.get(name, {}).get("Total Failure Count", 0))
+                   for name in ("Aggregated", "order final"))
     return (f"users {post.get('User Count', '0'):>3}  orders final {final.get('Total Request Count', 0):>5}"
             f"  errors {failures}  p95 POST {post.get('95%', '-')} ms, final "
             f"{final.get('95%', '-')} ms")

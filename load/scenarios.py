@@ -36,6 +36,19 @@ class Scenario:
     outage: tuple | None = None      # (from, to) seconds after the start of the load
     pacing: float = 0                # 0: closed loop; N: each user orders every N s (open loop)
 
+    def users_at(self, t):
+        """Return the users this scenario runs `t` seconds after its start (None: it is over):
+        what its Locust shape (load/shapes.py) asks for at that moment."""
+        if t >= self.seconds:
+            return None
+        if not self.ramp:
+            return self.users
+        return min(self.users, 1 + int((self.users - 1) * t / (0.8 * self.seconds)))
+
+    def payments_down(self, t):
+        """Return True while this scenario's outage has payments stopped."""
+        return bool(self.outage) and self.outage[0] <= t < self.outage[1]
+
     def spawn_rate(self):
         """Return Locust's users per second for this scenario's shape (an open loop spreads
         its users over one pacing period, so the orders arrive evenly)."""

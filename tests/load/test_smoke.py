@@ -39,6 +39,8 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
     for summary in summaries:
         folder = out / "outage" / summary["variant"]
         assert (folder / "locust_stats.csv").is_file() and (folder / "locust.html").is_file()
+        tab = (folder / "locust_sagas.csv").read_text()  # the Sagas tab, linked from the report
+        assert tab.startswith("what,count,") and "\nplaced (201/202)," in tab
         assert summary["audit_ok"] is True and "every order final" in summary["audit"]
         assert "outcome as asked" in summary["audit"], "the audit did not get Locust's ledger"
         ledger = summary["ledger"]  # what Locust sent and was told, counted from its ledger

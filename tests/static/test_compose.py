@@ -143,7 +143,8 @@ def test_every_file_the_compose_file_names_exists(compose):
                 assert (ROOT / source).exists(), (name, source)
         command = service.get("command") or []
         if "-f" in command:
-            assert (ROOT / command[command.index("-f") + 1]).is_file(), name
+            for path in command[command.index("-f") + 1].split(","):  # Locust takes a list
+                assert (ROOT / path).is_file(), (name, path)
         if "-m" in command and command[command.index("-m") + 1].endswith(".worker"):
             module = command[command.index("-m") + 1].replace(".", "/") + ".py"
             assert (ROOT / f"orders-{name.split('-')[0]}" / module).is_file(), name
