@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from shared.config import DEFAULT_PORTS
+from shared.runtime.config import DEFAULT_PORTS
 
 TIMEOUT_S = 2.0
 # Which `make` target starts the variant whose orders API listens on a port (the defaults).

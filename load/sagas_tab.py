@@ -20,7 +20,7 @@ from locust.stats import StatsError
 from audit.ledger import Ledger
 from load import after_stop, sagas, target
 from load.sagas import FAILED, PENDING, PLACED, SENT, SHED, Tally
-from shared import config
+from shared.runtime import config
 
 FINAL_ENTRY, SAGA = "order final", "SAGA"  # the Locust entry load/results.py reads
 log = logging.getLogger("sagas")

@@ -21,7 +21,7 @@ from locust import LoadTestShape, events
 from load import scenarios, target
 from load.sagas_tab import BOARD
 from runner import supervisor
-from shared import config
+from shared.runtime import config
 
 SCALE = float(os.environ.get("LOAD_SHAPE_SCALE", "1") or 1)
 STEADY = scenarios.scaled(next(s for s in scenarios.SCENARIOS if s.name == "steady"), SCALE)

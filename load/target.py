@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from audit import __main__ as audit_cli
-from shared import config
+from shared.runtime import config
 
 ORDERS_PORT = {style: ports["orders"] for style, ports in config.DEFAULT_PORTS.items()}
 

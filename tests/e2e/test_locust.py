@@ -17,7 +17,7 @@ from audit.fetch import snapshot
 from audit.ledger import Ledger, read, tally
 from load import sagas
 from runner.broker import Broker
-from shared import config
+from shared.runtime import config
 from tests.support import ROOT, RunningVariant, moved_ports
 
 PORT_OFFSET = 15000  # 23001-23080
