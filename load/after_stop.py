@@ -88,8 +88,16 @@ def audit_run(board, host, options):
     wrong = [line for line in lines if not line.startswith("ok")]
     verdict = "passed" if board.audit_ok else "FAILED"
     board.note("audit", f"{verdict}: {len(lines) - len(wrong)} checks of make audit hold"
-               + (f"; {'; '.join(wrong)}" if wrong else "") + f" (ledger {options.ledger_file})")
+               + (f"; {'; '.join(wrong)}" if wrong else "") + f" (ledger {_shown(options.ledger_file)})")
     log.info("audit of the run's ledger %s:\n%s", verdict, text)
+
+
+def _shown(path):
+    """Return a ledger's path from the repository's root when it lies inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(__file__).resolve().parent.parent))
+    except ValueError:
+        return str(path)
 
 
 def exit_code(board):

@@ -18,6 +18,7 @@ from collections import Counter
 SENT, PLACED, SHED, FAILED = "POSTs sent", "placed (201/202)", "shed (429)", "POST failed"
 COMPLETED, WRONG, PENDING = "completed", "ended not as asked", "still PENDING at the bound"
 STOPPED = "still PENDING after STOP"
+UNANSWERED = "POST not answered (on its way, or cut by STOP)"
 FINAL = "final (all)"
 PERCENTILES = (50, 95, 99)
 
@@ -86,12 +87,19 @@ class Tally:
                      row.startswith("cancelled/"))
         return self.counts[PLACED] - finals - self.counts[PENDING] - self.counts[STOPPED]
 
+    def unanswered(self):
+        """Return the POSTs sent that got no answer yet: on their way, or cut off by STOP
+        (the ledger keeps their keys; the audit accepts an unanswered key, never a lost order)."""
+        answered = self.counts[PLACED] + self.counts[SHED] + self.counts[FAILED]
+        return self.counts[SENT] - answered
+
     def rows(self):
         """Return the tab's rows: {"what", "count", "p50", "p95", "p99"} each."""
         cancelled = sorted(r for r in self.counts if r.startswith("cancelled/"))
         names = [SENT, PLACED, SHED, FAILED, COMPLETED, *cancelled, WRONG, PENDING, STOPPED]
         rows = [self._row(name, self.counts[name]) for name in names]
         rows.insert(names.index(COMPLETED), {"what": "in flight", "count": self.in_flight()})
+        rows.insert(names.index(SHED) + 2, {"what": UNANSWERED, "count": self.unanswered()})
         rows.append(self._row(FINAL, sum(self.times.get(FINAL, {}).values())))
         return rows
 

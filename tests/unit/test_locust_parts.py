@@ -44,6 +44,18 @@ def test_an_order_placed_and_not_final_is_in_flight_until_seen_or_given_up():
     assert tally.in_flight() == 1
 
 
+def test_every_post_sent_is_in_one_row_so_the_rows_add_up():
+    # a POST cut off by STOP was sent and never answered: it has a row of its own, so sent =
+    # placed + shed + failed + not answered
+    tally = _tally([(COMPLETED, "COMPLETED", 50)])
+    for row in (sagas.SENT, sagas.SENT, sagas.SHED, sagas.SENT, sagas.FAILED, sagas.SENT):
+        tally.count(row)
+    rows = {row["what"]: row["count"] for row in tally.rows()}
+    assert rows[sagas.SENT] == 5
+    assert (rows[sagas.PLACED], rows[sagas.SHED], rows[sagas.FAILED], rows[sagas.UNANSWERED]) \
+        == (1, 1, 1, 2)
+
+
 def test_times_are_bucketed_as_locust_rounds_them():
     assert [sagas.rounded(ms) for ms in (7.4, 99, 123, 1234, 15678)] == [7, 99, 120, 1200, 16000]
 
