@@ -20,6 +20,10 @@ from runner.broker import Broker
 from shared.runtime import config
 from tests.support import ROOT, RunningVariant, moved_ports
 
+# Locust drives the public API alone, which does not change with the database: these tests run
+# in `make test` (SQLite), not again in `make test-e2e DB=postgres`.
+pytestmark = pytest.mark.skipif(os.environ.get("E2E_DB") == "postgres",
+                                reason="Locust's tests run once, on SQLite (make test)")
 PORT_OFFSET = 15000  # 23001-23080
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5678/%2F"
 VAR_DIR = ROOT / "var" / "test-locust"
