@@ -79,8 +79,8 @@ BOARD = sagas_tab.BOARD  # this process's orders, the Sagas tab's numbers
 def add_options(parser):
     """The options a user sees and edits under the web UI's settings (and on the command line)."""
     parser.add_argument("--mix", default=os.environ.get("LOAD_MIX", DEFAULT_MIX),
-                        help="the outcome mix: weights of completed, out_of_stock, "
-                             "payment_declined, shipping_unavailable")
+                        help="the outcome mix, as name=weight pairs of completed, "
+                             "out_of_stock, payment_declined, shipping_unavailable")
     parser.add_argument("--pacing", type=float, default=float(os.environ.get("LOAD_PACING_S") or 0),
                         help="0: closed loop; N: each user places an order every N seconds")
     parser.add_argument("--ledger", default=sagas_tab.ledger_default(),
