@@ -6,7 +6,9 @@
   queues(): the choreographed events', or the orchestrated commands' and replies');
 - for both, how many orders are PENDING (the inspection API of the orders service).
 
-CPU is cumulative per pid, so a program stopped in the middle of a run keeps what it used.
+CPU is counted per pid from the first sample on (or from its start, for a process born during
+the run), so neither a program's start-up nor the broker's earlier runs count against this
+run's orders, and a program stopped in the middle of a run keeps what it used.
 """
 import threading
 import time
@@ -40,7 +42,8 @@ class Sampler:
         self.extra_pids = dict(extra_pids or {})       # name -> pid (broker, locust)
         self.queues = QueueWatch(amqp_url, queues) if amqp_url else None
         self.cpu_rows, self.depth_rows, self.pending_rows = [], [], []
-        self._seen = {}                                # pid -> (who, cpu seconds so far)
+        self._seen = {}                                # pid -> (who, cpu seconds in this run)
+        self._before = None                            # pid -> cpu seconds at the first sample
         self._stop, self._thread, self.started = threading.Event(), None, None
         self.started_wall = None                       # time.time() at the start (Locust's clock)
 
@@ -82,15 +85,19 @@ class Sampler:
             pids.update(self.variant.programs())
         except OSError:
             pass
+        first, self._before = self._before is None, self._before or {}
         for who, pid in pids.items():
             rss = 0
             for proc in _with_children(pid):
                 try:
                     times = proc.cpu_times()
                     rss += proc.memory_info().rss
-                    self._seen[proc.pid] = (who, times.user + times.system)
                 except psutil.Error:
                     continue
+                used = times.user + times.system
+                if first:  # what it used before the run started is not the run's
+                    self._before[proc.pid] = used
+                self._seen[proc.pid] = (who, used - self._before.get(proc.pid, 0.0))
             self.cpu_rows.append((t, who, round(self.cpu_seconds().get(who, 0.0), 3),
                                   round(rss / 2**20, 1)))
 
