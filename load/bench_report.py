@@ -223,8 +223,10 @@ def _threads(variant, program):
     if threads is None:  # a worker: its consumers, each a thread
         return (f"{config.consumer_threads()} consumers per queue, each applying a batch of up "
                 f"to {config.prefetch_count()} messages (PREFETCH_COUNT) at a time")
-    if uses_broker(variant) and not program.name.startswith("orchestrator"):
-        return f"{threads} for requests; {config.consumer_threads()} command consumers"
+    if variant == "orch-amqp" and not program.name.startswith("orchestrator"):
+        where = " in one of its workers" if int(program.option("--workers", 1)) > 1 else ""
+        return (f"{threads} for requests; {config.consumer_threads()} command consumers{where}"
+                + (" (Trade-off 85)" if where else ""))
     return threads
 
 

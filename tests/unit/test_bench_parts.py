@@ -113,3 +113,6 @@ def test_every_variant_is_run_by_default_and_orch_amqp_gets_the_orchestrated_fac
     header, rows, _ = bench_report.budget(["orch-amqp"])
     assert ["orch-amqp", "broker", "1", "-", "RabbitMQ, one node for the whole run"] in rows
     assert any(r[1] == "payments-api" and "3 command consumers" in r[3] for r in rows)
+    # the choreographed orders API takes no commands: only orch-amqp's services have consumers
+    _, choreo_rows, _ = bench_report.budget(["choreo"])
+    assert not any("command consumers" in r[3] for r in choreo_rows)
