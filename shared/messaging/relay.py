@@ -121,6 +121,7 @@ class _Rounds:
         self.in_flight = {}  # delivery tag -> outbox row, for the batch being confirmed
         self.next_tag = 1
         self.idle_wait = IDLE_WAIT_S
+        self.wake_pending = False  # a wake is queued for the I/O loop (Trade-off 90)
         self.confirmed, self.returned = [], set()
         params = pika.URLParameters(relay.amqp_url)
         params.heartbeat, params.connection_attempts = HEARTBEAT_S, 1
@@ -135,9 +136,16 @@ class _Rounds:
             raise self.error
 
     def wake(self):
-        self.connection.ioloop.add_callback_threadsafe(self._woken)
+        # Trade-off 90: the wakes that arrive before the I/O loop runs become one: a busy
+        # service commits events faster than the loop turns, and each wake costs a write to
+        # the loop's socket and a turn of it. The price: a flag shared by the committing
+        # threads and the loop, set and cleared without a lock (a lost race only wakes twice).
+        if not self.wake_pending:
+            self.wake_pending = True
+            self.connection.ioloop.add_callback_threadsafe(self._woken)
 
     def _woken(self):
+        self.wake_pending = False
         self.idle_wait = IDLE_WAIT_S
         self._schedule(0)
 
