@@ -100,7 +100,12 @@ def bench_figures(runs, floor):
             "runs": len(group), "orders_per_s": spread([r["orders_per_s"] for r in group]),
             "cpu_ms_per_order": spread(cpu),
             "floor_cpu_ms": round(least, 1) if least else None,
-            "floor_multiple": spread([c / least for c in cpu]) if least else None}
+            "floor_multiple": spread([c / least for c in cpu]) if least else None,
+            "half_rate_post_ms": {cut: spread([(r.get("half_rate") or {}).get("post_ms", {})
+                                               .get(cut) for r in group], 0)
+                                  for cut in ("p50", "p99")},
+            "cpu_ms_by_process": {name: spread([r["cpu_ms"].get(name) for r in group])
+                                  for name in sorted(group[0]["cpu_ms"])}}
     return figures
 
 
@@ -127,7 +132,8 @@ def demo_figures(summaries, floor):
         figures[f"{s['scenario']}/{s['variant']}"] = {
             "runs": len(repeats), "users": s.get("users"), "seconds": s.get("seconds"),
             "finished_per_s": spread([r["finished_per_s"] for r in repeats]),
-            "peak_per_s": round(s["peak_per_s"], 1), "post_ms": _ms(s["post"]),
+            "orders": sum(s["orders"].values()), "peak_per_s": round(s["peak_per_s"], 1),
+            "peak_users": s.get("peak_users"), "post_ms": _ms(s["post"]),
             "completion_ms": _ms(s["final"]), "shed_429": s["shed"], "errors": s["errors"],
             "cpu_ms_per_order": None if s["cpu_ms_per_order"] is None
             else round(s["cpu_ms_per_order"]), "audit": "pass" if s["audit_ok"] else "FAIL",
