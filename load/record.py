@@ -42,6 +42,9 @@ def commit(before=None):
     or, for an earlier run (`before`, a UTC datetime), the last commit before it, inferred."""
     git = lambda *args: subprocess.run(["git", *args], cwd=ROOT, capture_output=True,  # noqa
                                        text=True).stdout.strip()
+    # Trade-off 106: a report from before records gets the last commit before its run, marked
+    # as inferred, so today's reports can be published without running them again. The cost:
+    # a run made on a changed tree, or on another branch, would be credited to the wrong commit.
     if before is not None:
         found = git("rev-list", "-1", f"--before={before:%Y-%m-%dT%H:%M:%S}+00:00", "HEAD")
         return {"commit": found[:7] or "unknown",
@@ -189,6 +192,9 @@ def _started(name):
             .replace(tzinfo=datetime.timezone.utc) if found else None)
 
 
+# Trade-off 107: a run writes its record beside its report, and only this step (make publish-run)
+# puts it under docs/runs/, so smoke runs, tests and trial runs never change the docs. The cost:
+# one more command after a run worth publishing, and a run nobody publishes shows in no doc.
 def publish(folder, name=None):
     """Copy a run's record to docs/runs/<name>.json (the folder's name by default); return it."""
     made = {**from_report(folder), **({"name": name} if name else {})}
