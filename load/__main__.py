@@ -115,8 +115,10 @@ def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), st
     (out / "summary.json").write_text(json.dumps(summaries, indent=1, default=str))
     table = report.console_table(summaries, machine_line)
     (out / "summary.txt").write_text(table + "\n")
-    record.write(out, "demo", machine_line, record.demo_settings(summaries),
-                 record.demo_figures(summaries, floor_numbers))
+    figures = record.demo_figures(summaries, floor_numbers)
+    if started:
+        figures["took_s"] = round(time.monotonic() - started)  # the whole demo, start-ups too
+    record.write(out, "demo", machine_line, record.demo_settings(summaries), figures)
     took = f" ({time.monotonic() - started:.0f} s)" if started else ""
     log(f"\n{table}\n\nreport: {out / 'report.md'} and {out / 'report.html'}{took}")
     if failed:
