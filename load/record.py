@@ -140,8 +140,14 @@ def demo_figures(summaries, floor):
             "completion_ms": _ms(s["final"]), "shed_429": s["shed"], "errors": s["errors"],
             "cpu_ms_per_order": None if s["cpu_ms_per_order"] is None
             else round(s["cpu_ms_per_order"]), "audit": "pass" if s["audit_ok"] else "FAIL",
-            "budget": (s.get("budget") or {}).get("mode")}
+            "budget": (s.get("budget") or {}).get("mode"), "throttled_percent": _throttled(s)}
     return figures
+
+
+def _throttled(summary):
+    """Return each budgeted program's share of throttled periods, in percent (none unbudgeted)."""
+    shares = (summary.get("budget") or {}).get("throttled") or {}
+    return {name: round(share * 100) for name, share in shares.items() if share is not None}
 
 
 def demo_settings(summaries):

@@ -9,10 +9,11 @@ machine, date, commit, settings, figures). The docs use them in two ways:
       <!-- /figures -->
   TEMPLATES names what can go between them. `make figures` rewrites every region from the
   records; nothing between the markers is edited by hand.
-- a figure written by hand in prose (a number followed by orders/s, CPU-ms, ms/order, spans per
-  order, or `xN its floor`, or a number in a table whose header measures). Its paragraph (or
-  the paragraph before its table) must link the record it comes from (`runs/<name>.json`), and
-  the number must be one of that record's figures as the reports round them.
+- a figure written by hand in prose (a number followed by orders/s, CPU-ms, ms/order, spans
+  per order, "% of the periods" (throttled), or `xN its floor`, or a number in a table whose
+  header measures). Its paragraph (or the paragraph before its table) must link the record it
+  comes from (`runs/<name>.json`), and the number must be one of that record's figures as the
+  reports round them (Trade-off 105).
 - a figure whose report is gone stays only where the reader sees how old it is: in a section,
   or a paragraph and the table right after it, that opens with `*Older run, no record:` and
   names a date and a commit, or in a table row that says "older run, no record:", a date and
@@ -37,9 +38,12 @@ NUMBER = r"\d[\d,]*(?:\.\d+)?"
 # Trade-off 105: a figure written by hand is recognised by its unit (orders/s, CPU-ms, ms/order,
 # spans per order, "its floor") or by standing in a table whose header measures, so prose keeps
 # plain numbers with no markup around each. The cost: a figure in another unit (a percentage, a
-# latency in ms in a sentence) escapes the check, and the rule above must grow to catch it.
+# latency in ms in a sentence) escapes the check, and the rule above must grow to catch it; and
+# a figure is checked against every number of the records it cites, not against the one field
+# it names, so a number taken from the wrong row of the right record still passes.
 FIGURE = re.compile(rf"(?<![\w.-])({NUMBER})(?=\s*(?:finished )?(?:orders/s|orders a second|"
-                    rf"CPU-ms|CPU ms|ms/order|spans per))|(?<![\w.])x({NUMBER})(?= its floor)")
+                    rf"CPU-ms|CPU ms|ms/order|spans per|% of the periods))"
+                    rf"|(?<![\w.])x({NUMBER})(?= its floor)")
 MEASURING_HEADER = re.compile(r"orders/s|finished/s|CPU|p50|peak")
 NUMERIC_CELL = re.compile(r"^[\d.,/()\s*x-]+$")
 CITED = re.compile(r"runs/([\w.-]+)\.json")
