@@ -118,7 +118,9 @@ def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), st
     figures = record.demo_figures(summaries, floor_numbers)
     if started:
         figures["took_s"] = round(time.monotonic() - started)  # the whole demo, start-ups too
-    record.write(out, "demo", machine_line, record.demo_settings(summaries), figures)
+    # a report written again (python -m load report) is of an earlier commit: inferred
+    when = None if started else record.started_at(out.name)
+    record.write(out, "demo", machine_line, record.demo_settings(summaries), figures, when)
     took = f" ({time.monotonic() - started:.0f} s)" if started else ""
     log(f"\n{table}\n\nreport: {out / 'report.md'} and {out / 'report.html'}{took}")
     if failed:

@@ -166,7 +166,7 @@ def from_report(folder):
     if (folder / "record.json").exists():
         return json.loads((folder / "record.json").read_text())
     floor = _json(folder / "floor.json")
-    when = _started(folder.name)
+    when = started_at(folder.name)
     if (folder / "runs.json").exists():
         runs, line = _json(folder / "runs.json"), _first_line(folder / "bench.md", 2)
         return record("bench", folder.name, line, bench_settings(runs),
@@ -191,7 +191,7 @@ def _first_line(path, index):
         return ""
 
 
-def _started(name):
+def started_at(name):
     """Return the UTC start a report folder's name holds (reports/[bench-]YYYYmmdd-HHMMSS)."""
     found = re.search(r"(\d{8}-\d{6})$", name)
     return (datetime.datetime.strptime(found.group(1), "%Y%m%d-%H%M%S")
