@@ -203,6 +203,8 @@ def started_at(name):
 # one more command after a run worth publishing, and a run nobody publishes shows in no doc.
 def publish(folder, name=None):
     """Copy a run's record to docs/runs/<name>.json (the folder's name by default); return it."""
+    if name and not re.fullmatch(r"[\w.-]+", name):
+        raise SystemExit(f"a record's name is a file name under docs/runs/, not {name!r}")
     made = {**from_report(folder), **({"name": name} if name else {})}
     RUNS.mkdir(parents=True, exist_ok=True)
     target = RUNS / f"{made['name']}.json"

@@ -143,13 +143,24 @@ def floor_table(records, page, root):
     return "\n".join(rows) + "\n"
 
 
+def trace_cost_table(records, page, root):
+    """`make trace-cost`: each variant's CPU-ms per order with tracing off and on."""
+    rows = ["| variant | tracing off | tracing on | cost | run |", "|---|---|---|---|---|"]
+    for record in records:
+        for variant, f in record["figures"].items():
+            rows.append(f"| {variant} | {f['off']['cpu_ms_per_order']:.1f} CPU-ms per order | "
+                        f"{f['on']['cpu_ms_per_order']:.1f} CPU-ms per order | "
+                        f"+{f['cost_ms']:.1f} CPU-ms | {provenance(record, page, root)} |")
+    return "\n".join(rows) + "\n"
+
+
 def run_line(records, page, root):
     """One line per run: which run, where and when, and its record."""
     return "".join(f"{provenance(r, page, root)}.\n" for r in records)
 
 
 TEMPLATES = {"demo-table": demo_table, "bench-table": bench_table, "floor-table": floor_table,
-             "run": run_line}
+             "trace-cost-table": trace_cost_table, "run": run_line}
 
 
 def render(page, root=ROOT, text=None):

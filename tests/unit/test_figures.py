@@ -83,3 +83,18 @@ def test_a_stale_region_is_reported_and_make_figures_renders_it(site):
     (site / "README.md").write_text(figures.render(site / "README.md", site))
     assert _problems(site, (site / "README.md").read_text()) == []
     assert "commit 8a7f0e7" in (site / "README.md").read_text()
+
+
+def test_a_trace_cost_record_renders_its_table_with_its_run(site):
+    made = {"name": "trace-cost-1", "kind": "trace-cost", "date": "2026-12-06 05:48 UTC",
+            "commit": "7b6f535", "commit_how": "HEAD when the run started",
+            "machine": {"cpu": "AMD EPYC", "cores": 2}, "settings": {"orders": 500},
+            "figures": {"choreo": {"off": {"cpu_ms_per_order": 12.0},
+                                   "on": {"cpu_ms_per_order": 15.5}, "cost_ms": 3.5}}}
+    (site / "docs" / "runs" / "trace-cost-1.json").write_text(json.dumps(made))
+    region = "<!-- figures: trace-cost-table trace-cost-1 -->\n<!-- /figures -->\n"
+    (site / "README.md").write_text(region)
+    rendered = figures.render(site / "README.md", site)
+    assert "| choreo | 12.0 CPU-ms per order | 15.5 CPU-ms per order | +3.5 CPU-ms |" in rendered
+    assert "commit 7b6f535" in rendered and "docs/runs/trace-cost-1.json" in rendered
+    assert _problems(site, rendered) == []
