@@ -75,9 +75,10 @@ bench: venv broker  ## the drain benchmark: the three variants on SQLite and Pos
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine, timed, with the CPU of both ends; writes reports/floor-<timestamp>/
 	$(PY) -m load floor
 
-publish-run: venv  ## make a run's record one the docs cite: REPORT=reports/<folder> [NAME=<name>] writes docs/runs/<name>.json; then make figures
-	@test -n "$(REPORT)" || { echo "usage: make publish-run REPORT=reports/<folder> [NAME=<name>]"; exit 2; }
+publish-run: venv  ## make a run's record one the docs cite: REPORT=reports/<folder> [NAME=<name>] writes docs/runs/<name>.json; REPLACES=<old record> also makes the docs cite it instead of the old one and renders them
+	@test -n "$(REPORT)" || { echo "usage: make publish-run REPORT=reports/<folder> [NAME=<name>] [REPLACES=<old record>]"; exit 2; }
 	$(PY) -m load publish "$(REPORT)" $(if $(NAME),--name $(NAME))
+	$(if $(REPLACES),$(PY) -m ops.figures --replace $(REPLACES) $(or $(NAME),$(notdir $(patsubst %/,%,$(REPORT)))))
 
 figures: venv  ## render every figure in README.md and docs/ from the records in docs/runs/ (make publish-run first); FIGURES_CHECK=1 only says what is stale
 	$(PY) -m ops.figures $(if $(FIGURES_CHECK),--check)

@@ -22,6 +22,8 @@ machine, date, commit, settings, figures). The docs use them in two ways:
     python -m ops.figures            (make figures: rewrite the regions, list any other problem)
     python -m ops.figures --check    (change nothing; exit 1 when a region is stale or a
                                       figure disagrees with its record or cites none)
+    python -m ops.figures --replace OLD NEW   (cite record NEW wherever the pages cite OLD,
+                                      then render: what make publish-run REPLACES=OLD runs)
 
 tests/unit/test_figures.py runs the check in `make test`.
 """
@@ -279,13 +281,31 @@ def _against(where, line, figures, cited, root):
     return [f"{where}:{line}: {', '.join(wrong)} not in {', '.join(cited)}"] if wrong else []
 
 
+def replace(old, new, root=ROOT):
+    """Make every page cite record `new` where it cited `old`: in the regions' markers and in
+    the links of the prose. The prose's figures then meet the new record's in the check."""
+    marker = re.compile(rf"(<!-- figures: [\w-]+ [^>]*?)\b{re.escape(old)}\b")
+    for page in pages(root):
+        text = page.read_text()
+        changed = marker.sub(lambda m: m.group(1) + new, text)
+        changed = changed.replace(f"runs/{old}.json", f"runs/{new}.json")
+        while marker.search(changed):  # a marker naming the old record twice
+            changed = marker.sub(lambda m: m.group(1) + new, changed)
+        if changed != text:
+            page.write_text(changed)
+
+
 def main(argv=None):
     """Rewrite the regions (or only check them); print every problem; exit 1 on any."""
     parser = argparse.ArgumentParser(prog="python -m ops.figures",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="change nothing, exit 1 on a problem")
     parser.add_argument("--root", type=Path, default=ROOT)
+    parser.add_argument("--replace", nargs=2, metavar=("OLD", "NEW"),
+                        help="cite record NEW wherever the pages cite OLD, then render")
     args = parser.parse_args(argv)
+    if args.replace:
+        replace(*args.replace, root=args.root)
     if not args.check:
         for page in pages(args.root):
             page.write_text(render(page, args.root))

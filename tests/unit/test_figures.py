@@ -98,3 +98,15 @@ def test_a_trace_cost_record_renders_its_table_with_its_run(site):
     assert "| choreo | 12.0 CPU-ms per order | 15.5 CPU-ms per order | +3.5 CPU-ms |" in rendered
     assert "commit 7b6f535" in rendered and "docs/runs/trace-cost-1.json" in rendered
     assert _problems(site, rendered) == []
+
+
+def test_a_new_record_replaces_an_old_one_in_regions_and_links(site):
+    old, new = "bench-20261206-015630", "bench-20261206-032446"
+    (site / "README.md").write_text(
+        f"<!-- figures: run {old} -->\n<!-- /figures -->\n\n"
+        f"Over HTTP 47.8 orders/s (record [r](docs/runs/{old}.json)).\n")
+    figures.replace(old, new, site)
+    text = (site / "README.md").read_text()
+    assert old not in text and f"figures: run {new}" in text and f"runs/{new}.json" in text
+    found = figures.problems(site / "README.md", site)  # the prose's figure is now checked
+    assert any("47.8 not in bench-20261206-032446" in p for p in found), found
