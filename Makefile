@@ -44,7 +44,7 @@ archive: venv  ## archive the orchestrated variant's finished sagas older than O
 demo: venv broker  ## load-test the three variants (choreo, orch, orch-amqp) in every scenario and write reports/<timestamp>/ (DEMO_SCALE=0.5 for half, DEMO_RUNS=3 to repeat)
 	$(PY) -m load demo
 
-.PHONY: demo-quick load-choreo load-orch load-headless bench-floor bench
+.PHONY: demo-quick load-choreo load-orch load-headless bench-floor bench publish-run figures
 
 demo-quick: venv broker  ## start each variant in turn and place one order of each outcome
 	$(PY) -m scripts.demo
@@ -72,8 +72,16 @@ load-headless: venv  ## Locust without its UI against a running variant (VARIANT
 bench: venv broker  ## the drain benchmark: the three variants on SQLite and PostgreSQL, 3 runs each, CPU per order against the floor; writes reports/bench-<timestamp>/ (BENCH_VARIANTS=, BENCH_DBS=, BENCH_ORDERS=, BENCH_RUNS=)
 	$(PY) -m load bench
 
-bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine, timed, with the CPU of both ends
+bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine, timed, with the CPU of both ends; writes reports/floor-<timestamp>/
 	$(PY) -m load floor
+
+publish-run: venv  ## make a run's record one the docs cite: REPORT=reports/<folder> [NAME=<name>] writes docs/runs/<name>.json; REPLACES=<old record> also makes the docs cite it instead of the old one and renders them
+	@test -n "$(REPORT)" || { echo "usage: make publish-run REPORT=reports/<folder> [NAME=<name>] [REPLACES=<old record>]"; exit 2; }
+	$(PY) -m load publish "$(REPORT)" $(if $(NAME),--name $(NAME))
+	$(if $(REPLACES),$(PY) -m ops.figures --replace $(REPLACES) $(or $(NAME),$(notdir $(patsubst %/,%,$(REPORT)))))
+
+figures: venv  ## render every figure in README.md and docs/ from the records in docs/runs/ (make publish-run first); FIGURES_CHECK=1 only says what is stale
+	$(PY) -m ops.figures $(if $(FIGURES_CHECK),--check)
 
 test: venv broker chromium  ## the tests of the application: static, unit, integration (real broker), API contract, end-to-end, tracing, browser (make test-faults: the rest)
 	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/tracing tests/browser $(PYTEST_ARGS)

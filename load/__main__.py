@@ -7,6 +7,7 @@
     python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings;
                                BUDGET=off by default: see load/bench.py)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
+    python -m load publish reports/<folder> [--name <name>]   (its record to docs/runs/<name>.json)
 
 `demo` (what `make demo` runs) starts each variant in turn through the runner (choreo, orch,
 orch-amqp: load/variant.py), runs every
@@ -22,7 +23,7 @@ import time
 import traceback
 from pathlib import Path
 
-from load import bench, floor, report, results, run, scenarios, spread
+from load import bench, floor, record, report, results, run, scenarios, spread
 from load.budgets import Harness
 from load.variant import NAMES as VARIANTS
 from load.variant import ROOT, uses_broker
@@ -33,7 +34,9 @@ from shared.runtime import config
 def parse(argv):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(prog="python -m load")
-    parser.add_argument("command", choices=("demo", "floor", "report", "bench"))
+    parser.add_argument("command", choices=("demo", "floor", "report", "bench", "publish"))
+    parser.add_argument("report", nargs="?", type=Path, help="publish: the report folder")
+    parser.add_argument("--name", help="publish: the record's name (default the folder's)")
     parser.add_argument("--scale", type=float, default=float(os.environ.get("DEMO_SCALE", 1)))
     parser.add_argument("--seconds", type=float, help="every scenario this long (outage scaled)")
     parser.add_argument("--scenario", action="append", help="only these scenarios")
@@ -112,6 +115,12 @@ def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), st
     (out / "summary.json").write_text(json.dumps(summaries, indent=1, default=str))
     table = report.console_table(summaries, machine_line)
     (out / "summary.txt").write_text(table + "\n")
+    figures = record.demo_figures(summaries, floor_numbers)
+    if started:
+        figures["took_s"] = round(time.monotonic() - started)  # the whole demo, start-ups too
+    # a report written again (python -m load report) is of an earlier commit: inferred
+    when = None if started else record.started_at(out.name)
+    record.write(out, "demo", machine_line, record.demo_settings(summaries), figures, when)
     took = f" ({time.monotonic() - started:.0f} s)" if started else ""
     log(f"\n{table}\n\nreport: {out / 'report.md'} and {out / 'report.html'}{took}")
     if failed:
@@ -173,15 +182,30 @@ def _machine_line(folder):
         return "not recorded (the report folder has no summary.txt)"
 
 
+def floor_run(args):
+    """Measure the floor (`make bench-floor`); print it and write reports/floor-<timestamp>/."""
+    out = args.out or ROOT / "reports" / datetime.datetime.now().strftime("floor-%Y%m%d-%H%M%S")
+    line = report.machine()
+    with _broker(args.amqp_url):
+        numbers = floor.measure(args.amqp_url)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "floor.json").write_text(json.dumps(numbers, indent=1))
+    record.write(out, "floor", line, {"round_trips": numbers["amqp"]["count"]},
+                 {"floor": record.floor_figures(numbers)})
+    print(json.dumps(numbers, indent=1) + f"\nreport: {out}")
+    return 0
+
+
 def main(argv=None):
     """Run the command."""
     args = parse(argv)
     if args.command == "report":
         return rewrite(args.out)
-    if args.command == "floor":
-        with _broker(args.amqp_url):
-            print(json.dumps(floor.measure(args.amqp_url), indent=1))
+    if args.command == "publish":
+        print(f"record: {record.publish(args.report, args.name)}")
         return 0
+    if args.command == "floor":
+        return floor_run(args)
     if args.command == "bench":
         bench.settings()  # an unknown BENCH_VARIANTS name stops here, before a broker starts
         harness = Harness(config.budget_mode(bench.BUDGET_DEFAULT))

@@ -20,7 +20,7 @@ import traceback
 import psutil
 import requests
 
-from load import bench_report, drain, floor, report
+from load import bench_report, drain, floor, record, report
 from load.budgets import meter_for
 from ops.queues import QueueWatch
 from load.variant import NAMES, ROOT, Variant, kind, queues, uses_broker
@@ -83,6 +83,8 @@ def bench(port_offset, amqp_url, out=None, log=print, harness=None):
     text = bench_report.markdown(runs, chosen, failed, machine,
                                  _stolen_share(cpu_before, psutil.cpu_times()), floor_numbers)
     (out / "bench.md").write_text(text)
+    record.write(out, "bench", machine, record.bench_settings(runs, chosen),
+                 record.bench_figures(runs, floor_numbers))
     log(f"\n{bench_report.console(runs, floor_numbers)}\n\nreport: {out / 'bench.md'}")
     return 1 if failed or not runs else 0
 

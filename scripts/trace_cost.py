@@ -6,8 +6,11 @@ For each variant, twice (OTEL_SDK_DISABLED=true, then tracing on as by default):
 the runner on moved ports, post the orders from client threads, wait until every one is final,
 and add up the CPU time (user + system, psutil) of every process the runner supervises,
 gunicorn's workers included, over the drain. The broker and this script are not counted.
+It writes reports/trace-cost-<timestamp>/record.json (load/record.py), which
+`make publish-run REPORT=reports/trace-cost-<timestamp>` publishes for the docs.
 """
 import argparse
+import datetime
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import requests
 
+from load import record, report
 from tests.support import ROOT, RunningVariant, moved_ports, order, wait_final
 
 PORT_OFFSET = 30000
@@ -96,15 +100,31 @@ def main(argv=None):
     variants = ["choreo", "orch"] if args.variant == "both" else [args.variant]
     if "choreo" in variants and not broker.answers():
         broker.start()
+    line, figures = report.machine(), {}
     try:
         print(f"{'variant':<8} {'tracing':<8} {'CPU ms/order':>12} {'drain s':>8}")
         for variant in variants:
             for tracing_on in (False, True):
                 per_order, took = measure(variant, tracing_on, args.orders, args.threads)
-                print(f"{variant:<8} {'on' if tracing_on else 'off':<8} {per_order:>12.1f} "
-                      f"{took:>8.1f}", flush=True)
+                state = "on" if tracing_on else "off"
+                figures.setdefault(variant, {})[state] = {"cpu_ms_per_order": round(per_order, 1),
+                                                          "drain_s": round(took, 1)}
+                print(f"{variant:<8} {state:<8} {per_order:>12.1f} {took:>8.1f}", flush=True)
     finally:
         broker.stop()
+    _record(line, vars(args), figures)
+
+
+def _record(line, settings, figures):
+    """Write the run's record (the figures and their machine, date, commit) under reports/."""
+    out = ROOT / "reports" / datetime.datetime.now().strftime("trace-cost-%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    for numbers in figures.values():  # the cost, as the docs quote it
+        if "off" in numbers and "on" in numbers:
+            numbers["cost_ms"] = round(numbers["on"]["cpu_ms_per_order"]
+                                       - numbers["off"]["cpu_ms_per_order"], 1)
+    record.write(out, "trace-cost", line, settings, figures)
+    print(f"record: {out / 'record.json'}")
 
 
 if __name__ == "__main__":

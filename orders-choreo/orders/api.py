@@ -38,7 +38,10 @@ def place_order():
 @routes.get("/orders/<order_id>/timeline")
 @documented(**orders_api.TIMELINE)
 def order_timeline(order_id):
-    """Every event of this order's saga, in the order the tracker heard them."""
+    """Every step of this order's saga, ordered by when its sender says it happened (the
+    event's occurred_at, the sender's clock), then by when the line was written. The lines come
+    from the tracker, and, for a final order, from the transaction that settled it, which
+    writes the trail the outcome event carries (Trade-off 53): the tracker may be behind."""
     with read_only(sessions()) as session:
         if orders.get(session, order_id) is None:
             abort(404, f"no order {order_id}")

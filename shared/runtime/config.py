@@ -269,7 +269,9 @@ def orch_archive_every_s():
 
 def orders_handover_after_ms():
     """Return how old an order not yet handed to the orchestrator must be before the
-    orders service's handover loop retries it (longer than any POST /orders request)."""
+    orders service's handover loop retries it: when the loop steps in for a request that may
+    have died. The loop and the request are kept apart by compare-and-set on the order's
+    outbox row, not by this age (Trade-off 31, orders-orch/orders/handover.py)."""
     return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))
 
 

@@ -36,6 +36,9 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
         assert (out / name).is_file(), name
     summaries = json.loads((out / "summary.json").read_text())
     assert {s["variant"] for s in summaries} == {"choreo", "orch"}
+    made = json.loads((out / "record.json").read_text())  # what make publish-run publishes
+    assert made["kind"] == "demo" and made["machine"]["cores"] > 0 and made["commit"]
+    assert {"outage/choreo", "outage/orch"} <= set(made["figures"]) and made["figures"]["took_s"]
     for summary in summaries:
         folder = out / "outage" / summary["variant"]
         assert (folder / "locust_stats.csv").is_file() and (folder / "locust.html").is_file()

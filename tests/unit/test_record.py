@@ -1,0 +1,60 @@
+"""A run's record (load/record.py): the machine, date, commit, settings and figures of a report,
+as `make publish-run` copies it to docs/runs/ for the docs' figures."""
+import json
+
+from load import record
+
+MACHINE = ("AMD EPYC, 2 cores, 24 GiB RAM, Debian GNU/Linux 12 (bookworm) (Linux 6.18), "
+           "2026-12-06 01:56 UTC, load average before the runs 3.2")
+FLOOR = {"amqp": {"p50_ms": 0.6, "per_s": 1400.0, "cpu_ms": 0.68},
+         "http": {"p50_ms": 1.3, "per_s": 740.0, "cpu_ms": 1.47}}
+
+
+def _run(rate, orchestrator_ms):
+    return {"variant": "orch", "db": "sqlite", "orders": 1500, "orders_per_s": rate,
+            "cpu_ms": {"orchestrator": orchestrator_ms, "orders-api": 7.6},
+            "half_rate": {"post_ms": {"p50": 39.0, "p99": 72.0}}, "budget": {"mode": "off"}}
+
+
+def _bench_report(folder):
+    folder.mkdir()
+    (folder / "runs.json").write_text(json.dumps([_run(47.8, 14.2), _run(45.3, 12.1),
+                                                  _run(56.6, 15.3)]))
+    (folder / "floor.json").write_text(json.dumps(FLOOR))
+    (folder / "bench.md").write_text(f"# Drain benchmark\n\n{MACHINE}\n")
+    return folder
+
+
+def test_the_machine_line_of_a_report_becomes_data():
+    machine = record.machine(MACHINE)
+    assert machine["cpu"] == "AMD EPYC" and machine["cores"] == 2
+    assert machine["date"] == "2026-12-06 01:56" and machine["load_average"] == 3.2
+    assert record.machine("something else") == {"described": "something else"}
+
+
+def test_a_bench_report_from_before_records_is_published_with_its_run_and_an_inferred_commit(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(record, "RUNS", tmp_path / "runs")
+    target = record.publish(_bench_report(tmp_path / "bench-20261206-015630"))
+    made = json.loads(target.read_text())
+    assert target.name == "bench-20261206-015630.json" and made["kind"] == "bench"
+    assert made["date"] == "2026-12-06 01:56 UTC" and made["machine"]["cores"] == 2
+    assert made["commit_how"].startswith("inferred") and made["commit"]
+    assert made["settings"] == {"variants": ["orch"], "dbs": ["sqlite"], "orders": 1500,
+                                "runs": 3, "budget": "off"}
+    orch = made["figures"]["sqlite/orch"]
+    assert orch["orders_per_s"] == {"median": 47.8, "low": 45.3, "high": 56.6}
+    assert orch["cpu_ms_per_order"] == {"median": 21.8, "low": 19.7, "high": 22.9}
+    assert orch["floor_cpu_ms"] == 11.8 and orch["floor_multiple"]["median"] == 1.9
+    assert made["figures"]["floor"]["http"]["cpu_ms"] == 1.47
+
+
+def test_a_record_the_run_wrote_itself_is_published_as_it_is(tmp_path, monkeypatch):
+    monkeypatch.setattr(record, "RUNS", tmp_path / "runs")
+    folder = tmp_path / "floor-20261206-060000"
+    folder.mkdir()
+    written = record.write(folder, "floor", MACHINE, {"round_trips": 300},
+                           {"floor": record.floor_figures(FLOOR)})
+    assert written["commit_how"] == "HEAD when the run started"
+    published = json.loads(record.publish(folder, name="floor-today").read_text())
+    assert published == {**written, "name": "floor-today"}
