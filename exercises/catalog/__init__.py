@@ -52,7 +52,7 @@ class Exercise:
     wrong: tuple = field(default=())
 
 
-ORDER = ("retry_backoff",)
+ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts")
 
 
 def all_exercises():

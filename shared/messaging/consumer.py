@@ -229,11 +229,13 @@ class Consumer:
         """Record the message id; return False if this consumer has processed it before."""
         if config.teaching_switch("TEACH_DISABLE_DEDUP"):
             return True
+        # exercise: idempotent-consumer begin
         # One INSERT ... ON CONFLICT DO NOTHING: of two deliveries of one message processed at
         # once (a redelivery racing a slow first try), exactly one inserts and applies it.
         return insert_if_absent(session, processed_messages, {
             "consumer": self.queue, "message_id": message_id, "processed_at": utcnow()},
             "consumer", "message_id")
+        # exercise: idempotent-consumer end
 
     def retry_later(self, body, properties, attempts):
         """Park the message in the retry queue; the broker sends it back after the delay."""
