@@ -52,7 +52,7 @@ class Exercise:
     wrong: tuple = field(default=())
 
 
-ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts", "tolerant_reader")
+ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts", "tolerant_reader", "fencing")
 
 
 def all_exercises():
