@@ -52,7 +52,8 @@ class Exercise:
     wrong: tuple = field(default=())
 
 
-ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts", "tolerant_reader", "fencing")
+ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts", "tolerant_reader", "fencing",
+         "load_shedding")
 
 
 def all_exercises():
