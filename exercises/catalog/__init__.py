@@ -53,7 +53,7 @@ class Exercise:
 
 
 ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts", "tolerant_reader", "fencing",
-         "load_shedding", "transactional_outbox")
+         "load_shedding", "transactional_outbox", "compensation")
 
 
 def all_exercises():
