@@ -53,7 +53,8 @@ class Exercise:
 
 
 ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts", "tolerant_reader", "fencing",
-         "load_shedding", "transactional_outbox", "compensation")
+         "load_shedding", "transactional_outbox", "compensation",
+         "crash_recovery")
 
 
 def all_exercises():
