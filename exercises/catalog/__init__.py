@@ -54,7 +54,7 @@ class Exercise:
 
 ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts", "tolerant_reader", "fencing",
          "load_shedding", "transactional_outbox", "compensation",
-         "crash_recovery")
+         "crash_recovery", "dead_letters")
 
 
 def all_exercises():

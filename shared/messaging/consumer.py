@@ -185,9 +185,11 @@ class Consumer:
     def _failed(self, delivery, exc):
         """Dead-letter a poison message at once; send a failed one to retry, or at the end of
         its attempts to the dead letters with the last error."""
+        # exercise: dead-letters begin
         if isinstance(exc, (MalformedMessage, contracts.ContractViolation, PermanentError)):
             self._dead_letter(delivery, f"poison: {exc}")
             return
+        # exercise: dead-letters end
         # transient: database busy, injected fault, a bug to fix
         log.warning("attempt %d of %s failed: %r", delivery.attempts,
                     delivery.method.routing_key, exc)
