@@ -62,8 +62,9 @@ def _describe(exercise, target):
     print(_wrap(f"It teaches: {exercise.teaches}"))
     print("Read first: " + ", ".join(exercise.read_first))
     print(_wrap(f"Your task: {exercise.todo}"))
-    print("Where: " + ", ".join(sorted({r.file for r in exercise.regions}))
-          + " (look for TODO(exercise " + exercise.name + "))")
+    if exercise.regions:
+        print("Where: " + ", ".join(sorted({r.file for r in exercise.regions}))
+              + " (look for TODO(exercise " + exercise.name + "))")
     print(f"\nYour scratch copy: {target}\n  (your own checkout is not touched; "
           f"`git diff` in the copy shows your changes)")
     print(f"Check it: make check-exercise NAME={exercise.name}   "
@@ -102,6 +103,8 @@ def hint(args):
 
 def solution(args):
     exercise, target = catalog.find(args.name), scratch.path(args.name)
+    if exercise.solution_page:
+        return _page_solution(exercise, target)
     code = scratch.reference(exercise)
     for region in exercise.regions:
         print(f"--- {region.file} ({exercise.name} {region.part}".rstrip() + ")")
@@ -110,6 +113,17 @@ def solution(args):
         scratch.apply_code(target, exercise, code)
         print(f"The reference solution is now in {target}; "
               f"make check-exercise NAME={exercise.name} should say PASS.")
+    return 0
+
+
+def _page_solution(exercise, target):
+    if not target.exists():
+        print(f"The solution is every diff of {exercise.solution_page}; "
+              f"make exercise NAME={exercise.name} first to have it applied to a copy.")
+        return 0
+    blocks = scratch.apply_page_diffs(target, exercise.solution_page)
+    print(f"Applied the {len(blocks)} diffs of {exercise.solution_page} to {target}; "
+          f"make check-exercise NAME={exercise.name} should say PASS.")
     return 0
 
 

@@ -36,7 +36,7 @@ def run(target, check):
     report.unlink(missing_ok=True)
     command = [str(target / ".venv" / "bin" / "python"), "-m", "pytest", "-q",
                "-p", "no:cacheprovider", f"--junitxml={report}", *check.tests]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **check.env)
     done = subprocess.run(command, cwd=target, env=env, capture_output=True, text=True)
     failed, errors = _read(report)
     if done.returncode != 0 and not failed and not errors:

@@ -7,6 +7,7 @@ checkout's git: starting, checking and resetting exercises leaves `git status` e
 """
 import json
 import os
+import re
 import shutil
 import subprocess
 import textwrap
@@ -50,8 +51,13 @@ def commit(target, message):
 
 
 def _git(target, *args):
-    env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(target.parent))
-    subprocess.run(["git", *args], cwd=target, env=env, check=True, capture_output=True)
+    subprocess.run(["git", *args], cwd=target, env=_git_env(target), check=True,
+                   capture_output=True)
+
+
+def _git_env(target):
+    """git in the copy sees the copy's repository, never the checkout's around var/."""
+    return dict(os.environ, GIT_CEILING_DIRECTORIES=str(target.parent))
 
 
 def remove(target):
@@ -80,6 +86,15 @@ def apply_code(target, exercise, texts):
     for region in exercise.regions:
         if region.part in texts:
             markers.replace(target / region.file, exercise.name, region.part, texts[region.part])
+
+
+def apply_page_diffs(target, page):
+    """Apply every ```diff block of the copy's `page` to the copy (git apply); return them."""
+    blocks = re.findall(r"^```diff\n(.*?)^```", (target / page).read_text(), re.M | re.S)
+    for block in blocks:
+        subprocess.run(["git", "apply", "-"], input=block.encode(), cwd=target, check=True,
+                       capture_output=True, env=_git_env(target))
+    return blocks
 
 
 def reference(exercise):

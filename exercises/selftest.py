@@ -31,7 +31,7 @@ def exercise_problems(exercise):
     """Return the problems of one exercise (empty when it holds all three ways)."""
     problems = []
     ways = [("removed", scratch.starting_point(exercise), exercise.check.deciding),
-            ("solution", scratch.reference(exercise), None)]
+            ("solution", exercise.solution_page or scratch.reference(exercise), None)]
     ways += [(f"wrong fix {fix.name}", fix.code, exercise.check.deciding)
              for fix in exercise.wrong]
     for way, code, must_fail_on in ways:
@@ -53,7 +53,10 @@ def _checked(exercise, code):
     scratch.remove(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch.copy_project(target)
-    scratch.apply_code(target, exercise, code)
+    if isinstance(code, str):  # the diffs of a page (the fraud check)
+        scratch.apply_page_diffs(target, code)
+    else:
+        scratch.apply_code(target, exercise, code)
     try:
         return checks.run(target, exercise.check)
     finally:

@@ -35,6 +35,7 @@ class Check:
     tier: str
     seconds: int
     failure: str
+    env: dict = field(default_factory=dict)  # set for the tests' run (e.g. FRAUD_EXERCISE)
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,14 @@ class Exercise:
     regions: tuple
     check: Check
     wrong: tuple = field(default=())
+    # An exercise that adds a step instead of restoring one has no region: its reference
+    # solution is every diff shown on this page (docs/change-cost.md), applied with git.
+    solution_page: str = ""
 
 
 ORDER = ("idempotent_consumer", "retry_backoff", "call_timeouts", "tolerant_reader", "fencing",
          "load_shedding", "transactional_outbox", "compensation",
-         "crash_recovery", "dead_letters")
+         "crash_recovery", "dead_letters", "fraud_check")
 
 
 def all_exercises():
