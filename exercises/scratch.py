@@ -99,6 +99,11 @@ def apply_page_diffs(target, page):
 
 def reference(exercise):
     """Return {part: code} of the reference solution: the marked code of the checkout."""
+    # Trade-off 101: the reference solution is the project's own code between the markers, not
+    # a stored copy, so it cannot drift from the code the suite tests. The price: the starting
+    # points and wrong fixes ARE stored copies (in exercises/catalog/) and can rot when the
+    # code around them changes; tests/static/test_exercises.py compiles them, and
+    # `make test-exercises` runs them.
     return {r.part: markers.read(ROOT / r.file, exercise.name, r.part) for r in exercise.regions}
 
 

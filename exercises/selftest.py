@@ -49,6 +49,10 @@ def exercise_problems(exercise):
 
 
 def _checked(exercise, code):
+    # Trade-off 100: every way of every exercise gets a fresh copy and a pytest session of its
+    # own, so one run's brokers, databases and edits cannot pass or fail the next. The price is
+    # a copy (about a second) and, for broker exercises, a broker start (several seconds) per
+    # run: most of the self-test's time.
     target = HOME / exercise.name
     scratch.remove(target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,9 @@ class Check:
     one must fail when the guarantee is missing; `tier`: unit (no broker, seconds), integration
     (a real broker and database, under a minute) or variant (the whole system started by the
     runner); `seconds`: about how long the check takes on the reference machine."""
+    # Trade-off 102: a check runs the fastest tests that decide its guarantee, not the suite:
+    # seconds for most exercises, so a learner can try often. The price: a repair that breaks
+    # something the chosen tests do not cover can still PASS; `make test` is the full answer.
     tests: tuple
     deciding: tuple
     tier: str
