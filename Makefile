@@ -177,3 +177,28 @@ compose-down:  ## remove every container, network and volume of the compose proj
 
 test-compose: venv compose-images  ## both variants under compose: e2e scenarios, a killed container, audit, Locust (not in make test)
 	$(PY) -m pytest tests/compose $(PYTEST_ARGS)
+
+# --- Exercises (docs/exercises.md): put a guarantee back in a scratch copy under var/exercises/. ---
+
+.PHONY: exercises exercise check-exercise hint solution reset-exercise test-exercises
+
+exercises: venv  ## list the exercises and your progress (not started, started, passed)
+	@$(PY) -m exercises list
+
+exercise: venv  ## start one: a scratch copy under var/exercises/NAME/ with the guarantee taken out (NAME=idempotent-consumer)
+	@$(PY) -m exercises start $(NAME)
+
+check-exercise: venv  ## run the tests that decide an exercise in its scratch copy: PASS or FAIL (NAME=)
+	@$(PY) -m exercises check $(NAME)
+
+hint: venv  ## an exercise's hint (NAME=)
+	@$(PY) -m exercises hint $(NAME)
+
+solution: venv  ## put the reference solution into an exercise's scratch copy, and print it (NAME=)
+	@$(PY) -m exercises solution $(NAME)
+
+reset-exercise: venv  ## delete an exercise's scratch copy and its progress (NAME=)
+	@$(PY) -m exercises reset $(NAME)
+
+test-exercises: venv broker  ## the self-test: every exercise removed fails its check, solved passes, each known wrong fix fails
+	$(PY) -m exercises selftest

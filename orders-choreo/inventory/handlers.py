@@ -36,7 +36,9 @@ def on_shipment_booked(session, event):
 
 
 def _release(session, event):
+    # exercise: compensation begin release
     inventory.release(session, event.data["order_id"])
+    # exercise: compensation end release
     emit(session, event, SERVICE, "stock.released", _outcome(event.data, event.data["reason"]))
 
 

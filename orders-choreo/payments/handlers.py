@@ -24,8 +24,10 @@ def on_stock_reserved(session, event):
 
 def on_shipment_rejected(session, event):
     """Compensate: the order cannot ship, so refund the charge."""
+    # exercise: compensation begin refund
     payments.refund(session, event.data["order_id"])
     emit(session, event, SERVICE, "payment.refunded", _outcome(event.data, event.data["reason"]))
+    # exercise: compensation end refund
 
 
 def _outcome(data, reason):

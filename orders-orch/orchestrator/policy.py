@@ -52,8 +52,17 @@ def with_retries(send, retry, sleep=None):
     attempts, timeout, backoff = settings(retry)
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(attempts),
-        wait=tenacity.wait_exponential_jitter(multiplier=backoff, max=backoff * 16, jitter=backoff),
+        wait=waits(backoff),
         retry=tenacity.retry_if_result(lambda answer: answer.kind == TRANSIENT),
         retry_error_callback=lambda state: state.outcome.result(),  # the last transient answer
         **({"sleep": sleep} if sleep else {}))
     return retrying(send, timeout)
+
+
+def waits(backoff):
+    """Return the wait before each retry: backoff, 2x, 4x ... up to 16x, each plus a random
+    jitter of up to one backoff. Growing waits give a struggling service room to recover;
+    the jitter keeps the sagas that failed together from retrying together."""
+    # exercise: retry-backoff begin
+    return tenacity.wait_exponential_jitter(multiplier=backoff, max=backoff * 16, jitter=backoff)
+    # exercise: retry-backoff end

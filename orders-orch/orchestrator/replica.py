@@ -38,6 +38,7 @@ class Replica:
 
     def drive(self, saga_id, before=None):
         """Drive a saga in the background (once per replica); return its Future, None when full."""
+        # exercise: load-shedding begin
         with self.lock:
             if saga_id in self.active:
                 return self.active[saga_id]
@@ -54,6 +55,7 @@ class Replica:
             raise
         self._launch(saga_id, future)
         return future
+        # exercise: load-shedding end
 
     def _launch(self, saga_id, future):
         """Drive the saga in a thread of the pool, which completes the future when it stops."""

@@ -17,6 +17,7 @@ def saga():
     """Return the order saga's definition."""
     return Saga(
         steps=(
+            # exercise: compensation begin orch
             Step("inventory", Call("reserve_stock", "POST", "/reservations", reserve_request),
                  compensation=Call("release_stock", "POST", "/reservations/{order_id}/release"),
                  may_reject=True),                                     # -> out_of_stock
@@ -27,6 +28,7 @@ def saga():
                  compensation=Call("cancel_shipment", "POST", "/shipments/{order_id}/cancel"),
                  on_success=lambda answer: {"shipment_id": answer["shipment_id"]},
                  may_reject=True),                                     # -> shipping_unavailable
+            # exercise: compensation end orch
             Step("inventory", Call("commit_stock", "POST", "/reservations/{order_id}/commit"),
                  retry=PATIENT),
             Step("orders", Call("complete_order", "POST", "/orders/{order_id}/outcome",

@@ -59,9 +59,11 @@ def shard_of(order_id, shards):
 # past its lease cannot overwrite the new owner; the check is one indexed subquery inside each
 # UPDATE, not an extra locked read. Nothing here reads a clock: a takeover bumps the epoch, so
 # an old token fails whatever time its holder believes it is.
+# exercise: fencing begin
 HOLDS = exists().where(shard_leases.c.shard == bindparam("lease_shard"),
                        shard_leases.c.owner == bindparam("lease_owner"),
                        shard_leases.c.epoch == bindparam("lease_epoch"))
+# exercise: fencing end
 
 
 class Leases:

@@ -131,10 +131,12 @@ def due(session_factory, shards, limit, driving=()):
     `driving` already are left out, so that under load they do not fill the limit."""
     with read_only(session_factory) as session:
         return list(session.execute(
+            # exercise: crash-recovery begin
             select(sagas.c.saga_id).where(sagas.c.state.in_(UNFINISHED),
                                           sagas.c.shard.in_(sorted(shards)),
                                           sagas.c.saga_id.not_in(list(driving)),
                                           sagas.c.next_attempt_at <= utcnow())
+            # exercise: crash-recovery end
             .order_by(sagas.c.next_attempt_at).limit(limit)).scalars())
 
 

@@ -25,8 +25,10 @@ def send(step, call, kind, state, correlation_id):
 
 def _once(method, url, body, headers, timeout):
     try:
+        # exercise: call-timeouts begin
         answer = http_session.this_thread().request(method, url, json=body, headers=headers,
                                                     timeout=timeout)
+        # exercise: call-timeouts end
     except requests.RequestException as exc:
         return Answer(TRANSIENT, error=f"{type(exc).__name__}")
     try:

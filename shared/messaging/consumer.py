@@ -185,9 +185,11 @@ class Consumer:
     def _failed(self, delivery, exc):
         """Dead-letter a poison message at once; send a failed one to retry, or at the end of
         its attempts to the dead letters with the last error."""
+        # exercise: dead-letters begin
         if isinstance(exc, (MalformedMessage, contracts.ContractViolation, PermanentError)):
             self._dead_letter(delivery, f"poison: {exc}")
             return
+        # exercise: dead-letters end
         # transient: database busy, injected fault, a bug to fix
         log.warning("attempt %d of %s failed: %r", delivery.attempts,
                     delivery.method.routing_key, exc)
@@ -229,11 +231,13 @@ class Consumer:
         """Record the message id; return False if this consumer has processed it before."""
         if config.teaching_switch("TEACH_DISABLE_DEDUP"):
             return True
+        # exercise: idempotent-consumer begin
         # One INSERT ... ON CONFLICT DO NOTHING: of two deliveries of one message processed at
         # once (a redelivery racing a slow first try), exactly one inserts and applies it.
         return insert_if_absent(session, processed_messages, {
             "consumer": self.queue, "message_id": message_id, "processed_at": utcnow()},
             "consumer", "message_id")
+        # exercise: idempotent-consumer end
 
     def retry_later(self, body, properties, attempts):
         """Park the message in the retry queue; the broker sends it back after the delay."""

@@ -31,11 +31,13 @@ def add(session, envelope, routing_key=None, owner=None):
     if config.teaching_switch("TEACH_DISABLE_OUTBOX"):
         _publish_after_commit(session, envelope)
         return
+    # exercise: transactional-outbox begin
     session.execute(insert(outbox), {  # the row as parameters: Trade-off 46, shared/runtime/db.py
         "message_id": envelope.message_id, "routing_key": routing_key or envelope.type,
         "body": envelope.to_json(), "created_at": utcnow(), "sent_at": None, "owner": owner,
         "headers": tracing.outbox_headers(envelope)})  # tracing: the trace goes with the event
     after_commit(session, _wake_relays)
+    # exercise: transactional-outbox end
 
 
 # --- Waking the relay: a relay in the same process starts a round as soon as an event commits.

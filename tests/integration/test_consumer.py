@@ -168,7 +168,7 @@ def test_poison_messages_are_dead_lettered_with_a_reason_and_the_consumer_goes_o
     wait_for(lambda: _count(payments_consumer, select(func.count()).where(
         payments.c.order_id == "order-good")) == 1, message="the good order after the poison")
     letters = wait_for(lambda: (found := dead_letters()) and len(found) >= 3 and found,
-                       message="three dead letters")
+                       timeout=20, message="three dead letters")  # poison goes at once
     reasons = [headers[topology.REASON_HEADER] for headers, _ in letters]
     assert all(r.startswith("poison:") for r in reasons), reasons
     assert "not JSON" in reasons[0] and "total_cents" in reasons[1] and "fraud" in reasons[2]
@@ -204,7 +204,7 @@ def test_a_transient_failure_is_retried_after_a_delay_and_applied_once(
     _publish(channel, queue_name, _committed("order-retry").to_json())
 
     wait_for(lambda: _count(sessions, select(func.count()).select_from(effects)) == 1,
-             message="the effect after two failures")
+             timeout=20, message="the effect after two failures")  # 0.2 s of retry delays
     assert len(calls) == 3
 
 

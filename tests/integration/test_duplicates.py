@@ -4,8 +4,11 @@ Delivery is at-least-once, so each handler is driven through the real consumer's
 on a real SQLite database: once after the saga state it expects, then again with the same
 message, and the second delivery must leave every table exactly as it was.
 """
+import subprocess
+import sys
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
 from shared.domain import inventory, orders
 from shared.http.validation import PlaceOrder
@@ -14,8 +17,8 @@ from shared.messaging.envelope import Envelope
 from shared.models import inventory as inventory_models
 from shared.models import notifications, orders as orders_models, payments, plumbing, shipping
 from shared.runtime import config
-from shared.runtime.db import transaction
-from tests.support import ADDRESS, choreo_modules
+from shared.runtime.db import make_engine, make_session_factory, transaction
+from tests.support import ADDRESS, ROOT, choreo_modules
 
 METADATA = {"orders": orders_models.metadata, "inventory": inventory_models.metadata,
             "payments": payments.metadata, "shipping": shipping.metadata,
@@ -120,3 +123,45 @@ def test_a_second_delivery_of_the_same_event_changes_nothing(database, service, 
 def _effects(dump):
     """The tables a handler changes: everything but the consumer's own record of message ids."""
     return {name: rows for name, rows in dump.items() if name != "processed_messages"}
+
+
+# --- A copy delivered to another worker -------------------------------------------------------
+# A queue's consumers run in several processes (the workers of a service, a restarted worker):
+# the copy of a message whose first delivery died before its ack goes to whichever consumer
+# the broker picks. So the record of applied message ids must be where they all look, in the
+# service's database; a set in one process's memory misses every copy another process gets.
+effects_metadata = MetaData()
+effects = Table("effects", effects_metadata,
+                Column("id", Integer, primary_key=True, autoincrement=True),
+                Column("order_id", String(40), nullable=False))
+COPY = Envelope(type="stock.reserved", version=1, source="test", correlation_id="corr",
+                data=_facts("order-copied"), message_id="message-copied")
+
+
+def _count_effect(session, envelope):
+    """A handler with no idempotency of its own: every application adds a row."""
+    session.execute(insert(effects), {"order_id": envelope.data["order_id"]})
+
+
+def _sessions(path):
+    return make_session_factory(make_engine(f"sqlite:///{path}"), effects_metadata,
+                                plumbing.metadata)
+
+
+def apply_in_a_worker(path):
+    """Apply COPY once through a consumer of this process (run by a subprocess below)."""
+    consumer = Consumer("payments", "payments", {COPY.type: _count_effect}, _sessions(path),
+                        "amqp://unused")
+    consumer.connection = _NoBroker()
+    consumer.apply(COPY, _count_effect)
+
+
+def test_a_copy_that_reaches_another_worker_process_is_dropped_too(tmp_path):
+    path = tmp_path / "payments.db"
+    _sessions(path)  # the tables, before two processes race to make them
+    for _worker in range(2):
+        subprocess.run([sys.executable, "-c", "import sys; from tests.integration.test_duplicates"
+                        " import apply_in_a_worker; apply_in_a_worker(sys.argv[1])", str(path)],
+                       cwd=ROOT, check=True, timeout=60)
+    with _sessions(path)() as session:
+        assert session.scalar(select(func.count()).select_from(effects)) == 1

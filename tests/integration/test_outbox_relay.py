@@ -1,5 +1,10 @@
 """The outbox relay publishes committed events with confirms, and only committed events."""
 import json
+import os
+import queue
+import subprocess
+import sys
+import threading
 
 from sqlalchemy import insert, select
 
@@ -8,8 +13,9 @@ from shared.messaging.envelope import Envelope
 from shared.messaging.relay import OutboxRelay
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox as outbox_table
-from shared.runtime.db import transaction
-from tests.support import wait_for
+from shared.models import plumbing
+from shared.runtime.db import make_engine, make_session_factory, transaction
+from tests.support import ROOT, wait_for
 
 
 def _event(n):
@@ -77,3 +83,53 @@ def test_an_event_no_queue_is_bound_for_stays_unsent_without_blocking_the_others
     channel.queue_bind(queue_name, topology.EXCHANGE, routing_key=lonely)
     wait_for(lambda: _unsent(sessions) == set(), timeout=30, message="the parked event")
     assert len(_drain(channel, queue_name)) == 1
+
+
+# --- The process dies between its commit and any publish ---------------------------------------
+# The broker restart tests keep the publishing process alive, so a publish retried from memory
+# after the commit would pass them. Here the broker cannot be reached when the change commits,
+# and the process is killed (SIGKILL) right after its commit: whatever it meant to publish later
+# dies with it. Only an event written by the transaction itself is still there for a relay.
+UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/%2F"  # nothing listens on port 1
+
+
+def _sessions_at(path):
+    return make_session_factory(make_engine(f"sqlite:///{path}"), plumbing.metadata)
+
+
+def commit_then_wait_to_be_killed(path, n):
+    """Run by a subprocess: commit a change's event, say so, then wait for the SIGKILL."""
+    with transaction(_sessions_at(path)) as session:
+        outbox.add(session, _event(n))
+    print("committed", flush=True)
+    threading.Event().wait()
+
+
+def _killed_after_its_commit(path, n):
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from tests.integration.test_outbox_relay import "
+         "commit_then_wait_to_be_killed as run; run(sys.argv[1], int(sys.argv[2]))",
+         str(path), str(n)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, AMQP_URL=UNREACHABLE))
+    lines = queue.Queue()
+    threading.Thread(target=lambda: lines.put(worker.stdout.readline()), daemon=True).start()
+    try:
+        said = lines.get(timeout=20)  # a commit that waits for the broker never says it
+    except queue.Empty:
+        said = ""
+    worker.kill()
+    worker.wait(timeout=10)
+    return said.strip()
+
+
+def test_an_event_committed_by_a_process_killed_before_any_publish_is_still_published(
+        amqp_url, channel, queue_name, in_thread, tmp_path):
+    path = tmp_path / "service.db"
+    sessions = _sessions_at(path)
+    _bind(channel, queue_name)
+    assert _killed_after_its_commit(path, 7) == "committed"
+    in_thread(OutboxRelay(sessions, amqp_url))  # the relay of the restarted service
+    received = []
+    wait_for(lambda: received.extend(_drain(channel, queue_name)) or received, timeout=15,
+             message="the event the killed process committed")
+    assert [e["data"]["order_id"] for e in received] == ["order-7"]

@@ -184,6 +184,15 @@ def test_a_newer_version_with_extra_fields_still_honours_the_contract(event_type
     contracts.check(newer)
 
 
+@pytest.mark.parametrize("event_type, name, _kind", FIELDS)
+def test_a_newer_version_without_a_contract_field_breaks_the_contract(event_type, name, _kind):
+    # Tolerant of what a newer version adds, not of what it takes away: a reader that waved
+    # every newer version through would read None where the contract promised a value.
+    newer = example(event_type, version=CONTRACTS[event_type].version + 1, **{name: REMOVE})
+    with pytest.raises(ContractViolation, match=name):
+        contracts.check(newer)
+
+
 @pytest.mark.parametrize("event_type", sorted(CONTRACTS))
 def test_a_version_older_than_the_contract_breaks_it(event_type):
     with pytest.raises(ContractViolation, match="older"):

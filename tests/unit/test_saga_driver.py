@@ -13,7 +13,7 @@ from orchestrator import archive, store, tables  # noqa: E402
 from orchestrator.driver import Driver  # noqa: E402
 from orchestrator.policy import REJECTED, SUCCEEDED, TRANSIENT, Answer  # noqa: E402
 from orchestrator.shards import LeaseLost, Leases, shard_of  # noqa: E402
-from orchestrator.steps import CANCELLED, COMPLETED, RUNNING  # noqa: E402
+from orchestrator.steps import CANCELLED, COMPENSATING, COMPLETED, RUNNING  # noqa: E402
 
 ORDER = {"order_id": "o-1", "customer_id": "cust-1", "total_cents": 2500, "currency": "EUR",
          "items": [{"sku": "MUG-RED", "quantity": 2, "unit_price_cents": 1250}],
@@ -91,6 +91,22 @@ def test_a_step_that_keeps_failing_is_left_for_recovery_and_resumed_where_it_sto
     assert saga["state"] == COMPLETED
     assert services.calls.count("charge_payment") == 1
     assert services.calls.count("book_shipment") == 2
+
+
+def test_a_saga_cut_off_mid_compensation_is_due_for_recovery_and_ends_cancelled(sessions, me):
+    # A replica that dies while undoing a saga leaves it COMPENSATING, not RUNNING: recovery
+    # must pick those up too, or the stock stays held for an order that will never end.
+    declined = Answer(REJECTED, 409, {"error": {"code": "payment_declined"}})
+    services = FakeServices(charge_payment=[declined],
+                            release_stock=[Answer(TRANSIENT, error="ReadTimeout")])
+    saga = start(sessions, me, services)
+    assert saga["state"] == COMPENSATING
+    with transaction(sessions) as session:  # its retry is due now (as after a crash)
+        session.execute(update(tables.sagas).values(next_attempt_at=saga["created_at"]))
+    assert store.due(sessions, me.owned, limit=10) == ["o-1"]
+    assert store.due(sessions, me.owned, limit=10, driving=["o-1"]) == []
+    saga = Driver(sessions, me, services).drive("o-1")
+    assert saga["state"] == CANCELLED and services.calls.count("release_stock") == 2
 
 
 def test_a_driver_that_lost_its_lease_stops_without_writing(sessions, me):

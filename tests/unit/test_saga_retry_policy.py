@@ -63,3 +63,7 @@ def test_the_waits_grow_exponentially_with_jitter_and_stay_bounded():
     assert len(sleeps) == 7
     assert all(0.1 <= s <= 1.6 + 0.1 for s in sleeps)  # initial .. max (16x) plus jitter
     assert sleeps[-1] > sleeps[0]
+    # Each wait is at least its exponential floor (100, 200, 400 ... ms, capped at 16x), in
+    # every run: a constant wait plus jitter met the checks above in about half the runs.
+    floors = [min(0.1 * 2 ** n, 1.6) for n in range(7)]
+    assert all(s >= floor for s, floor in zip(sleeps, floors)), (sleeps, floors)

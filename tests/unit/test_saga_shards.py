@@ -170,3 +170,16 @@ def test_a_token_from_before_the_replica_gave_its_shard_back_and_took_it_again_i
     with pytest.raises(LeaseLost):
         store.record(sessions, saga, stale, "inventory", "reserve_stock", "started")
     assert log_of(sessions, "o-7") == [("saga", "started")]
+
+
+def test_a_shard_given_back_fences_its_old_token_before_anyone_takes_it(sessions):
+    a, b = leases(sessions, "a"), leases(sessions, "b")
+    a.tick()
+    saga = store.create(sessions, {**ORDER, "order_id": "o-7"}, "corr", 7, a.token(7))
+    stale = a.token(7)  # a thread of a starts a step of this saga, then stalls
+    b.tick(), a.tick()  # a, over its share, gives shard 7 back; nobody has taken it yet
+    assert not a.owns(7) and not b.owns(7)
+    # The epoch has not moved (only a takeover bumps it): the owner is what fences here.
+    with pytest.raises(LeaseLost):
+        store.record(sessions, saga, stale, "inventory", "reserve_stock", "started")
+    assert log_of(sessions, "o-7") == [("saga", "started")]
