@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select, update
 
 from shared import tracing
 from shared.messaging import outbox as outbox_module
-from shared.messaging.connection import HEARTBEAT_S, run_forever
+from shared.messaging.connection import nodes, run_forever
 from shared.messaging.topology import EXCHANGE, persistent
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
@@ -122,10 +122,12 @@ class _Rounds:
         self.next_tag = 1
         self.idle_wait = IDLE_WAIT_S
         self.confirmed, self.returned = [], set()
-        params = pika.URLParameters(relay.amqp_url)
-        params.heartbeat, params.connection_attempts = HEARTBEAT_S, 1
+        # One node per connection, drawn at random from the list (Trade-off 95): when it does
+        # not answer, run_forever() draws again after its backoff, so a cluster with a node
+        # down costs the relay a failed attempt or two. Rows the lost connection had not seen
+        # confirmed are still unsent, and the next round publishes them again (Trade-off 2).
         self.connection = pika.SelectConnection(
-            params, on_open_callback=self._opened, on_open_error_callback=self._open_failed,
+            nodes(relay.amqp_url)[0], on_open_callback=self._opened, on_open_error_callback=self._open_failed,
             on_close_callback=self._closed)
 
     def run(self):
