@@ -49,15 +49,17 @@ class ComposedCluster:
     """A variant on the compose cluster, with the System interface run.py needs (urls,
     var_dir, amqp_url, audit) and the node faults the scenarios below use."""
 
-    def __init__(self, variant):
+    def __init__(self, variant, tracing=False):
+        """`tracing`: with the tracing profile (TRACING=jaeger, deploy/compose-tracing.yml)."""
         self.variant, self.db = variant, "postgres"
         self.style = "choreo" if variant == "choreo" else "orch"
-        self.env = dict(os.environ, CLUSTER="3",
+        self.env = dict(os.environ, CLUSTER="3", TRACING="jaeger" if tracing else "off",
                         **({} if variant == "choreo" else {"ORCH_TRANSPORT": "amqp"}))
         self.files = ["-f", "docker-compose.yml"] + (
             [] if variant == "choreo" else ["-f", "deploy/compose-amqp.yml"]) + [
             "-f", "deploy/compose-cluster.yml"] + (
-            [] if variant == "choreo" else ["-f", "deploy/compose-cluster-orch.yml"])
+            [] if variant == "choreo" else ["-f", "deploy/compose-cluster-orch.yml"]) + (
+            ["-f", "deploy/compose-tracing.yml"] if tracing else [])
         self.var_dir = ROOT / "var" / f"cluster-{variant}"
         ports = config.DEFAULT_PORTS[self.style]
         self.urls = {s: f"http://127.0.0.1:{ports[s]}" for s in config.SERVICES}

@@ -3,7 +3,8 @@
 #   deploy/compose.sh images          the app image, and stand-in base images when needed
 #   deploy/compose.sh up VARIANT      start a profile detached; return once every container is healthy
 #                                     (ORCH_TRANSPORT=amqp with orch: over RabbitMQ, deploy/compose-amqp.yml;
-#                                      CLUSTER=3: a three-node broker cluster, deploy/compose-cluster.yml)
+#                                      CLUSTER=3: a three-node broker cluster, deploy/compose-cluster.yml;
+#                                      TRACING=jaeger: Jaeger, every service exporting to it)
 #   deploy/compose.sh down            remove every container, network and volume of the project
 #   deploy/compose.sh amqp-url        the broker's URL on the host, while the compose broker runs
 # It uses `docker compose` (v2) when present, else `docker-compose` (1.29), and writes .env
@@ -14,11 +15,14 @@ APP_IMAGE=orders-saga-app
 STANDIN_BASE=orders-saga-standin-base:bookworm
 declare -A OFFICIAL=([PYTHON_IMAGE]=python:3.11.13-slim-bookworm
                      [POSTGRES_IMAGE]=postgres:15-bookworm
-                     [RABBITMQ_IMAGE]=rabbitmq:3.13-management)
+                     [RABBITMQ_IMAGE]=rabbitmq:3.13-management
+                     [JAEGER_IMAGE]=jaegertracing/all-in-one:1.57)
 declare -A STANDIN=([PYTHON_IMAGE]=orders-saga-standin-python:3.11-bookworm
                     [POSTGRES_IMAGE]=orders-saga-standin-postgres:15-bookworm
-                    [RABBITMQ_IMAGE]=orders-saga-standin-rabbitmq:3.10-management)
-declare -A FOLDER=([PYTHON_IMAGE]=python [POSTGRES_IMAGE]=postgres [RABBITMQ_IMAGE]=rabbitmq)
+                    [RABBITMQ_IMAGE]=orders-saga-standin-rabbitmq:3.10-management
+                    [JAEGER_IMAGE]=orders-saga-standin-otlp:bookworm)
+declare -A FOLDER=([PYTHON_IMAGE]=python [POSTGRES_IMAGE]=postgres [RABBITMQ_IMAGE]=rabbitmq
+                   [JAEGER_IMAGE]=otlp)
 
 say() { echo "compose: $*" >&2; }
 
@@ -52,6 +56,13 @@ choose_files() {  # VARIANT: add the AMQP overlay for `up orch` under ORCH_TRANS
        FILES+=(-f deploy/compose-cluster.yml)
        [ "$1" != orch ] || FILES+=(-f deploy/compose-cluster-orch.yml) ;;
     *) say "CLUSTER must be 1 or 3"; exit 2 ;;
+  esac
+  # TRACING=jaeger: Jaeger beside the variant, and every service's spans sent to it over OTLP.
+  case "${TRACING:-off}" in
+    off) ;;
+    jaeger) FILES+=(-f deploy/compose-tracing.yml)
+            export OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318 ;;
+    *) say "TRACING must be off or jaeger"; exit 2 ;;
   esac
 }
 
@@ -121,7 +132,7 @@ images() {
   ensure_daemon
   ensure_env
   local key image
-  for key in PYTHON_IMAGE POSTGRES_IMAGE RABBITMQ_IMAGE; do
+  for key in PYTHON_IMAGE POSTGRES_IMAGE RABBITMQ_IMAGE JAEGER_IMAGE; do
     image=$(base_image "$key")
     if [ "$image" = "${STANDIN[$key]}" ]; then
       standin "$key"
@@ -192,6 +203,7 @@ up() {  # VARIANT
   echo "every container of $variant is healthy$how:"
   echo "  order API      http://localhost:$api/orders"
   echo "  Locust web UI  http://localhost:$ui"
+  [ "${TRACING:-off}" = off ] || echo "  Jaeger         http://localhost:16686 (its UI; on 127.0.0.1 only)"
   echo "  on 127.0.0.1 only: inspection APIs $inspect"
 }
 
@@ -204,7 +216,8 @@ leftovers() {  # every container, network and volume still labelled with the pro
 
 down() {
   # Its one-shot and the cluster's nodes too, whichever way the variant was started.
-  FILES+=(-f deploy/compose-amqp.yml -f deploy/compose-cluster.yml -f deploy/compose-cluster-orch.yml)
+  FILES+=(-f deploy/compose-amqp.yml -f deploy/compose-cluster.yml -f deploy/compose-cluster-orch.yml
+          -f deploy/compose-tracing.yml)
   ensure_daemon
   if [ -f .env ]; then
     compose --profile choreo --profile orch down -v --remove-orphans
