@@ -220,6 +220,7 @@ down() {
           -f deploy/compose-tracing.yml)
   ensure_daemon
   if [ -f .env ]; then
+    ensure_env  # an .env older than the cluster overlay gets its ERLANG_COOKIE, which it names
     compose --profile choreo --profile orch down -v --remove-orphans
   else  # nothing needs the passwords to be removed
     COMPOSE_PROJECT_NAME=orders-saga RABBITMQ_USER=none RABBITMQ_PASSWORD=none \

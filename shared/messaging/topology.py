@@ -57,18 +57,22 @@ def declare_exchange(channel, exchange=EXCHANGE):
 def queue_arguments(role, queue=None, kind=None):
     """Return the arguments of a queue of this topology: `role` is "consumer", "retry" (the
     retry queue of `queue`) or "dead-letters"; `kind` is QUEUE_TYPE's (classic or quorum)."""
-    kind = kind or config.queue_type()
     back_to_queue = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue}
-    if kind == "classic":  # exactly what a single node has always declared
-        return back_to_queue if role == "retry" else {}
+    if (kind or config.queue_type()) == "quorum":
+        return _quorum_arguments(role, back_to_queue)
+    return back_to_queue if role == "retry" else {}  # what a single node has always declared
+
+
+def _quorum_arguments(role, back_to_queue):
     # Trade-off 96: on a cluster every queue is a quorum queue (a Raft log on three nodes): a
     # message is confirmed to its publisher only once a majority stored it, so a node's death
     # loses nothing and its queues carry on under a new leader. What changes, and why:
     # - the broker itself dead-letters (a retry queue's expired message back to its queue, a
-    #   consumer queue's over-delivered one to the dead letters) and by default a quorum
+    #   consumer queue's over-delivered one to the dead letters), and by default a quorum
     #   queue does that at most once: a node lost in between would lose the message. The
     #   at-least-once strategy keeps it until the target queue confirmed it, and RabbitMQ
-    #   accepts that strategy only with `overflow: reject-publish`;
+    #   accepts that strategy only with `overflow: reject-publish` (no length limit is set,
+    #   so it refuses nothing; a refusal would reach the relay as a nack, parked and retried);
     # - a delivery limit: a message handed out QUEUE_DELIVERY_LIMIT times without an ack (it
     #   crashes its consumer each time) is dead-lettered by the broker; the consumer's own
     #   MAX_ATTEMPTS (retry queue, then dead letters with a reason) still handles every
@@ -77,8 +81,8 @@ def queue_arguments(role, queue=None, kind=None):
     # The price: every publish and ack is a Raft write replicated to two other nodes (CPU and
     # latency, measured in docs/deploy.md), and a queue's type cannot be changed in place:
     # a broker's queues of the other type must be deleted first (PRECONDITION_FAILED).
-    # Each queue's leader on the node with the fewest leaders, not on the node the topology
-    # command happened to connect to: the work of leading spreads over the three nodes.
+    # Each leader goes to the node with the fewest, not to the one the topology command
+    # happened to connect to: the work of leading spreads over the three nodes.
     quorum = {"x-queue-type": "quorum", "x-queue-leader-locator": "balanced"}
     at_least_once = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
     if role == "retry":
