@@ -8,8 +8,9 @@ with the ledger audit after it (run.py's harness, as the native rows).
 - node-leading-busy-queue-killed: SIGKILL the node that leads the busiest queue; Docker's
   restart policy brings it back, and the queue goes on under a leader the others elect;
 - node-stopped-30s: `docker stop` one node, `docker start` it 30 s later;
-- node-cut-off: `docker network disconnect` one node for 30 s, then connect it again; under
-  pause_minority it pauses itself (checked: it runs no broker while cut off) and takes no work;
+- node-cut-off: `docker network disconnect` one node (the busy queue's leader, but never the
+  host's `rabbitmq`) for 30 s, then connect it again; under pause_minority it pauses itself
+  (checked: it runs no broker while cut off) and takes no work;
 - cluster-restarted: stop the three nodes, then start them again.
 
 Recovery is shown two ways: how long after the fault the three nodes were healthy again, and
@@ -188,12 +189,21 @@ def _node_stopped(ctx):
     return notes
 
 
+def _leader_but_not_the_hosts(cluster):
+    """The busy queue's leader, unless it is `rabbitmq`, the node whose ports the host's tools
+    (the audit) use: then the next node. Once cut off and back, a node's management API
+    answered no queue listing for minutes (seen with RabbitMQ 3.10), which would fail the
+    audit's quiet check for a reason that is not the variant's."""
+    leader = cluster.leader_of(BUSY_QUEUE[cluster.variant])
+    return leader if leader != NODES[0] else NODES[1]
+
+
 @scenario("node-cut-off", CLUSTER)
 def _node_cut_off(ctx):
     cluster, notes = ctx.system, []
 
     def fault():
-        node = cluster.leader_of(BUSY_QUEUE[cluster.variant])
+        node = _leader_but_not_the_hosts(cluster)
         network = cluster.network()
         cluster.cut_off(node)
         time.sleep(OUTAGE_S)
