@@ -40,6 +40,7 @@ IDLE_WAIT_S = 0.05  # the first poll after an empty round; doubled while idle, u
 IDLE_MAX_S = 0.4
 BEAT_EVERY_S = 2
 PARK_S = 1.0
+CONFIRM_TIMEOUT_S = 30  # a batch without every confirm by then goes out again on a new connection
 # The relay's two statements, built once and run with parameters (Trade-off 46,
 # shared/runtime/db.py).
 _UNSENT = select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(BATCH)
@@ -119,6 +120,7 @@ class _Rounds:
         self.relay = relay
         self.channel = self.timer = self.error = None
         self.in_flight = {}  # delivery tag -> outbox row, for the batch being confirmed
+        self.overdue = None  # the timer that gives up on the batch's missing confirms
         self.next_tag = 1
         self.idle_wait = IDLE_WAIT_S
         self.confirmed, self.returned = [], set()
@@ -204,6 +206,20 @@ class _Rounds:
             self.in_flight[self.next_tag] = row
             self.next_tag += 1
             faults.crash_point("relay.mid_batch")  # a test's crash window: before any confirm
+        self.overdue = self.connection.ioloop.call_later(CONFIRM_TIMEOUT_S, self._confirms_overdue)
+
+    def _confirms_overdue(self):
+        # Trade-off 98: a batch whose confirms have not all come within CONFIRM_TIMEOUT_S is
+        # given up: the connection is closed and run_forever() opens another (to any live
+        # node), whose rounds publish the unconfirmed rows again. On a cluster a confirm can be
+        # lost (seen: a quorum queue's leader cut off mid-publish left the relay waiting for
+        # minutes), and without a deadline the relay would wait for it forever. The price: a
+        # broker that is only slow gets the batch twice, and the consumers drop the copies.
+        self.overdue = None
+        if self.in_flight:
+            log.warning("%d event(s) unconfirmed after %ss: reconnecting to publish them again",
+                        len(self.in_flight), CONFIRM_TIMEOUT_S)
+            self._fail(AMQPConnectionError(f"no confirm within {CONFIRM_TIMEOUT_S}s"))
 
     def _returned(self, _channel, _method, properties, _body):
         # basic.return comes before the ack of the same message: remember it was not routed.
@@ -225,6 +241,9 @@ class _Rounds:
             self._batch_done()
 
     def _batch_done(self):
+        if self.overdue is not None:
+            self.connection.ioloop.remove_timeout(self.overdue)
+            self.overdue = None
         ids, self.confirmed = self.confirmed, []
         self.returned.clear()
         try:
