@@ -21,7 +21,7 @@ import threading
 import time
 
 import pika
-from pika.exceptions import AMQPConnectionError
+from pika.exceptions import AMQPConnectionError, AMQPError
 from sqlalchemy import bindparam, select, update
 
 from shared import tracing
@@ -159,7 +159,10 @@ class _Rounds:
                                      callback=lambda _frame: self._schedule(0)))
 
     def _open_failed(self, _connection, error):
-        self.error = error if isinstance(error, Exception) else AMQPConnectionError(error)
+        # pika reports a failed open with exception types of its own, not all of them an
+        # AMQPError (AMQPConnectionWorkflowFailed, when a cut-off node is tried): wrapped, so
+        # that run_forever() tries again rather than let the relay's thread die (seen).
+        self.error = error if isinstance(error, AMQPError) else AMQPConnectionError(repr(error))
         self.connection.ioloop.stop()
 
     def _closed(self, _connection, reason):
