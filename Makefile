@@ -164,19 +164,28 @@ fuzz: venv broker  ## 1,000 generated bad requests per variant (values and struc
 
 # --- Docker Compose (docs/deploy.md): the same programs, one container each. ---
 
-.PHONY: compose-images compose-up compose-down test-compose
+.PHONY: compose-images compose-up compose-down test-compose chaos-cluster bench-cluster
 
 compose-images:  ## build the app image (and stand-ins for official images that cannot be pulled)
 	deploy/compose.sh images
 
-compose-up: compose-images  ## start a variant in containers, detached, and wait until all are healthy (VARIANT=choreo); VARIANT=orch ORCH_TRANSPORT=amqp over RabbitMQ
+compose-up: compose-images  ## start a variant in containers, detached, and wait until all are healthy (VARIANT=choreo); VARIANT=orch ORCH_TRANSPORT=amqp over RabbitMQ; CLUSTER=3 on a three-node RabbitMQ cluster with quorum queues; TRACING=jaeger with Jaeger (UI on 127.0.0.1:16686)
 	deploy/compose.sh up $(VARIANT)
 
 compose-down:  ## remove every container, network and volume of the compose project
 	deploy/compose.sh down
 
-test-compose: venv compose-images  ## both variants under compose: e2e scenarios, a killed container, audit, Locust (not in make test)
+test-compose: venv compose-images  ## both variants under compose: e2e scenarios, a killed container, audit, Locust; the choreographed variant on a three-node cluster with its queue leader killed (not in make test)
 	$(PY) -m pytest tests/compose $(PYTEST_ARGS)
+
+# The cluster rows of the fault catalogue, each under load with the ledger audit (chaos/cluster.py).
+CLUSTER_VARIANT = $(if $(filter orch,$(VARIANT)),orch-amqp,$(VARIANT))
+
+bench-cluster: venv compose-images  ## the price of a cluster: VARIANT= (choreo, or orch: over AMQP) on one node with classic queues, then on three with quorum queues; CPU per order, throughput, POST and completion p99 (BENCH_ORDERS=500, BENCH_RUNS=3); reports/bench-cluster-<time>/
+	$(PY) -m load.cluster_bench --variant $(CLUSTER_VARIANT) --orders $(or $(BENCH_ORDERS),500) --runs $(or $(BENCH_RUNS),3)
+
+chaos-cluster: venv compose-images  ## the cluster rows of the fault catalogue on CLUSTER=3 (VARIANT=choreo or orch: orch over AMQP; SCENARIO= for one): leader killed, node stopped 30 s, node cut off, cluster restarted
+	$(PY) -m chaos.cluster --variant $(CLUSTER_VARIANT) $(if $(SCENARIO),--scenario $(SCENARIO))
 
 # --- Exercises (docs/exercises.md): put a guarantee back in a scratch copy under var/exercises/. ---
 

@@ -2,7 +2,9 @@
 # What the compose Makefile targets run (see docs/deploy.md):
 #   deploy/compose.sh images          the app image, and stand-in base images when needed
 #   deploy/compose.sh up VARIANT      start a profile detached; return once every container is healthy
-#                                     (ORCH_TRANSPORT=amqp with orch: over RabbitMQ, deploy/compose-amqp.yml)
+#                                     (ORCH_TRANSPORT=amqp with orch: over RabbitMQ, deploy/compose-amqp.yml;
+#                                      CLUSTER=3: a three-node broker cluster, deploy/compose-cluster.yml;
+#                                      TRACING=jaeger: Jaeger, every service exporting to it)
 #   deploy/compose.sh down            remove every container, network and volume of the project
 #   deploy/compose.sh amqp-url        the broker's URL on the host, while the compose broker runs
 # It uses `docker compose` (v2) when present, else `docker-compose` (1.29), and writes .env
@@ -13,11 +15,14 @@ APP_IMAGE=orders-saga-app
 STANDIN_BASE=orders-saga-standin-base:bookworm
 declare -A OFFICIAL=([PYTHON_IMAGE]=python:3.11.13-slim-bookworm
                      [POSTGRES_IMAGE]=postgres:15-bookworm
-                     [RABBITMQ_IMAGE]=rabbitmq:3.13-management)
+                     [RABBITMQ_IMAGE]=rabbitmq:3.13-management
+                     [JAEGER_IMAGE]=jaegertracing/all-in-one:1.57)
 declare -A STANDIN=([PYTHON_IMAGE]=orders-saga-standin-python:3.11-bookworm
                     [POSTGRES_IMAGE]=orders-saga-standin-postgres:15-bookworm
-                    [RABBITMQ_IMAGE]=orders-saga-standin-rabbitmq:3.10-management)
-declare -A FOLDER=([PYTHON_IMAGE]=python [POSTGRES_IMAGE]=postgres [RABBITMQ_IMAGE]=rabbitmq)
+                    [RABBITMQ_IMAGE]=orders-saga-standin-rabbitmq:3.10-management
+                    [JAEGER_IMAGE]=orders-saga-standin-otlp:bookworm)
+declare -A FOLDER=([PYTHON_IMAGE]=python [POSTGRES_IMAGE]=postgres [RABBITMQ_IMAGE]=rabbitmq
+                   [JAEGER_IMAGE]=otlp)
 
 say() { echo "compose: $*" >&2; }
 
@@ -41,6 +46,23 @@ choose_files() {  # VARIANT: add the AMQP overlay for `up orch` under ORCH_TRANS
     http) ;;
     amqp) [ "$1" != orch ] || FILES+=(-f deploy/compose-amqp.yml) ;;
     *) say "ORCH_TRANSPORT must be http or amqp"; exit 2 ;;
+  esac
+  # CLUSTER=3: three broker nodes and quorum queues, for a variant that uses the broker.
+  case "${CLUSTER:-1}" in
+    1) ;;
+    3) if [ "$1" = orch ] && [ "${ORCH_TRANSPORT:-http}" != amqp ]; then
+         say "CLUSTER=3 needs a broker: VARIANT=choreo, or VARIANT=orch ORCH_TRANSPORT=amqp"; exit 2
+       fi
+       FILES+=(-f deploy/compose-cluster.yml)
+       [ "$1" != orch ] || FILES+=(-f deploy/compose-cluster-orch.yml) ;;
+    *) say "CLUSTER must be 1 or 3"; exit 2 ;;
+  esac
+  # TRACING=jaeger: Jaeger beside the variant, and every service's spans sent to it over OTLP.
+  case "${TRACING:-off}" in
+    off) ;;
+    jaeger) FILES+=(-f deploy/compose-tracing.yml)
+            export OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318 ;;
+    *) say "TRACING must be off or jaeger"; exit 2 ;;
   esac
 }
 
@@ -74,12 +96,14 @@ random_secret() {  # 18 random bytes as hex
 ensure_env() {
   if [ -f .env ]; then  # an .env written before the service credential existed gets one
     [ -n "$(setting SERVICE_TOKEN)" ] || set_setting SERVICE_TOKEN "$(random_secret)"
+    [ -n "$(setting ERLANG_COOKIE)" ] || set_setting ERLANG_COOKIE "$(random_secret)"
     return 0
   fi
   say "writing .env from .env.example with random passwords and service token"
   sed -e "s/^RABBITMQ_PASSWORD=.*/RABBITMQ_PASSWORD=$(random_secret)/" \
       -e "s/^POSTGRES_PASSWORD=.*/POSTGRES_PASSWORD=$(random_secret)/" \
-      -e "s/^SERVICE_TOKEN=.*/SERVICE_TOKEN=$(random_secret)/" .env.example > .env
+      -e "s/^SERVICE_TOKEN=.*/SERVICE_TOKEN=$(random_secret)/" \
+      -e "s/^ERLANG_COOKIE=.*/ERLANG_COOKIE=$(random_secret)/" .env.example > .env
   chmod 600 .env
 }
 
@@ -108,7 +132,7 @@ images() {
   ensure_daemon
   ensure_env
   local key image
-  for key in PYTHON_IMAGE POSTGRES_IMAGE RABBITMQ_IMAGE; do
+  for key in PYTHON_IMAGE POSTGRES_IMAGE RABBITMQ_IMAGE JAEGER_IMAGE; do
     image=$(base_image "$key")
     if [ "$image" = "${STANDIN[$key]}" ]; then
       standin "$key"
@@ -172,11 +196,14 @@ up() {  # VARIANT
   wait_healthy "$variant" 420
   local api=8001 ui=8089 inspect="8011-8014, RabbitMQ management 15672, AMQP 5672"
   if [ "$variant" = orch ]; then api=8002 ui=8090 inspect="8021-8024, orchestrator 8020"; fi
-  [ "${#FILES[@]}" = 2 ] || inspect="$inspect, RabbitMQ management 15672, AMQP 5672"
+  [ "$variant" != orch ] || [ "${ORCH_TRANSPORT:-http}" != amqp ] \
+    || inspect="$inspect, RabbitMQ management 15672, AMQP 5672"
   local how=""; [ "$variant" != orch ] || how=" (ORCH_TRANSPORT=${ORCH_TRANSPORT:-http})"
+  [ "${CLUSTER:-1}" = 1 ] || how="$how on a three-node broker cluster (quorum queues)"
   echo "every container of $variant is healthy$how:"
   echo "  order API      http://localhost:$api/orders"
   echo "  Locust web UI  http://localhost:$ui"
+  [ "${TRACING:-off}" = off ] || echo "  Jaeger         http://localhost:16686 (its UI; on 127.0.0.1 only)"
   echo "  on 127.0.0.1 only: inspection APIs $inspect"
 }
 
@@ -188,13 +215,16 @@ leftovers() {  # every container, network and volume still labelled with the pro
 }
 
 down() {
-  FILES+=(-f deploy/compose-amqp.yml)  # its one-shot too, whichever way the variant was started
+  # Its one-shot and the cluster's nodes too, whichever way the variant was started.
+  FILES+=(-f deploy/compose-amqp.yml -f deploy/compose-cluster.yml -f deploy/compose-cluster-orch.yml
+          -f deploy/compose-tracing.yml)
   ensure_daemon
   if [ -f .env ]; then
+    ensure_env  # an .env older than the cluster overlay gets its ERLANG_COOKIE, which it names
     compose --profile choreo --profile orch down -v --remove-orphans
   else  # nothing needs the passwords to be removed
     COMPOSE_PROJECT_NAME=orders-saga RABBITMQ_USER=none RABBITMQ_PASSWORD=none \
-    POSTGRES_USER=none POSTGRES_PASSWORD=none SERVICE_TOKEN=none \
+    POSTGRES_USER=none POSTGRES_PASSWORD=none SERVICE_TOKEN=none ERLANG_COOKIE=none \
       compose --profile choreo --profile orch down -v --remove-orphans
   fi
   if [ -n "$(leftovers)" ]; then

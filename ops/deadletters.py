@@ -16,7 +16,7 @@ import argparse
 import json
 from dataclasses import dataclass, field
 
-from pika.exceptions import NackError, UnroutableError
+from pika.exceptions import ChannelClosedByBroker, NackError, UnroutableError
 
 from shared.messaging import topology
 from shared.messaging.connection import connect
@@ -31,17 +31,29 @@ def _drain(channel):
         yield method, properties, body
 
 
+def _dead_letters_channel(connection):
+    """Return a channel on which the dead-letter queue exists, of whatever type: this tool
+    does not know the services' QUEUE_TYPE (classic on one node, quorum on a cluster), and
+    declaring the queue with another type would be refused."""
+    channel = connection.channel()
+    try:
+        channel.queue_declare(topology.DEAD_LETTER_QUEUE, durable=True, passive=True)
+        return channel
+    except ChannelClosedByBroker:  # 404: nothing declared it yet
+        channel = connection.channel()
+        topology.declare_dead_letter_queue(channel)
+        return channel
+
+
 def list_dead_letters(amqp_url):
     """Return every dead letter as a dict, leaving them in the queue."""
     connection = connect(amqp_url)
     try:
-        channel = connection.channel()
-        channel.queue_declare(topology.DEAD_LETTER_QUEUE, durable=True)
+        channel = _dead_letters_channel(connection)
         found = []
         for _method, properties, body in _drain(channel):
             headers = properties.headers or {}
-            found.append({"queue": headers.get(topology.ORIGIN_HEADER),
-                          "reason": headers.get(topology.REASON_HEADER),
+            found.append({"queue": _origin(headers), "reason": _reason(headers),
                           "attempts": headers.get(topology.ATTEMPTS_HEADER),
                           "message_id": properties.message_id,
                           "body": body.decode("utf-8", "replace")[:500]})
@@ -61,9 +73,8 @@ def replay(amqp_url):
     """Send every dead letter back to its original queue; return the Replay."""
     connection = connect(amqp_url)
     try:
-        channel = connection.channel()
+        channel = _dead_letters_channel(connection)
         channel.confirm_delivery()
-        channel.queue_declare(topology.DEAD_LETTER_QUEUE, durable=True)
         done = Replay()
         for method, properties, body in _drain(channel):
             kept = _send_back(channel, properties, body)
@@ -77,10 +88,23 @@ def replay(amqp_url):
         connection.close()
 
 
+def _origin(headers):
+    """The queue a dead letter came from: our header, or the broker's when the broker itself
+    dead-lettered it (a quorum queue's delivery limit, shared/messaging/topology.py)."""
+    return headers.get(topology.ORIGIN_HEADER) or headers.get("x-first-death-queue")
+
+
+def _reason(headers):
+    said_by_broker = headers.get("x-first-death-reason")
+    return headers.get(topology.REASON_HEADER) or (said_by_broker and
+                                                   f"by the broker: {said_by_broker}")
+
+
 def _send_back(channel, properties, body):
     """Publish one dead letter to its origin queue; return why it could not be, or None."""
     headers = dict(properties.headers or {})
-    origin = headers.pop(topology.ORIGIN_HEADER, None)
+    origin = _origin(headers)
+    headers.pop(topology.ORIGIN_HEADER, None)
     if not origin:
         return "no header names the queue it came from"  # for a person to look at
     headers.pop(topology.REASON_HEADER, None)

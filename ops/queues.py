@@ -8,6 +8,7 @@ A queue that does not exist yet counts as empty.
 """
 import pika
 
+from shared.messaging.connection import connect
 from shared.runtime import config
 
 CONSUMER_QUEUES = ("inventory.events", "payments.events", "shipping.events",
@@ -63,7 +64,7 @@ class QueueWatch:
 
     def _channel(self):
         if self.connection is None or self.connection.is_closed:
-            self.connection = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
+            self.connection = connect(self.amqp_url)  # any live node of a cluster
         return self.connection.channel()
 
     def close(self):

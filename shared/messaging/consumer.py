@@ -16,6 +16,8 @@ For every delivery:
 import logging
 import time
 
+from pika.exceptions import ConsumerCancelled
+
 from shared import tracing
 from shared.messaging import contracts
 from shared.messaging import topology
@@ -91,6 +93,7 @@ class Consumer:
             # (and the tracker's own, larger window in orders-choreo/orders/subscriptions.py).
             self.channel.basic_qos(prefetch_count=self.prefetch)
             self.channel.basic_consume(self.queue, self._collect)
+            self.channel.add_on_cancel_callback(self._cancelled)
             self._beat()
             while not self.stopping:
                 # Wait (at most a second, to notice stop()) for deliveries; every one that
@@ -114,6 +117,11 @@ class Consumer:
             connection.add_callback_threadsafe(lambda: None)
         except Exception:  # no connection, or it is closing: the loop notices within a second
             pass
+
+    def _cancelled(self, _frame):
+        """The broker ended this consumer (its queue was deleted, or moved off a node that
+        went): raise, so that run_forever() connects and consumes again."""
+        raise ConsumerCancelled(f"the broker cancelled the consumer of {self.queue}")
 
     def _beat(self):
         if self.stopping:

@@ -21,12 +21,12 @@ import threading
 import time
 
 import pika
-from pika.exceptions import AMQPConnectionError
+from pika.exceptions import AMQPConnectionError, AMQPError
 from sqlalchemy import bindparam, select, update
 
 from shared import tracing
 from shared.messaging import outbox as outbox_module
-from shared.messaging.connection import HEARTBEAT_S, run_forever
+from shared.messaging.connection import nodes, run_forever
 from shared.messaging.topology import EXCHANGE, persistent
 from shared.models.base import utcnow
 from shared.models.plumbing import outbox
@@ -40,6 +40,7 @@ IDLE_WAIT_S = 0.05  # the first poll after an empty round; doubled while idle, u
 IDLE_MAX_S = 0.4
 BEAT_EVERY_S = 2
 PARK_S = 1.0
+CONFIRM_TIMEOUT_S = 30  # a batch without every confirm by then goes out again on a new connection
 # The relay's two statements, built once and run with parameters (Trade-off 46,
 # shared/runtime/db.py).
 _UNSENT = select(outbox).where(outbox.c.sent_at.is_(None)).order_by(outbox.c.id).limit(BATCH)
@@ -119,14 +120,17 @@ class _Rounds:
         self.relay = relay
         self.channel = self.timer = self.error = None
         self.in_flight = {}  # delivery tag -> outbox row, for the batch being confirmed
+        self.overdue = None  # the timer that gives up on the batch's missing confirms
         self.next_tag = 1
         self.idle_wait = IDLE_WAIT_S
         self.wake_pending = False  # a wake is queued for the I/O loop (Trade-off 90)
         self.confirmed, self.returned = [], set()
-        params = pika.URLParameters(relay.amqp_url)
-        params.heartbeat, params.connection_attempts = HEARTBEAT_S, 1
+        # One node per connection, drawn at random from the list (Trade-off 95): when it does
+        # not answer, run_forever() draws again after its backoff, so a cluster with a node
+        # down costs the relay a failed attempt or two. Rows the lost connection had not seen
+        # confirmed are still unsent, and the next round publishes them again (Trade-off 2).
         self.connection = pika.SelectConnection(
-            params, on_open_callback=self._opened, on_open_error_callback=self._open_failed,
+            nodes(relay.amqp_url)[0], on_open_callback=self._opened, on_open_error_callback=self._open_failed,
             on_close_callback=self._closed)
 
     def run(self):
@@ -163,7 +167,10 @@ class _Rounds:
                                      callback=lambda _frame: self._schedule(0)))
 
     def _open_failed(self, _connection, error):
-        self.error = error if isinstance(error, Exception) else AMQPConnectionError(error)
+        # pika reports a failed open with exception types of its own, not all of them an
+        # AMQPError (AMQPConnectionWorkflowFailed, when a cut-off node is tried): wrapped, so
+        # that run_forever() tries again rather than let the relay's thread die (seen).
+        self.error = error if isinstance(error, AMQPError) else AMQPConnectionError(repr(error))
         self.connection.ioloop.stop()
 
     def _closed(self, _connection, reason):
@@ -210,6 +217,20 @@ class _Rounds:
             self.in_flight[self.next_tag] = row
             self.next_tag += 1
             faults.crash_point("relay.mid_batch")  # a test's crash window: before any confirm
+        self.overdue = self.connection.ioloop.call_later(CONFIRM_TIMEOUT_S, self._confirms_overdue)
+
+    def _confirms_overdue(self):
+        # Trade-off 98: a batch whose confirms have not all come within CONFIRM_TIMEOUT_S is
+        # given up: the connection is closed and run_forever() opens another (to any live
+        # node), whose rounds publish the unconfirmed rows again. On a cluster a confirm can be
+        # lost (seen: a quorum queue's leader cut off mid-publish left the relay waiting for
+        # minutes), and without a deadline the relay would wait for it forever. The price: a
+        # broker that is only slow gets the batch twice, and the consumers drop the copies.
+        self.overdue = None
+        if self.in_flight:
+            log.warning("%d event(s) unconfirmed after %ss: reconnecting to publish them again",
+                        len(self.in_flight), CONFIRM_TIMEOUT_S)
+            self._fail(AMQPConnectionError(f"no confirm within {CONFIRM_TIMEOUT_S}s"))
 
     def _returned(self, _channel, _method, properties, _body):
         # basic.return comes before the ack of the same message: remember it was not routed.
@@ -231,6 +252,9 @@ class _Rounds:
             self._batch_done()
 
     def _batch_done(self):
+        if self.overdue is not None:
+            self.connection.ioloop.remove_timeout(self.overdue)
+            self.overdue = None
         ids, self.confirmed = self.confirmed, []
         self.returned.clear()
         try:

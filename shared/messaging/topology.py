@@ -5,7 +5,8 @@ retry queue and the shared dead-letter queue.
         --> <service>.<name> queue --(fails)--> <queue>.retry --(TTL expires)--> <queue>
                                    --(fails N times or poison)--> dead-letters
 
-Every queue is durable and every message persistent, so a broker restart loses nothing.
+Every queue is durable and every message persistent, so a broker restart loses nothing. On a
+cluster (QUEUE_TYPE=quorum) every queue is also replicated: see queue_arguments().
 Each service declares its own queue and bindings (see its `subscriptions.py`): no central list
 names the services, which is what lets a new one join without changing the others.
 
@@ -31,6 +32,7 @@ from pika.exceptions import AMQPError
 from tenacity import (before_sleep_log, retry, retry_if_exception_type, stop_after_delay,
                       wait_exponential_jitter)
 
+from shared.messaging.connection import connect
 from shared.runtime import config
 
 EXCHANGE = "orders.events"
@@ -52,11 +54,56 @@ def declare_exchange(channel, exchange=EXCHANGE):
     channel.exchange_declare(exchange, exchange_type="topic", durable=True)
 
 
+def queue_arguments(role, queue=None, kind=None):
+    """Return the arguments of a queue of this topology: `role` is "consumer", "retry" (the
+    retry queue of `queue`) or "dead-letters"; `kind` is QUEUE_TYPE's (classic or quorum)."""
+    back_to_queue = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue}
+    if (kind or config.queue_type()) == "quorum":
+        return _quorum_arguments(role, back_to_queue)
+    return back_to_queue if role == "retry" else {}  # what a single node has always declared
+
+
+def _quorum_arguments(role, back_to_queue):
+    # Trade-off 96: on a cluster every queue is a quorum queue (a Raft log on three nodes): a
+    # message is confirmed to its publisher only once a majority stored it, so a node's death
+    # loses nothing and its queues carry on under a new leader. What changes, and why:
+    # - the broker itself dead-letters (a retry queue's expired message back to its queue, a
+    #   consumer queue's over-delivered one to the dead letters), and by default a quorum
+    #   queue does that at most once: a node lost in between would lose the message. The
+    #   at-least-once strategy keeps it until the target queue confirmed it, and RabbitMQ
+    #   accepts that strategy only with `overflow: reject-publish` (no length limit is set,
+    #   so it refuses nothing; a refusal would reach the relay as a nack, parked and retried);
+    # - a delivery limit: a message handed out QUEUE_DELIVERY_LIMIT times without an ack (it
+    #   crashes its consumer each time) is dead-lettered by the broker; the consumer's own
+    #   MAX_ATTEMPTS (retry queue, then dead letters with a reason) still handles every
+    #   failure it survives, so the limit is set well above it;
+    # - no exclusive or non-durable queue: this topology has none, and must keep it so.
+    # The price: every publish and ack is a Raft write replicated to two other nodes (CPU and
+    # latency, measured in docs/deploy.md), and a queue's type cannot be changed in place:
+    # a broker's queues of the other type must be deleted first (PRECONDITION_FAILED).
+    # Each leader goes to the node with the fewest, not to the one the topology command
+    # happened to connect to: the work of leading spreads over the three nodes.
+    quorum = {"x-queue-type": "quorum", "x-queue-leader-locator": "balanced"}
+    at_least_once = {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+    if role == "retry":
+        return {**quorum, **back_to_queue, **at_least_once}
+    if role == "consumer":
+        return {**quorum, **at_least_once, "x-delivery-limit": config.delivery_limit(),
+                "x-dead-letter-exchange": "", "x-dead-letter-routing-key": DEAD_LETTER_QUEUE}
+    return quorum
+
+
+def declare_dead_letter_queue(channel):
+    """Declare the one dead-letter queue (idempotent)."""
+    channel.queue_declare(DEAD_LETTER_QUEUE, durable=True,
+                          arguments=queue_arguments("dead-letters"))
+
+
 def declare_consumer_queue(channel, queue, routing_keys, exchange=EXCHANGE):
     """Declare a consumer's queue with its bindings (on the events exchange unless told
     another), its retry queue and the dead-letter queue."""
     declare_exchange(channel, exchange)
-    channel.queue_declare(queue, durable=True)
+    channel.queue_declare(queue, durable=True, arguments=queue_arguments("consumer", queue))
     # Trade-off 7: each service binds its own queue to the events it wants; nothing central
     # lists the services, so a new one joins alone (C2). Bindings are only ever added: a key
     # a service stops handling stays bound until someone unbinds it by hand.
@@ -64,9 +111,9 @@ def declare_consumer_queue(channel, queue, routing_keys, exchange=EXCHANGE):
         channel.queue_bind(queue, exchange, routing_key=key)
     # A message in the retry queue expires after its per-message TTL and is dead-lettered by
     # the broker straight back to the consumer's own queue (default exchange, queue name).
-    channel.queue_declare(retry_queue(queue), durable=True, arguments={
-        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue})
-    channel.queue_declare(DEAD_LETTER_QUEUE, durable=True)
+    channel.queue_declare(retry_queue(queue), durable=True,
+                          arguments=queue_arguments("retry", queue))
+    declare_dead_letter_queue(channel)
 
 
 def persistent(envelope_type, message_id, correlation_id, headers=None):
@@ -107,7 +154,7 @@ def declare_all(channel, subscriptions):
 def declare_when_the_broker_answers(declare):
     """Call declare(channel); a broker that is still starting (it may pass its healthcheck
     before it takes logins) is tried again with backoff for a minute."""
-    connection = pika.BlockingConnection(pika.URLParameters(config.amqp_url()))
+    connection = connect(config.amqp_url())
     try:
         declare(connection.channel())
     finally:

@@ -63,8 +63,33 @@ def service_token():
 
 
 def amqp_url():
-    """Return the RabbitMQ URL (choreographed variant only)."""
+    """Return the RabbitMQ URL, or the URLs of a cluster's nodes separated by commas
+    (AMQP_URL); shared/messaging/connection.py connects to any live one of them."""
     return _env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def amqp_urls(of_amqp_url=None):
+    """Return the list of node URLs in an AMQP URL setting (AMQP_URL by default)."""
+    return [url.strip() for url in (of_amqp_url or amqp_url()).split(",") if url.strip()]
+
+
+QUEUE_TYPES = ("classic", "quorum")
+
+
+def queue_type():
+    """Return the type of every durable queue the topology declares (QUEUE_TYPE): `classic` on
+    one node, `quorum` on a cluster (replicated by Raft; shared/messaging/topology.py says
+    what changes). Every program that declares a queue must read the same value."""
+    kind = _env("QUEUE_TYPE", "classic")
+    if kind not in QUEUE_TYPES:
+        raise ValueError(f"QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}, not {kind!r}")
+    return kind
+
+
+def delivery_limit():
+    """Return how often a quorum queue hands out one message before the broker dead-letters it
+    (QUEUE_DELIVERY_LIMIT): the guard against a message that crashes its consumer every time."""
+    return int(_env("QUEUE_DELIVERY_LIMIT", 50))
 
 
 # The management API listens on the AMQP port + 10000: 5672 -> 15672, RabbitMQ's own pair.
@@ -79,7 +104,8 @@ def management_queues_url(of_amqp_url=None):
     if explicit:
         return explicit
     # Split by hand: an HTTP client library (urllib) stays out of the choreographed services.
-    auth, _, location = (of_amqp_url or amqp_url()).split("://", 1)[-1].rpartition("@")
+    first_node = amqp_urls(of_amqp_url)[0]  # a cluster's nodes share their queues
+    auth, _, location = first_node.split("://", 1)[-1].rpartition("@")
     host_port, _, vhost = location.partition("/")
     host, _, port = host_port.partition(":")
     management_port = int(port or 5672) + MANAGEMENT_PORT_OFFSET

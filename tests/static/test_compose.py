@@ -255,11 +255,13 @@ def test_the_base_images_default_to_the_official_ones_and_have_a_stand_in_each(c
     defaults = dict(re.findall(r"\$\{([A-Z]+_IMAGE):-([^}]+)\}", text))
     script = (ROOT / "deploy" / "compose.sh").read_text()
     official = dict(re.findall(r"\[([A-Z]+_IMAGE)\]=([^\s)]+)", script.split("declare -A STANDIN")[0]))
+    tracing = (ROOT / "deploy" / "compose-tracing.yml").read_text()  # the TRACING=jaeger overlay
+    defaults |= dict(re.findall(r"\$\{([A-Z]+_IMAGE):-([^}]+)\}", tracing))
     assert defaults == official
-    assert set(defaults) == {"PYTHON_IMAGE", "POSTGRES_IMAGE", "RABBITMQ_IMAGE"}
+    assert set(defaults) == {"PYTHON_IMAGE", "POSTGRES_IMAGE", "RABBITMQ_IMAGE", "JAEGER_IMAGE"}
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"ARG PYTHON_IMAGE={defaults['PYTHON_IMAGE']}" in dockerfile
-    for folder in ("python", "postgres", "rabbitmq"):
+    for folder in ("python", "postgres", "rabbitmq", "otlp"):
         assert (ROOT / "deploy" / "standins" / folder / "Dockerfile").is_file(), folder
 
 

@@ -146,7 +146,8 @@ def _allowed_ports():
     compose = [p for p in ROOT.glob("*compose*.y*ml")] + [ROOT / "docs" / "deploy.md"]
     if any(p.exists() and "15672" in p.read_text() for p in compose):
         ports.add(15672)  # RabbitMQ's management UI, when the compose setup publishes it
-    for path in ROOT.glob("*compose*.y*ml"):  # every host port the compose setup publishes
+    overlays = list((ROOT / "deploy").glob("compose*.y*ml"))  # CLUSTER=3, TRACING=jaeger, ...
+    for path in [*ROOT.glob("*compose*.y*ml"), *overlays]:  # every port the compose setup publishes
         published = re.findall(r"[\"' ](?:127\.0\.0\.1:)?(\d{2,5}):\d{2,5}[\"']", path.read_text())
         ports |= {int(p) for p in published}
     return ports
