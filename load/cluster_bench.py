@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 
 from load.bench import _completions, _final_orders, _percentiles
 from load.drain import Client
-from load import spread
+from load import record, report, spread
 from shared.runtime import config
 
 ROOT = config.repo_root()
@@ -128,13 +128,27 @@ def table(results):
     return "\n".join(lines)
 
 
+def figures(results):
+    """Return the record's figures: per setting, each figure's median and range over the runs."""
+    return {name: {"runs": len(setting["repeats"]),
+                   **{key: record.spread([r[key] for r in setting["repeats"]], digits)
+                      for key, _label, digits in FIGURES}}
+            for name, setting in results.items()}
+
+
+def settings(variant, orders, runs):
+    """Return the record's settings."""
+    return {"variant": variant, "orders": orders, "runs": runs, "client_threads": THREADS,
+            "db": "postgres", "settings": {name: f"CLUSTER={n}" for name, n in SETTINGS.items()}}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m load.cluster_bench")
     parser.add_argument("--variant", choices=("choreo", "orch-amqp"), default="choreo")
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    results = {}
+    machine, results = report.machine(), {}
     for name, cluster in SETTINGS.items():
         print(f"{args.variant} on {name} (CLUSTER={cluster}):", flush=True)
         results[name] = bench_setting(args.variant, cluster, args.orders, args.runs, print)
@@ -144,6 +158,8 @@ def main(argv=None):
             f"a run, {args.runs} run(s), {THREADS} client threads\n\n{table(results)}\n")
     (folder / "results.md").write_text(text)
     (folder / "results.json").write_text(json.dumps(results, indent=1))
+    record.write(folder, "bench-cluster", machine, settings(args.variant, args.orders, args.runs),
+                 figures(results))
     print(f"\n{table(results)}\n\nreport: {folder / 'results.md'}")
     return 0 if all(r["not_final"] == 0 for s in results.values() for r in s["repeats"]) else 1
 

@@ -176,8 +176,22 @@ def from_report(folder):
         line = _first_line(folder / "summary.txt", 0).split(": ", 1)[-1]
         return record("demo", folder.name, line, demo_settings(summaries),
                       demo_figures(summaries, floor), when)
-    raise SystemExit(f"{folder}: neither a bench (runs.json) nor a demo (summary.json) "
-                     "report, and no record.json")
+    if (folder / "results.json").exists() and folder.name.startswith("bench-cluster-"):
+        return _cluster_bench(folder, when)
+    raise SystemExit(f"{folder}: neither a bench (runs.json), a demo (summary.json) nor a "
+                     "cluster bench (results.json) report, and no record.json")
+
+
+def _cluster_bench(folder, when):
+    """The record of a `make bench-cluster` run from before it wrote one: the variant from
+    its report's title, the machine not recorded."""
+    from load import cluster_bench  # here: that module imports this one
+    results = _json(folder / "results.json")
+    variant = _first_line(folder / "results.md", 0).removeprefix("# ").split(":", 1)[0]
+    repeats = next(iter(results.values()))["repeats"]
+    return record("bench-cluster", folder.name, "",
+                  cluster_bench.settings(variant, repeats[0]["orders"], len(repeats)),
+                  cluster_bench.figures(results), when)
 
 
 def _json(path):

@@ -58,3 +58,26 @@ def test_a_record_the_run_wrote_itself_is_published_as_it_is(tmp_path, monkeypat
     assert written["commit_how"] == "HEAD when the run started"
     published = json.loads(record.publish(folder, name="floor-today").read_text())
     assert published == {**written, "name": "floor-today"}
+
+
+def _cluster_run(rate, cpu):
+    return {"orders": 500, "finished_per_s": rate, "cpu_ms_per_order": cpu,
+            "post_p99_ms": 80.0, "completion_p99_ms": 900.0, "not_final": 0}
+
+
+def test_a_cluster_bench_report_is_published_with_each_settings_median_and_range(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(record, "RUNS", tmp_path / "runs")
+    folder = tmp_path / "bench-cluster-20261206-091640"
+    folder.mkdir()
+    (folder / "results.md").write_text("# choreo: one node against a three-node cluster\n")
+    (folder / "results.json").write_text(json.dumps({
+        "one node, classic": {"repeats": [_cluster_run(30.1, 60.0), _cluster_run(28.4, 64.2)]},
+        "three nodes, quorum": {"repeats": [_cluster_run(20.5, 90.3),
+                                            _cluster_run(22.0, 88.1)]}}))
+    made = json.loads(record.publish(folder).read_text())
+    assert made["kind"] == "bench-cluster" and made["settings"]["variant"] == "choreo"
+    assert made["commit_how"].startswith("inferred") and made["settings"]["runs"] == 2
+    quorum = made["figures"]["three nodes, quorum"]
+    assert quorum["finished_per_s"] == {"median": 21.2, "low": 20.5, "high": 22.0}
+    assert quorum["cpu_ms_per_order"]["high"] == 90.3 and quorum["post_p99_ms"]["median"] == 80
