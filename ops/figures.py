@@ -152,7 +152,7 @@ def trace_cost_table(records, page, root):
         for variant, f in record["figures"].items():
             rows.append(f"| {variant} | {f['off']['cpu_ms_per_order']:.1f} CPU-ms per order | "
                         f"{f['on']['cpu_ms_per_order']:.1f} CPU-ms per order | "
-                        f"+{f['cost_ms']:.1f} CPU-ms | {provenance(record, page, root)} |")
+                        f"{f['cost_ms']:+.1f} CPU-ms | {provenance(record, page, root)} |")
     return "\n".join(rows) + "\n"
 
 
