@@ -30,6 +30,7 @@ from sqlalchemy.orm import sessionmaker
 
 BUSY_TIMEOUT_MS = 30_000
 WRITE_LOCK_POLL_S = 0.001  # how often a writer of another process looks for SQLite's write lock
+WAL_SWITCH_POLL_S = 0.01  # how often a new file's second opener tries its switch to WAL again
 PG_SCHEMA_LOCK_KEY = 7_415_001  # any constant: advisory locks are scoped to one database
 WRITES = "writes"  # the execution option that marks a write transaction
 _AFTER_COMMIT = "after_commit"  # the connection.info key of a transaction's callbacks
@@ -40,8 +41,8 @@ def _tune_sqlite(engine):
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # let us issue BEGIN ourselves
+        _use_wal(dbapi_connection)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -53,6 +54,22 @@ def _tune_sqlite(engine):
             _begin_immediate(conn.connection.dbapi_connection)
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _use_wal(dbapi_connection):
+    """Switch the file to WAL journaling (the file keeps it: only a new file changes)."""
+    # Two processes open a new file together (the orders API's two workers): while one
+    # creates its tables, SQLite refuses the other's switch at once, without its busy wait,
+    # and that worker failed to boot (seen in CI). So wait for the switch as for a write lock.
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_SWITCH_POLL_S)
 
 
 def _begin_immediate(dbapi_connection):
