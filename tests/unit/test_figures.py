@@ -90,12 +90,15 @@ def test_a_trace_cost_record_renders_its_table_with_its_run(site):
             "commit": "7b6f535", "commit_how": "HEAD when the run started",
             "machine": {"cpu": "AMD EPYC", "cores": 2}, "settings": {"orders": 500},
             "figures": {"choreo": {"off": {"cpu_ms_per_order": 12.0},
-                                   "on": {"cpu_ms_per_order": 15.5}, "cost_ms": 3.5}}}
+                                   "on": {"cpu_ms_per_order": 15.5}, "cost_ms": 3.5},
+                        "orch": {"off": {"cpu_ms_per_order": 45.3},  # a run noisier than
+                                 "on": {"cpu_ms_per_order": 38.5}, "cost_ms": -6.8}}}  # the cost
     (site / "docs" / "runs" / "trace-cost-1.json").write_text(json.dumps(made))
     region = "<!-- figures: trace-cost-table trace-cost-1 -->\n<!-- /figures -->\n"
     (site / "README.md").write_text(region)
     rendered = figures.render(site / "README.md", site)
     assert "| choreo | 12.0 CPU-ms per order | 15.5 CPU-ms per order | +3.5 CPU-ms |" in rendered
+    assert "| orch | 45.3 CPU-ms per order | 38.5 CPU-ms per order | -6.8 CPU-ms |" in rendered
     assert "commit 7b6f535" in rendered and "docs/runs/trace-cost-1.json" in rendered
     assert _problems(site, rendered) == []
 
