@@ -61,15 +61,7 @@ def _use_wal(dbapi_connection):
     # Two processes open a new file together (the orders API's two workers): while one
     # creates its tables, SQLite refuses the other's switch at once, without its busy wait,
     # and that worker failed to boot (seen in CI). So wait for the switch as for a write lock.
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while True:
-        try:
-            dbapi_connection.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(WAL_SWITCH_POLL_S)
+    _execute_while_locked(dbapi_connection, "PRAGMA journal_mode=WAL", WAL_SWITCH_POLL_S)
 
 
 def _begin_immediate(dbapi_connection):
@@ -78,19 +70,25 @@ def _begin_immediate(dbapi_connection):
     # so under load the lock sits free while the next writer of another process sleeps (the
     # orders API's two workers and the orders worker share one file). Looking every
     # millisecond costs a few microseconds of CPU per look, only while another process holds it.
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     dbapi_connection.execute("PRAGMA busy_timeout=0")  # fail at once; we wait below
     try:
-        while True:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(WRITE_LOCK_POLL_S)
+        _execute_while_locked(dbapi_connection, "BEGIN IMMEDIATE", WRITE_LOCK_POLL_S)
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _execute_while_locked(dbapi_connection, statement, poll_s):
+    """Execute `statement`; while SQLite refuses it because another connection holds the file
+    locked, try again every `poll_s` seconds, for at most BUSY_TIMEOUT_MS."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            dbapi_connection.execute(statement)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(poll_s)
 
 
 def make_engine(url, pool_size=10):
