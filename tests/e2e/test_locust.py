@@ -107,6 +107,8 @@ def test_the_sagas_tab_counts_what_the_ledger_holds_and_the_audit_passes(
     assert {k: v for k, v in ended.items() if v} == counted["ended"]
     assert int(tab["in flight"]["count"]) == 0 and int(tab[sagas.STOPPED]["count"]) == 0
     assert tab["audit"]["note"].startswith("passed"), tab["audit"]["note"]
+    if processes == 2:  # every worker's last counts came before it quit (Trade-off 109)
+        assert tab["workers"]["note"] == "2 of 2 workers sent their last counts", tab["workers"]
 
     # Locust's own table: the sagas have their row, and the Aggregated row counts HTTP only
     stats = _rows(tmp_path / "run_stats.csv")
