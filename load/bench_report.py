@@ -94,7 +94,9 @@ def _summary(runs):
 
 def against_floor(runs, floor):
     """Return each (db, variant)'s CPU-ms per order beside its transports' floor (load/floor.py
-    PATHS: hops x an AMQP round trip's CPU + HTTP round trips x an HTTP one's), and the ratio."""
+    PATHS: hops x an AMQP round trip's CPU + HTTP round trips x an HTTP one's), and the ratio:
+    each run's against the floor measured just before it (`floor`, the median of those, for
+    the formula; an older run without a floor of its own is taken against `floor`)."""
     if not floor or floor_mod.order_cpu_ms(floor, "orch") is None:
         return "## Against the floor\n\nNo floor was measured with this bench.\n"
     rows = ["| db | variant | CPU-ms per order (services) | its floor: hops x AMQP + HTTP round "
@@ -108,9 +110,15 @@ def against_floor(runs, floor):
         hops, calls = floor_mod.PATHS[variant]
         rows.append(f"| {db} | {variant} | {spread(cpu)} | {hops} x "
                     f"{floor['amqp']['cpu_ms']:.2f} + {calls} x {floor['http']['cpu_ms']:.2f} = "
-                    f"{least:.1f} | {multiple([c / least for c in cpu])} |")
+                    f"{least:.1f} | {multiple(ratios(group, variant, floor))} |")
     return ("## Against the floor (CPU-ms per order as a multiple of its transports alone)\n\n"
             + "\n".join(rows) + "\n\n" + _floor_note() + "\n")
+
+
+def ratios(group, variant, floor):
+    """Return each run's CPU-ms per order divided by its own floor (else by `floor`)."""
+    return [services_cpu(r) / floor_mod.order_cpu_ms(r.get("floor") or floor, variant)
+            for r in group]
 
 
 def multiple(ratios):
@@ -122,9 +130,10 @@ def multiple(ratios):
 
 
 def _floor_note():
-    return ("The floor was measured once, before the runs (`make bench-floor` measures the "
-            "same). Each path counts every step of a completed order through the customer's "
-            "notification: choreo 6 events + POST /orders; orch POST /orders, POST /sagas and "
+    return ("The floor was measured before each run (`make bench-floor` measures the same), "
+            "and each run's multiple is its CPU against that floor; the formula shows the median "
+            "of the runs' floors (Trade-off 87). Each path counts every step of a completed "
+            "order through the customer's notification: choreo 6 events + POST /orders; orch POST /orders, POST /sagas and "
             "6 step calls; orch-amqp the same two requests, then 6 commands and 6 replies. "
             "(Issue 25 counted 5 hops + 1 request, 8 round trips, and 8 commands + 8 replies: "
             "its choreographed path stopped at COMPLETED, and the saga has 6 steps, not 8; "

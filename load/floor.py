@@ -157,3 +157,14 @@ def measure(amqp_url, count=ROUND_TRIPS):
     """Return the floor of both transports: {"amqp": {...}, "http": {...}}."""
     return {"amqp": describe(*amqp_round_trips(amqp_url, count)),
             "http": describe(*http_round_trips(count))}
+
+
+def median(floors):
+    """Return one floor from several (each what measure() returns): every figure of each
+    transport the median of theirs. None when there is none."""
+    floors = [f for f in floors if f]
+    if not floors:
+        return None
+    return {transport: {figure: statistics.median(f[transport][figure] for f in floors)
+                        for figure in floors[0][transport]}
+            for transport in floors[0]}

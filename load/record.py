@@ -96,14 +96,21 @@ def floor_figures(floor):
 def bench_figures(runs, floor):
     """Return the bench's figures per db/variant: orders/s, CPU-ms per order, the floor multiple."""
     figures = {"floor": floor_figures(floor) if floor else None}
+    if any(r.get("floor") for r in runs):  # how far the floor moved from run to run
+        figures["floor_cpu_ms_by_run"] = {
+            transport: spread([r["floor"][transport]["cpu_ms"] for r in runs if r.get("floor")],
+                              2) for transport in ("amqp", "http")}
     for (db, variant), group in bench_report.groups(runs).items():
         cpu = [bench_report.services_cpu(r) for r in group]
+        # `floor`: the median of the runs' floors (bench.md's formula); each multiple pairs a
+        # run with the floor measured before it (load/bench_report.py ratios)
         least = floor_mod.order_cpu_ms(floor, variant) if floor else None
         figures[f"{db}/{variant}"] = {
             "runs": len(group), "orders_per_s": spread([r["orders_per_s"] for r in group]),
             "cpu_ms_per_order": spread(cpu),
             "floor_cpu_ms": round(least, 1) if least else None,
-            "floor_multiple": spread([c / least for c in cpu]) if least else None,
+            "floor_multiple": (spread(bench_report.ratios(group, variant, floor))
+                               if least else None),
             "half_rate_post_ms": {cut: spread([(r.get("half_rate") or {}).get("post_ms", {})
                                                .get(cut) for r in group], 0)
                                   for cut in ("p50", "p99")},

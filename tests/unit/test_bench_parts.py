@@ -7,7 +7,8 @@ import time
 import pytest
 
 from load import __main__ as load_cli
-from load import bench, bench_report, charts, drain, floor, report, run, scaling, scenarios, variant
+from load import (bench, bench_report, charts, drain, floor, record, report, run, scaling,
+                  scenarios, variant)
 
 Times = collections.namedtuple("Times", "user system idle steal")
 
@@ -80,6 +81,38 @@ def test_the_bench_gives_each_variant_s_cpu_per_order_as_a_multiple_of_its_floor
                                      [], "a machine", 0.0, FLOOR)
     assert "x2.4 its floor" in markdown and "Issue 25 counted" in markdown
     assert "No floor was measured" in bench_report.console(runs, None)
+
+
+def test_each_run_is_set_against_the_floor_measured_before_it():
+    # Trade-off 87: the same code costs more in a slow hour, and so does the bare transport;
+    # a run is divided by its own floor, and the formula shows the median of the floors.
+    slow = {"amqp": dict(FLOOR["amqp"], cpu_ms=1.0), "http": dict(FLOOR["http"], cpu_ms=4.0)}
+    runs = [dict(_bench_run("orch", 40.0), floor=FLOOR), dict(_bench_run("orch", 64.0), floor=slow),
+            dict(_bench_run("orch", 48.0), floor=FLOOR)]
+    middle = floor.median(run["floor"] for run in runs)
+    assert middle == FLOOR and floor.median([]) is None
+    table = bench_report.console(runs, middle)
+    # 40/16, 64/32, 48/16: x2.5, x2.0, x3.0; against one floor the slow run would read x4.0
+    assert ("| sqlite | orch | 48.0 (40.0-64.0) | 0 x 0.50 + 8 x 2.00 = 16.0 | x2.5 its floor "
+            "(x2.0-x3.0) |") in table
+    made = record.bench_figures(runs, middle)["sqlite/orch"]
+    assert made["floor_multiple"] == {"median": 2.5, "low": 2.0, "high": 3.0}
+    assert made["floor_cpu_ms"] == 16.0
+    assert record.bench_figures(runs, middle)["floor_cpu_ms_by_run"] == {
+        "amqp": {"median": 0.5, "low": 0.5, "high": 1.0},
+        "http": {"median": 2.0, "low": 2.0, "high": 4.0}}
+    older = [_bench_run("orch", 40.0)]  # a runs.json from before: the bench's one floor
+    made = record.bench_figures(older, FLOOR)
+    assert made["sqlite/orch"]["floor_multiple"]["median"] == 2.5
+    assert "floor_cpu_ms_by_run" not in made
+
+
+def test_the_median_floor_takes_each_figure_apart():
+    fast = {"amqp": {"cpu_ms": 0.6, "per_s": 1500}, "http": {"cpu_ms": 1.0, "per_s": 900}}
+    slow = {"amqp": {"cpu_ms": 1.0, "per_s": 1000}, "http": {"cpu_ms": 2.0, "per_s": 500}}
+    middle = {"amqp": {"cpu_ms": 0.7, "per_s": 1400}, "http": {"cpu_ms": 1.9, "per_s": 800}}
+    assert floor.median([fast, slow, middle]) == {
+        "amqp": {"cpu_ms": 0.7, "per_s": 1400}, "http": {"cpu_ms": 1.9, "per_s": 800}}
 
 
 def test_the_harness_knows_three_variants_and_what_each_runs():
