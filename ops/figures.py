@@ -146,14 +146,25 @@ def floor_table(records, page, root):
 
 
 def trace_cost_table(records, page, root):
-    """`make trace-cost`: each variant's CPU-ms per order with tracing off and on."""
+    """`make trace-cost`: each variant's CPU-ms per order with tracing off and on, and the
+    cost (a record of several rounds: their median and spread; an older one: one drain each)."""
     rows = ["| variant | tracing off | tracing on | cost | run |", "|---|---|---|---|---|"]
     for record in records:
         for variant, f in record["figures"].items():
-            rows.append(f"| {variant} | {f['off']['cpu_ms_per_order']:.1f} CPU-ms per order | "
-                        f"{f['on']['cpu_ms_per_order']:.1f} CPU-ms per order | "
-                        f"{f['cost_ms']:+.1f} CPU-ms | {provenance(record, page, root)} |")
+            rows.append(f"| {variant} | {_rounds(f['off']['cpu_ms_per_order'])} CPU-ms per "
+                        f"order | {_rounds(f['on']['cpu_ms_per_order'])} CPU-ms per order | "
+                        f"{_rounds(f['cost_ms'], '+.1f')} CPU-ms | "
+                        f"{provenance(record, page, root)} |")
     return "\n".join(rows) + "\n"
+
+
+def _rounds(figure, form=".1f"):
+    """A figure of one drain (a number) or of several rounds: `median (lowest to highest)`."""
+    if not isinstance(figure, dict):
+        return f"{figure:{form}}"
+    if figure["low"] == figure["high"]:
+        return f"{figure['median']:{form}}"
+    return f"{figure['median']:{form}} ({figure['low']:{form}} to {figure['high']:{form}})"
 
 
 def run_line(records, page, root):

@@ -1,11 +1,14 @@
 """`make trace-cost`: what tracing costs in CPU, measured by draining orders with it on and off.
 
-    python -m scripts.trace_cost [--orders 500] [--threads 16] [--variant choreo|orch|both]
+    python -m scripts.trace_cost [--orders 500] [--threads 16] [--rounds 3]
+                                 [--variant choreo|orch|both]
 
-For each variant, twice (OTEL_SDK_DISABLED=true, then tracing on as by default): start it with
-the runner on moved ports, post the orders from client threads, wait until every one is final,
-and add up the CPU time (user + system, psutil) of every process the runner supervises,
-gunicorn's workers included, over the drain. The broker and this script are not counted.
+In each round, for each variant, once with tracing off (OTEL_SDK_DISABLED=true) and once on
+(the default), in turn: start it with the runner on moved ports, post the orders from client
+threads, wait until every one is final, and add up the CPU time (user + system, psutil) of
+every process the runner supervises, gunicorn's workers included, over the drain. The broker
+and this script are not counted. The cost is each round's "on" minus its "off": the median of
+the rounds, with the lowest and highest.
 It writes reports/trace-cost-<timestamp>/record.json (load/record.py), which
 `make publish-run REPORT=reports/trace-cost-<timestamp>` publishes for the docs.
 """
@@ -89,10 +92,11 @@ def measure(variant, tracing_on, count, threads):
 
 
 def main(argv=None):
-    """Measure each variant with tracing off and on, and print a table."""
+    """Measure each variant with tracing off and on, round after round, and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3, help="measurements of each setting")
     parser.add_argument("--variant", choices=["choreo", "orch", "both"], default="both")
     args = parser.parse_args(argv)
     from runner.broker import Broker
@@ -100,29 +104,47 @@ def main(argv=None):
     variants = ["choreo", "orch"] if args.variant == "both" else [args.variant]
     if "choreo" in variants and not broker.answers():
         broker.start()
-    line, figures = report.machine(), {}
+    line, measured = report.machine(), {}
     try:
-        print(f"{'variant':<8} {'tracing':<8} {'CPU ms/order':>12} {'drain s':>8}")
-        for variant in variants:
-            for tracing_on in (False, True):
-                per_order, took = measure(variant, tracing_on, args.orders, args.threads)
-                state = "on" if tracing_on else "off"
-                figures.setdefault(variant, {})[state] = {"cpu_ms_per_order": round(per_order, 1),
-                                                          "drain_s": round(took, 1)}
-                print(f"{variant:<8} {state:<8} {per_order:>12.1f} {took:>8.1f}", flush=True)
+        print(f"{'round':<6} {'variant':<8} {'tracing':<8} {'CPU ms/order':>12} {'drain s':>8}")
+        for number in range(1, args.rounds + 1):
+            # Trade-off 110: the two settings take turns, off first in odd rounds and on first
+            # in even ones, so a machine that slows down during a round slows both alike; one
+            # drain of each, once, gave orchestration a cost of -6.8 in one run and +32.1 in
+            # another (the README's table of 10:00-10:07). The cost: a round takes two
+            # start-ups and two drains per variant, about a minute, and the cost is only as
+            # sure as the spread of the rounds, which the table prints.
+            for variant in variants:
+                for tracing_on in (False, True) if number % 2 else (True, False):
+                    per_order, took = measure(variant, tracing_on, args.orders, args.threads)
+                    state = "on" if tracing_on else "off"
+                    measured.setdefault(variant, {"off": [], "on": []})[state].append(
+                        (per_order, took))
+                    print(f"{number:<6} {variant:<8} {state:<8} {per_order:>12.1f} "
+                          f"{took:>8.1f}", flush=True)
     finally:
         broker.stop()
-    _record(line, vars(args), figures)
+    _record(line, vars(args), figures(measured))
+
+
+def figures(measured):
+    """Return each variant's CPU-ms per order and drain seconds with tracing off and on (the
+    median of the rounds and their spread), and the cost: each round's on minus its off."""
+    made = {}
+    for variant, runs in measured.items():
+        made[variant] = {state: {"cpu_ms_per_order": record.spread([cpu for cpu, _ in pairs]),
+                                 "drain_s": record.spread([took for _, took in pairs])}
+                         for state, pairs in runs.items() if pairs}
+        paired = list(zip(runs["on"], runs["off"]))  # a round cut short has no pair
+        if paired:
+            made[variant]["cost_ms"] = record.spread([on - off for (on, _), (off, _) in paired])
+    return made
 
 
 def _record(line, settings, figures):
     """Write the run's record (the figures and their machine, date, commit) under reports/."""
     out = ROOT / "reports" / datetime.datetime.now().strftime("trace-cost-%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    for numbers in figures.values():  # the cost, as the docs quote it
-        if "off" in numbers and "on" in numbers:
-            numbers["cost_ms"] = round(numbers["on"]["cpu_ms_per_order"]
-                                       - numbers["off"]["cpu_ms_per_order"], 1)
     record.write(out, "trace-cost", line, settings, figures)
     print(f"record: {out / 'record.json'}")
 
