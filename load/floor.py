@@ -88,7 +88,7 @@ def amqp_round_trips(amqp_url, count):
     channel.cancel()
     channel.queue_delete(FLOOR_QUEUE)
     connection.close()
-    return took, [after - before for after, before in zip(cpu_after, cpu_before)]
+    return took, _spent(cpu_before, cpu_after)
 
 
 def http_round_trips(count):
@@ -110,7 +110,7 @@ def http_round_trips(count):
                 started = time.perf_counter()
                 http.get(f"http://127.0.0.1:{port}/ping", timeout=5).raise_for_status()
                 took.append(time.perf_counter() - started)
-            return took, [after - before for after, before in zip(_cpu_s(gunicorn), cpu_before)]
+            return took, _spent(cpu_before, _cpu_s(gunicorn))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -136,8 +136,22 @@ def _processes(pid):
 
 
 def _cpu_s(far_end):
-    """Return (this process's, the far end's) CPU seconds, user and system, used so far."""
-    return time.process_time(), sum(sum(p.cpu_times()[:2]) for p in far_end)
+    """Return this process's CPU seconds, user and system, used so far, and the far end's, by
+    pid, of those of its processes still running."""
+    seconds = {}
+    for process in far_end:
+        try:
+            seconds[process.pid] = sum(process.cpu_times()[:2])
+        except psutil.NoSuchProcess:  # the broker's helpers (inet_gethost) come and go
+            continue
+    return time.process_time(), seconds
+
+
+def _spent(before, after):
+    """Return [this process's, the far end's] CPU seconds between two _cpu_s() readings; the
+    far end counts the processes it had at both."""
+    far_end = sum(after[1][pid] - before[1][pid] for pid in after[1] if pid in before[1])
+    return [after[0] - before[0], far_end]
 
 
 def describe(took, cpu_s):

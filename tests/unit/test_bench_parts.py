@@ -4,6 +4,7 @@ no running system."""
 import collections
 import time
 
+import psutil
 import pytest
 
 from load import __main__ as load_cli
@@ -113,6 +114,28 @@ def test_the_median_floor_takes_each_figure_apart():
     middle = {"amqp": {"cpu_ms": 0.7, "per_s": 1400}, "http": {"cpu_ms": 1.9, "per_s": 800}}
     assert floor.median([fast, slow, middle]) == {
         "amqp": {"cpu_ms": 0.7, "per_s": 1400}, "http": {"cpu_ms": 1.9, "per_s": 800}}
+
+
+class _Process:
+    """A far-end process for the floor's CPU reading; gone=True: it has exited (psutil raises)."""
+
+    def __init__(self, pid, seconds, gone=False):
+        self.pid, self.seconds, self.gone = pid, seconds, gone
+
+    def cpu_times(self):
+        if self.gone:
+            raise psutil.NoSuchProcess(self.pid)
+        return (self.seconds, 0.0)
+
+
+def test_the_floor_counts_the_far_end_processes_it_saw_at_both_readings():
+    # the broker's helpers (inet_gethost) come and go: one that exits during the round trips
+    # must neither stop the floor (seen in a bench) nor count its CPU at one end only
+    before = floor._cpu_s([_Process(1, 10.0), _Process(2, 1.0), _Process(3, 5.0, gone=True)])
+    after = floor._cpu_s([_Process(1, 10.5), _Process(2, 1.0, gone=True), _Process(4, 0.25)])
+    assert before[1] == {1: 10.0, 2: 1.0}
+    client, far_end = floor._spent(before, after)
+    assert far_end == 0.5 and client >= 0
 
 
 def test_the_harness_knows_three_variants_and_what_each_runs():
