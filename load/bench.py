@@ -96,9 +96,10 @@ def _floor(amqp_url, log, count):
     transport) and return it."""
     # Trade-off 87: the floor is measured before every run, a few seconds each, and each run's
     # multiple is taken against the floor measured just before it. This machine's bare
-    # transports drift by more than the code does: within one hour of 2026-12-06 the HTTP
-    # round trip measured 1.69 and 2.23 CPU-ms, and 0.95 at 08:28, so a multiple against one
-    # floor per bench measured the hour as much as the code. The cost: about 5 s per run,
+    # transports drift by more than the code does: in the bench of 2026-12-06 18:54 (record
+    # bench-20261206-185438) the HTTP round trip measured 1.67 to 2.14 CPU-ms from run to run,
+    # against 0.95 at 08:28, so a multiple against one floor per bench measured the hour (and
+    # the host) as much as the code. The cost: about 5 s per run,
     # and the reports give the median floor in the formula while each multiple pairs a run
     # with its own floor.
     numbers = floor.measure(amqp_url, count)
