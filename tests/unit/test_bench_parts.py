@@ -85,8 +85,9 @@ def test_the_bench_gives_each_variant_s_cpu_per_order_as_a_multiple_of_its_floor
 
 
 def test_each_run_is_set_against_the_floor_measured_before_it():
-    # Trade-off 87: the same code costs more in a slow hour, and so does the bare transport;
-    # a run is divided by its own floor, and the formula shows the median of the floors.
+    # The floor per run (load/bench.py): the same code costs more in a slow hour, and so does
+    # the bare transport; a run is divided by its own floor, and the formula shows the median
+    # of the floors.
     slow = {"amqp": dict(FLOOR["amqp"], cpu_ms=1.0), "http": dict(FLOOR["http"], cpu_ms=4.0)}
     runs = [dict(_bench_run("orch", 40.0), floor=FLOOR), dict(_bench_run("orch", 64.0), floor=slow),
             dict(_bench_run("orch", 48.0), floor=FLOOR)]
