@@ -134,7 +134,8 @@ def _merge(board, client_id, data):
 # waits half a second for their last reports; on a busy machine a worker's came later, and the
 # tab counted 153 orders sent where the ledger held 170 (seen in CI). So the master first asks
 # each worker, with a message of its own, to stop its users and send its last counts, and
-# waits for every answer (at most LAST_COUNTS_WITHIN_S); the tab says how many answered. The price: the end of a headless run with workers waits for them.
+# waits for every answer (at most LAST_COUNTS_WITHIN_S); the tab says how many answered. The
+# price: the end of a headless run with workers waits for them.
 STOP_AND_COUNT, LAST_COUNTS, LAST_COUNTS_WITHIN_S = "sagas_stop_and_count", "sagas_last_counts", 30
 
 

@@ -108,8 +108,9 @@ def test_a_trace_cost_record_of_several_rounds_renders_each_figure_with_its_spre
     made = {"name": "trace-cost-2", "kind": "trace-cost", "date": "2026-12-06 19:00 UTC",
             "commit": "7b6f535", "commit_how": "HEAD when the run started",
             "machine": {"cpu": "AMD EPYC", "cores": 2}, "settings": {"rounds": 3},
-            "figures": trace_cost.figures({"orch": {"off": [(40.0, 9.0), (30.0, 8.0), (35.0, 8.5)],
-                                                    "on": [(45.0, 9.5), (29.0, 8.0), (41.0, 9.0)]}})}
+            "figures": trace_cost.figures({"orch": {
+                "off": [(40.0, 9.0), (30.0, 8.0), (35.0, 8.5)],
+                "on": [(45.0, 9.5), (29.0, 8.0), (41.0, 9.0)]}})}
     (site / "docs" / "runs" / "trace-cost-2.json").write_text(json.dumps(made))
     region = "<!-- figures: trace-cost-table trace-cost-2 -->\n<!-- /figures -->\n"
     (site / "README.md").write_text(region)
