@@ -94,6 +94,23 @@ class Timeline(Open):
     steps: list[Step]
 
 
+MAX_AWAITED = 500  # ids in one POST /orders/outcomes: about 20 KB, well inside the 64 KiB body
+
+
+class OutcomesRequest(BaseModel):
+    """The body of POST /orders/outcomes: the orders whose outcomes the client asks for."""
+    model_config = ConfigDict(extra="ignore")
+
+    order_ids: list[Id] = Field(min_length=1, max_length=MAX_AWAITED)
+
+
+class Outcomes(Open):
+    """The asked orders by where they stand: whole when final, by id otherwise."""
+    final: list[Order]
+    pending: list[str]
+    unknown: list[str]
+
+
 # --- inspection -----------------------------------------------------------------------------
 
 class StockItem(Open):

@@ -7,6 +7,10 @@ worker's tracker, choreographed) or any of the API's gunicorn workers (the orche
 POST /orders/<id>/outcome), so no in-process signal from the writer reaches a waiting
 request. Instead ONE watcher thread per API process asks the database, for every order awaited
 in that process at once, which ones left PENDING, and hands each waiter its order as read.
+
+One request may also wait for many orders (`POST /orders/outcomes?wait=<s>`): it is answered as
+soon as any of them is final, with every one of them that the same round found final, so a
+client with many orders in flight learns their outcomes from a few requests, not one each.
 """
 import logging
 import math
@@ -35,6 +39,21 @@ EXTENSION = "order_waits"  # the app.extensions key of the process's OrderWaits
 LEFT_PENDING = select(orders_table).where(
     orders_table.c.order_id.in_(bindparam("ids", expanding=True)),
     orders_table.c.status != orders.PENDING)
+
+
+STATES = select(orders_table.c.order_id, orders_table.c.status).where(
+    orders_table.c.order_id.in_(bindparam("ids", expanding=True)))
+
+
+def final_and_pending(session, order_ids):
+    """Return ({order_id: order} of the final ones, [ids still PENDING]) among order_ids;
+    an id in neither is unknown. Whole rows are read only for the final ones."""
+    states = dict(session.execute(STATES, {"ids": order_ids}).all())
+    pending = [i for i in order_ids if states.get(i) == orders.PENDING]
+    if len(pending) == len(states):
+        return {}, pending
+    rows = session.execute(LEFT_PENDING, {"ids": order_ids}).mappings().all()
+    return {row["order_id"]: orders.to_dict(row) for row in rows}, pending
 
 
 def wait_query():
@@ -75,19 +94,21 @@ class NoFreeSlot(Exception):
 
 
 class Waiter:
-    """One waiting request: the watcher hands it the order that left PENDING, and wakes it."""
+    """One waiting request: the watcher hands it each awaited order that left PENDING (all
+    those of one round before the request reads them: _wake holds the lock that
+    OrderWaits.wait takes to unregister), and wakes it."""
 
     def __init__(self):
-        self.order, self._woken = None, threading.Event()
+        self.orders, self._woken = {}, threading.Event()
 
     def hand(self, order):
-        """Give the waiter its order as the watcher read it, and wake it."""
-        self.order = order
+        """Give the waiter an order as the watcher read it, and wake it."""
+        self.orders[order["order_id"]] = order
         self._woken.set()
 
     def wait(self, timeout_s):
-        """Return the order handed over within timeout_s, else None."""
-        return self.order if self._woken.wait(timeout_s) else None
+        """Return whether an order was handed over within timeout_s."""
+        return self._woken.wait(timeout_s)
 
 
 class OrderWaits:
@@ -106,40 +127,43 @@ class OrderWaits:
         self._waiters = {}  # order_id -> the Waiter of each request waiting for it
         self._watching = False
 
-    def wait(self, order_id, timeout_s):
-        """Wait until the order leaves PENDING or timeout_s pass. Return the order as the
-        watcher read it (the API's representation), or None when the time ran out; raise
-        NoFreeSlot at once when every slot is taken."""
+    def wait(self, order_ids, timeout_s):
+        """Wait until one of the orders leaves PENDING or timeout_s pass. Return {order_id:
+        order} of those the watcher found final in that round (the API's representation),
+        empty when the time ran out; raise NoFreeSlot at once when every slot is taken."""
         if self._slots is None or not self._slots.acquire(blocking=False):
             raise NoFreeSlot()
         try:
             waiter = Waiter()
-            self._register(order_id, waiter)
+            self._register(order_ids, waiter)
             try:
-                return waiter.wait(timeout_s)
+                waiter.wait(timeout_s)
             finally:
-                self._unregister(order_id, waiter)
+                self._unregister(order_ids, waiter)
+            return waiter.orders  # complete: unregistering waited for the round to end
         finally:
             self._slots.release()
 
     def waiting(self):
         """Return how many requests of this process wait now."""
         with self._lock:
-            return sum(len(waiters) for waiters in self._waiters.values())
+            return len(set().union(*self._waiters.values()))
 
-    def _register(self, order_id, waiter):
+    def _register(self, order_ids, waiter):
         with self._lock:
-            self._waiters.setdefault(order_id, set()).add(waiter)
+            for order_id in order_ids:
+                self._waiters.setdefault(order_id, set()).add(waiter)
             if not self._watching:  # started on the first wait, again after an idle stop
                 self._watching = True
                 threading.Thread(target=self._watch, name="order-waits", daemon=True).start()
 
-    def _unregister(self, order_id, waiter):
+    def _unregister(self, order_ids, waiter):
         with self._lock:
-            waiters = self._waiters[order_id]
-            waiters.discard(waiter)
-            if not waiters:
-                del self._waiters[order_id]
+            for order_id in order_ids:
+                waiters = self._waiters[order_id]
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[order_id]
 
     def _watch(self):
         """Every check interval, wake the waiters of awaited orders that left PENDING; stop

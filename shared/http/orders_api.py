@@ -7,7 +7,7 @@ from flask import Blueprint, abort, jsonify, request
 from shared.domain import orders
 from shared.domain.pages import page
 from shared.http import order_waits
-from shared.http.api_models import Order, Timeline, page_of
+from shared.http.api_models import Order, Outcomes, OutcomesRequest, Timeline, page_of
 from shared.http.openapi import documented
 from shared.http.validation import OrderRequest, ValidationError, validate_order_request
 from shared.http.web import PAGE_QUERY, error, page_args, paginated, sessions
@@ -60,8 +60,8 @@ def register_error_handlers(app):
 
 
 def reading_routes():
-    """Return a blueprint with GET /orders and GET /orders/<id> (which may wait for the
-    outcome: shared/http/order_waits.py)."""
+    """Return a blueprint with GET /orders, GET /orders/<id> and POST /orders/outcomes (both of
+    which may wait for the outcome: shared/http/order_waits.py)."""
     blueprint = Blueprint("orders_read", __name__)
 
     @blueprint.get("/orders")
@@ -89,10 +89,32 @@ def reading_routes():
         if not wait_s or order["status"] != orders.PENDING:
             return jsonify(order)
         try:
-            final = order_waits.this_process().wait(order_id, wait_s)
+            final = order_waits.this_process().wait([order_id], wait_s).get(order_id)
         except order_waits.NoFreeSlot:
             return jsonify(order), 200, {order_waits.REFUSED_HEADER: order_waits.REFUSED_SLOTS}
         return jsonify(final or _one(order_id))  # the time ran out: the order as it is now
+
+    @blueprint.post("/orders/outcomes")
+    @documented("The outcomes of many orders at once: those final, those still PENDING, those "
+                "unknown; with ?wait=<s>, as soon as one of them is final or when the wait is "
+                "over. A safe read (the body only names the orders), sent as a POST because "
+                "hundreds of ids do not fit in a URL", {200: Outcomes}, body=OutcomesRequest,
+                query={"wait": order_waits.wait_query()})
+    def outcomes():
+        wait_s = order_waits.wait_arg()
+        order_ids = list(dict.fromkeys(request.get_json()["order_ids"]))  # each once, in order
+        with read_only(sessions()) as session:
+            final, pending = order_waits.final_and_pending(session, order_ids)
+        refused = {}
+        if wait_s and pending and not final:
+            try:
+                final = order_waits.this_process().wait(pending, wait_s)
+            except order_waits.NoFreeSlot:
+                refused = {order_waits.REFUSED_HEADER: order_waits.REFUSED_SLOTS}
+            pending = [i for i in pending if i not in final]
+        known = final.keys() | set(pending)
+        return jsonify({"final": [final[i] for i in order_ids if i in final], "pending": pending,
+                        "unknown": [i for i in order_ids if i not in known]}), 200, refused
 
     blueprint.record_once(order_waits.install)
     return blueprint

@@ -1,7 +1,8 @@
-"""GET /orders/<id>?wait=<s> in both variants, through the runner: an order held PENDING (its
-payments stopped) is answered when the wait is over; a wait that spans payments' return is
-answered with the final order; a bad wait is a 400; waits beyond a process's slots are
-answered at once with `Wait-Refused: slots`."""
+"""GET /orders/<id>?wait=<s> and POST /orders/outcomes?wait=<s> in both variants, through the
+runner: an order held PENDING (its payments stopped) is answered when the wait is over; a wait
+that spans payments' return is answered with the final order; one request for many orders
+answers when the first of them is final; a bad wait is a 400; waits beyond a process's slots
+are answered at once with `Wait-Refused: slots`."""
 import threading
 import time
 
@@ -67,6 +68,34 @@ def test_a_wait_answers_pending_when_over_and_final_once_payments_is_back(
         system.runner("start-service", system.variant, payments_program)
     answer = spanning()["response"]
     assert answer.status_code == 200 and answer.json()["status"] == "COMPLETED"
+
+
+def test_one_request_waits_for_many_orders_until_the_first_is_final(
+        system, http, urls, payments_program):
+    base, result = urls["orders"], {}
+    asked = lambda wait, timeout: requests.post(  # noqa: E731
+        f"{base}/orders/outcomes", params={"wait": wait}, timeout=timeout,
+        json={"order_ids": [*held, "no-such-order"]})
+    system.runner("stop-service", system.variant, payments_program)
+    try:
+        held = [_place(http, base) for _ in range(3)]
+        started = time.monotonic()
+        answer = asked("1", 30)
+        assert time.monotonic() - started >= 0.9, "it answered at once instead of waiting"
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"final": [], "pending": held, "unknown": ["no-such-order"]}
+        spanning = threading.Thread(target=lambda: result.update(answer=asked("10", 40)))
+        spanning.start()
+    finally:
+        system.runner("start-service", system.variant, payments_program)
+    spanning.join(50)
+    answer = result["answer"].json()
+    assert answer["final"], "the wait spanning payments' return ended with no final order"
+    assert {o["status"] for o in answer["final"]} == {"COMPLETED"}
+    assert sorted([o["order_id"] for o in answer["final"]] + answer["pending"]) == sorted(held)
+    assert answer["unknown"] == ["no-such-order"]
+    for order_id in held:
+        wait_final(http, base, order_id)
 
 
 def test_a_bad_wait_is_a_400_with_the_error_shape(system, http, urls):

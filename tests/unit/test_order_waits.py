@@ -1,5 +1,6 @@
-"""GET /orders/<id>?wait=<s> (shared/http/order_waits.py): the wait's parsing, the watcher that
-wakes a waiter when its order leaves PENDING, and the bound on waiting requests. Through
+"""GET /orders/<id>?wait=<s> and POST /orders/outcomes?wait=<s> (shared/http/order_waits.py):
+the wait's parsing, the watcher that wakes a waiter when its orders leave PENDING, and the bound
+on waiting requests. Through
 Flask's test client on a real SQLite file; the order leaves PENDING by the domain's own step,
 as the orders worker or the outcome command would move it."""
 import threading
@@ -62,18 +63,94 @@ def test_a_good_wait_answers_200_with_the_order_and_an_unknown_one_404(app, orde
 
 def test_the_watcher_wakes_a_waiter_when_its_order_leaves_pending(session_factory, order_id):
     waits = OrderWaits(session_factory, check_s=0.01, slots=4)
-    woken = _in_background(lambda: waits.wait(order_id, 30))
+    woken = _in_background(lambda: waits.wait([order_id], 30))
     wait_for(lambda: waits.waiting() == 1, timeout=10, every=0.01, message="the waiter")
     _finish(session_factory, order_id)
     final = woken()  # woken by the watcher, not by the end of its 30 s, with the final order
-    assert final["order_id"] == order_id and final["status"] == orders.COMPLETED
+    assert final.keys() == {order_id} and final[order_id]["status"] == orders.COMPLETED
     assert waits.waiting() == 0
 
 
 def test_a_wait_for_an_order_that_stays_pending_runs_out(session_factory, order_id):
     waits = OrderWaits(session_factory, check_s=0.01, slots=4)
-    assert waits.wait(order_id, 0.2) is None
-    assert waits.wait(order_id, 0.2) is None  # the watcher had stopped: a new one starts
+    assert waits.wait([order_id], 0.2) == {}
+    assert waits.wait([order_id], 0.2) == {}  # the watcher had stopped: a new one starts
+
+
+def test_one_waiter_of_many_orders_is_handed_all_that_one_round_found_final(
+        session_factory, app, valid_body):
+    ids = [app.test_client().post("/orders", json=valid_body).get_json()["order_id"]
+           for _ in range(4)]
+    waits = OrderWaits(session_factory, check_s=0.3, slots=4)
+    woken = _in_background(lambda: waits.wait(ids, 30))
+    wait_for(lambda: waits.waiting() == 1, timeout=10, every=0.01, message="the waiter")
+    _finish(session_factory, ids[1])
+    _finish(session_factory, ids[3])  # both within one round of 0.3 s
+    final = woken()
+    assert final.keys() == {ids[1], ids[3]}, "one round's finals, all handed to the one waiter"
+    assert waits.waiting() == 0
+
+
+def _ask(app, ids, wait="0"):
+    return app.test_client().post(f"/orders/outcomes?wait={wait}", json={"order_ids": ids})
+
+
+def test_outcomes_sorts_the_asked_orders_into_final_pending_and_unknown(
+        app, session_factory, valid_body):
+    ids = [app.test_client().post("/orders", json=valid_body).get_json()["order_id"]
+           for _ in range(3)]
+    _finish(session_factory, ids[0])
+    response = _ask(app, [ids[1], "no-such-order", ids[0], ids[2], ids[1]])
+    assert response.status_code == 200 and REFUSED_HEADER not in response.headers
+    answer = response.get_json()
+    assert [order["order_id"] for order in answer["final"]] == [ids[0]]
+    assert answer["final"][0]["status"] == "COMPLETED" and "items" in answer["final"][0]
+    assert answer["pending"] == [ids[1], ids[2]]  # each once, in the order asked
+    assert answer["unknown"] == ["no-such-order"]
+
+
+def test_outcomes_waits_until_one_of_the_orders_is_final(app, session_factory, valid_body):
+    ids = [app.test_client().post("/orders", json=valid_body).get_json()["order_id"]
+           for _ in range(3)]
+    answer = _in_background(lambda: _ask(app, ids, wait="10"))
+    wait_for(lambda: _waits(app).waiting() == 1, timeout=10, every=0.01,
+             message="the waiting request")
+    _finish(session_factory, ids[2])
+    response = answer()
+    assert response.status_code == 200
+    assert [o["order_id"] for o in response.get_json()["final"]] == [ids[2]]
+    assert response.get_json()["pending"] == ids[:2]
+    assert _waits(app).waiting() == 0
+
+
+def test_outcomes_answers_at_once_when_one_is_already_final_or_none_is_known(
+        app, session_factory, valid_body):
+    ids = [app.test_client().post("/orders", json=valid_body).get_json()["order_id"]
+           for _ in range(2)]
+    _finish(session_factory, ids[0])
+    assert _ask(app, ids, wait="10").get_json()["pending"] == [ids[1]]  # not after 10 s
+    assert _ask(app, ["gone-1", "gone-2"], wait="10").get_json()["unknown"] == ["gone-1", "gone-2"]
+    ran_out = _ask(app, [ids[1]], wait="0.2").get_json()
+    assert ran_out == {"final": [], "pending": [ids[1]], "unknown": []}
+
+
+@pytest.mark.parametrize("body", [{}, [], {"order_ids": []}, {"order_ids": "abc"},
+                                  {"order_ids": [1, 2]}, {"order_ids": [""]},
+                                  {"order_ids": ["x" * 201]}, {"order_ids": ["a"] * 501}])
+def test_a_bad_outcomes_request_is_a_400_with_the_error_shape(app, body):
+    response = app.test_client().post("/orders/outcomes", json=body)
+    assert response.status_code == 400, (body, response.get_json())
+    assert response.get_json()["error"]["code"] == "invalid_request"
+
+
+def test_outcomes_with_a_bad_wait_or_a_body_not_json_is_refused(app):
+    bad_wait = _ask(app, ["a"], wait="nan")
+    assert bad_wait.status_code == 400 and "wait" in bad_wait.get_json()["error"]["fields"]
+    not_json = app.test_client().post("/orders/outcomes", data="order_ids=a")
+    assert not_json.status_code == 415
+    malformed = app.test_client().post("/orders/outcomes", data="{",
+                                       content_type="application/json")
+    assert malformed.status_code == 400
 
 
 def test_a_waiting_request_answers_with_the_final_order(app, session_factory, order_id):
@@ -105,3 +182,19 @@ def test_a_wait_finding_no_free_slot_is_answered_at_once_with_the_refusal(
     other = app.test_client().post("/orders", json=valid_body).get_json()["order_id"]
     again = app.test_client().get(f"/orders/{other}?wait=0.1")  # the slot was given back
     assert again.get_json()["status"] == "PENDING" and REFUSED_HEADER not in again.headers
+
+
+def test_outcomes_finding_no_free_slot_answers_at_once_with_the_refusal(
+        monkeypatch, session_factory, valid_body):
+    monkeypatch.setenv("ORDER_WAIT_SLOTS", "1")
+    app = create_test_app(session_factory, FakeSaga())
+    ids = [app.test_client().post("/orders", json=valid_body).get_json()["order_id"]
+           for _ in range(2)]
+    first = _in_background(lambda: _ask(app, ids[:1], wait="10"))
+    wait_for(lambda: _waits(app).waiting() == 1, timeout=10, every=0.01,
+             message="the first waiting request")
+    refused = _ask(app, ids, wait="10")  # would block 10 s if waited
+    assert refused.headers[REFUSED_HEADER] == "slots"
+    assert refused.get_json() == {"final": [], "pending": ids, "unknown": []}
+    _finish(session_factory, ids[0])
+    assert first().get_json()["final"][0]["order_id"] == ids[0]
