@@ -18,13 +18,14 @@ compared with the orchestrated `201`:
 Every order is also counted on the Sagas tab (load/sagas_tab.py): placed, completed, cancelled
 by reason, in flight, shed; its times to final; summed over Locust's processes.
 
-A PENDING order is waited for, not polled: `GET /orders/<id>?wait=<s>` (the entry
-`GET /orders/[id]?wait`) answers as soon as the order is final, or after s seconds (LOAD_WAIT_S,
-at most the server's ORDER_WAIT_MAX_S) still PENDING, and the user asks again until
-LOAD_FINAL_WITHIN_S. A wait the server refuses (no free slot: the header `Wait-Refused`) is
-answered at once; the user then pauses (0.1 s, backing off to LOAD_POLL_MAX_S) before it asks again.
-A request that got no answer at all is reported as what happened to it ("connection refused"),
-and the user backs off (0.25 s doubling to 4 s) instead of asking again at once.
+A PENDING order is waited for, not polled, and not one request per order: the users of a
+Locust process hand their orders to one `Outcomes` (load/outcomes.py), which asks for up to 500
+at once with `POST /orders/outcomes?wait=<s>` (the entry `POST /orders/outcomes?wait`). The
+server answers as soon as one of them is final, or after s seconds (LOAD_WAIT_S, at most its
+ORDER_WAIT_MAX_S); the ids still PENDING are asked for again, until LOAD_FINAL_WITHIN_S. A
+request the server refuses (no free wait slot: the header `Wait-Refused`) is followed by a
+pause (0.1 s, backing off to LOAD_POLL_MAX_S). A request that got no answer at all is reported
+as what happened to it ("connection refused"), and the next one waits (0.25 s doubling to 4 s).
 
 A `429` (the orchestrator sheds load) is recorded as `POST /orders [429 shed]`, not as an error.
 Options (Locust arguments, shown and editable under the web UI's options):
@@ -51,8 +52,9 @@ import uuid
 
 import gevent
 from locust import FastHttpUser, constant, constant_pacing, events, task
+from locust.contrib.fasthttp import FastHttpSession
 
-from load import preflight, sagas_tab
+from load import outcomes, preflight, sagas_tab
 
 ADDRESS = {"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postcode": "10115",
            "country": "DE"}
@@ -67,12 +69,19 @@ OUTCOMES = {
 DEFAULT_MIX = "completed=7,out_of_stock=1,payment_declined=1,shipping_unavailable=1"
 # One wait lasts LOAD_WAIT_S at most (the server refuses more than ORDER_WAIT_MAX_S, 10 s).
 WAIT_S = float(os.environ.get("LOAD_WAIT_S", "10"))
-WAITED = "GET /orders/[id]?wait"  # the Locust entry of one wait (load/results.py reads it)
-# After a refused wait the user pauses from 0.1 s, backing off by a quarter up to 0.5 s: a
-# server out of wait slots is not asked 10 times a second by each user.
-POLL_FIRST_S, POLL_MAX_S = 0.1, float(os.environ.get("LOAD_POLL_MAX_S", "0.5"))
 FINAL_WITHIN_S = float(os.environ.get("LOAD_FINAL_WITHIN_S", "120"))
 BOARD = sagas_tab.BOARD  # this process's orders, the Sagas tab's numbers
+_OUTCOMES = {}  # host -> the Outcomes of this process's users (load/outcomes.py)
+
+
+def outcomes_of(environment, host):
+    """Return the one Outcomes of this process for `host`, made on first use."""
+    if host not in _OUTCOMES:
+        session = FastHttpSession(host, environment.events.request, None,
+                                  network_timeout=WAIT_S + 30, connection_timeout=10,
+                                  concurrency=outcomes.REQUESTS_AT_ONCE + 1)
+        _OUTCOMES[host] = outcomes.Outcomes(session, WAIT_S)
+    return _OUTCOMES[host]
 
 
 @events.init_command_line_parser.add_listener
@@ -145,16 +154,12 @@ class OrderUser(FastHttpUser):
     the services, takes less of it (every report shows its CPU apart).
     """
 
-    # Open loop: every order still PENDING holds one connection while it is waited for, so a
-    # user keeps more than FastHttpUser's 10, and its next POST never queues behind its waits.
-    concurrency = 32
-
     def wait_time(self):
         return self.pacer(self)
 
     @task
     def place_order_and_wait(self):
-        """POST an order of the mix, then wait with GET /orders/<id>?wait until it is final."""
+        """POST an order of the mix, then wait until it is final (load/outcomes.py)."""
         outcome = random.choices(self.outcomes, self.weights)[0]
         started = time.perf_counter()
         key = f"{self.tag}{uuid.uuid4().hex}"
@@ -212,30 +217,16 @@ class OrderUser(FastHttpUser):
 
     def _wait(self, order_id, started):
         """Wait for the order until it is final (return it) or FINAL_WITHIN_S is over (None)."""
-        pause = POLL_FIRST_S
-        while (left := FINAL_WITHIN_S - (time.perf_counter() - started)) > 0:
-            order, answered_at_once = self._wait_once(order_id, min(WAIT_S, max(left, 0.1)))
-            if order is not None and order["status"] != "PENDING":
-                return order
-            if answered_at_once:  # refused, or an error: pause before asking again
-                time.sleep(pause)
-                pause = min(pause * 1.25, POLL_MAX_S)
-        BOARD.gave_up(order_id)
-        self._fire_final(started, None, "final", f"still PENDING after {FINAL_WITHIN_S:.0f}s")
-        return None
-
-    def _wait_once(self, order_id, wait_s):
-        """One GET /orders/<id>?wait=<s>: return (the order or None, whether it did not wait)."""
-        with self.client.get(f"/orders/{order_id}?wait={wait_s:.2f}", name=WAITED,
-                             catch_response=True) as response:
-            if response.status_code != 200:
-                response.failure(self._what_failed(WAITED, response))
-                order, at_once = None, True
-            else:
-                self.backoff.succeeded()
-                order, at_once = response.json(), "Wait-Refused" in response.headers
-        self._pause()
-        return order, at_once
+        left = FINAL_WITHIN_S - (time.perf_counter() - started)
+        try:
+            order = self.waits.wait(order_id, max(left, 0.1))
+        except outcomes.UnknownOrder as exc:
+            self._fire_final(started, None, "final", str(exc))
+            return None
+        if order is None:
+            BOARD.gave_up(order_id)
+            self._fire_final(started, None, "final", f"still PENDING after {FINAL_WITHIN_S:.0f}s")
+        return order
 
     def _record(self, key, body, outcome, response):
         """Write the attempt (response None: sent, no answer yet) to the ledger, if any."""
@@ -261,3 +252,4 @@ class OrderUser(FastHttpUser):
         self.tag = f"{options.run_tag}-" if options.run_tag else ""
         self.ledger = sagas_tab.ledger_for(self.environment)
         self.backoff, self.pause_s = preflight.Backoff(), 0.0
+        self.waits = outcomes_of(self.environment, self.host)  # shared by the process

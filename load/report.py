@@ -111,8 +111,8 @@ def scenario_blocks(name, runs, folder):
         blocks += [("h3", f"{name} / {variant}"),
                    ("p", f"{s['users']} users, {s['seconds']} s, {s['replicas']} replica(s), "
                          f"settings {s['env'] or 'none'}; quiet {s['drained_s']:.0f} s after the "
-                         f"load; {s['gets_per_order']:.1f} waits (GET /orders/<id>?wait) per "
-                         f"order; Locust used {s['locust_cpu_s']:.1f} CPU s. Locust's "
+                         f"load; {s['asks_per_order']:.2f} requests for outcomes (POST "
+                         f"/orders/outcomes?wait) per order; Locust used {s['locust_cpu_s']:.1f} CPU s. Locust's "
                          f"[HTML report]({rel}/locust.html) and [CSV]({rel}/locust_stats.csv), "
                          f"the Sagas tab's table [as CSV]({rel}/locust_sagas.csv); "
                          f"samples in `{rel}/`."),

@@ -1,7 +1,7 @@
 """Turn one run's files (Locust's CSVs, the samples, run.json) into the numbers of the report.
 
 Names of the Locust entries (load/locustfile.py): `POST /orders`, `POST /orders [429 shed]`,
-`GET /orders/[id]?wait` (one wait for an order's outcome) and `order final` (the end-to-end
+`POST /orders/outcomes?wait` (one wait for the outcomes of many orders) and `order final` (the end-to-end
 completion time).
 """
 import csv
@@ -11,7 +11,7 @@ from load import observed
 from load.sampler import program_service
 
 POST, SHED, FINAL = "POST /orders", "POST /orders [429 shed]", "order final"
-GET = "GET /orders/[id]?wait"
+ASKED = "POST /orders/outcomes?wait"
 WINDOW_S = 5  # the window of the peak throughput
 
 
@@ -48,7 +48,7 @@ def summary(folder):
         "errors": sum(int(r["Failure Count"]) for n, r in stats.items() if n != "Aggregated"),
         "shed": int(stats.get(SHED, {}).get("Request Count", 0)),
         "shed_ms": {p: _num(stats.get(SHED, {}).get(f"{p}%")) for p in (50, 95)},
-        "gets_per_order": int(stats.get(GET, {}).get("Request Count", 0)) / max(finished, 1),
+        "asks_per_order": int(stats.get(ASKED, {}).get("Request Count", 0)) / max(finished, 1),
         "cpu_ms_per_order": system_cpu * 1000 / orders if orders else None,
         "locust_cpu_s": facts["cpu_s"].get("locust", 0.0),
         "system_cpu_s": system_cpu, **_observed(folder, facts, found),
