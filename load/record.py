@@ -147,8 +147,23 @@ def demo_figures(summaries, floor):
             "completion_ms": _ms(s["final"]), "shed_429": s["shed"], "errors": s["errors"],
             "cpu_ms_per_order": None if s["cpu_ms_per_order"] is None
             else round(s["cpu_ms_per_order"]), "audit": "pass" if s["audit_ok"] else "FAIL",
-            "budget": (s.get("budget") or {}).get("mode"), "throttled_percent": _throttled(s)}
+            "budget": (s.get("budget") or {}).get("mode"), "throttled_percent": _throttled(s),
+            "cpu_ms_per_order_by_program": {name: spread([_per_order(r, name) for r in repeats],
+                                                         2) for name in sorted(s["cpu_s"])},
+            "asks_per_order": spread([_asks(r) for r in repeats], 2)}
     return figures
+
+
+def _per_order(summary, program):
+    """Return the CPU-ms one program spent per order stored in a run."""
+    orders = sum(summary["orders"].values())
+    return summary["cpu_s"].get(program, 0.0) * 1000 / orders if orders else None
+
+
+def _asks(summary):
+    """Return the requests a run's users sent to learn outcomes, per order finished: requests
+    for many orders now, single waits (`gets_per_order`) in a report from before them."""
+    return summary.get("asks_per_order", summary.get("gets_per_order"))
 
 
 def _throttled(summary):

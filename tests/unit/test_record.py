@@ -81,3 +81,24 @@ def test_a_cluster_bench_report_is_published_with_each_settings_median_and_range
     quorum = made["figures"]["three nodes, quorum"]
     assert quorum["finished_per_s"] == {"median": 21.2, "low": 20.5, "high": 22.0}
     assert quorum["cpu_ms_per_order"]["high"] == 90.3 and quorum["post_p99_ms"]["median"] == 80
+
+
+def _demo_run(orders_api_s, asks, orders=1000):
+    """One run's summary as load/results.py gives it, with what the record reads."""
+    return {"scenario": "steady", "variant": "choreo", "users": 240, "seconds": 40,
+            "finished_per_s": orders / 40, "orders": {"COMPLETED": orders}, "peak_per_s": 30.0,
+            "peak_users": 240, "post": {50: 60.0, 95: 200.0, 99: 300.0},
+            "final": {50: 1600.0, 95: 3000.0, 99: 3600.0}, "shed": 0, "errors": 0,
+            "cpu_ms_per_order": 22.0, "audit_ok": True, "budget": {"mode": "off"},
+            "asks_per_order": asks, "cpu_s": {"orders-api": orders_api_s, "broker": 3.8}}
+
+
+def test_a_demo_record_keeps_each_programs_cpu_per_order_and_the_requests_for_outcomes():
+    runs = [_demo_run(5.35, 0.24), _demo_run(4.71, 0.22), _demo_run(4.3, 0.22)]
+    figures = record.demo_figures([{**runs[1], "repeats": runs}], None)["steady/choreo"]
+    assert figures["cpu_ms_per_order_by_program"]["orders-api"] == {
+        "median": 4.71, "low": 4.3, "high": 5.35}  # CPU s per 1,000 orders: ms per order
+    assert figures["asks_per_order"] == {"median": 0.22, "low": 0.22, "high": 0.24}
+    older = {**{k: v for k, v in runs[0].items() if k != "asks_per_order"},
+             "gets_per_order": 0.93}  # a report from before: one wait per order
+    assert record.demo_figures([older], None)["steady/choreo"]["asks_per_order"]["median"] == 0.93
