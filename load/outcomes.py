@@ -41,7 +41,7 @@ class Outcomes:
         self._at_once, self._per_request = max(1, at_once), per_request
         self._awaited = {}  # order_id -> the AsyncResult its user waits on
         self._unasked = {}  # the awaited ids in no request in flight (a dict: kept in order)
-        self._asking, self._starting = 0, False
+        self._asking = 0
         self._backoff, self._pause_s = preflight.Backoff(), PAUSE_FIRST_S
         self._resumed = Event()  # set: no pause is going on
         self._resumed.set()
@@ -65,22 +65,19 @@ class Outcomes:
         return self._asking
 
     def _ask_more(self):
-        # A request takes its ids when its greenlet runs, not when it is spawned, so that the
-        # orders users hand over in the meantime go into it too: one request is starting at most.
-        if self._unasked and not self._starting and self._asking < self._at_once \
-                and self._resumed.is_set():
-            self._starting, self._asking = True, self._asking + 1
+        while self._unasked and self._asking < self._at_once and self._resumed.is_set():
+            self._asking += 1
             gevent.spawn(self._ask)
 
     def _ask(self):
+        # The request takes its ids when its greenlet runs, not when it was spawned, so the
+        # orders handed over in the meantime go into it too.
         ids = list(self._unasked)[:self._per_request]
         for order_id in ids:
             del self._unasked[order_id]
-        self._starting = False
-        self._ask_more()  # more than one request takes, or handed over meanwhile
         answered, pause_s = set(), 0.0
         try:
-            if not ids:  # their users stopped waiting before the request started
+            if not ids:  # an earlier request took them, or their users stopped waiting
                 return
             answer, pause_s = self._request(ids)
             answered = self._hand_out(answer)

@@ -301,10 +301,10 @@ def orders_handover_after_ms():
     return int(_env("ORDERS_HANDOVER_AFTER_MS", 15_000))
 
 
-# --- Waiting for an order's outcome: GET /orders/<id>?wait=<s> (shared/http/order_waits.py). ---
+# --- Waiting for outcomes: GET /orders/<id>?wait=<s>, POST /orders/outcomes?wait=<s>. ---
 
 def order_wait_max_s():
-    """Return the longest wait a GET /orders/<id>?wait=<s> may ask for (ORDER_WAIT_MAX_S)."""
+    """Return the longest `?wait=<s>` a request may ask for (ORDER_WAIT_MAX_S)."""
     return float(_env("ORDER_WAIT_MAX_S", 10))
 
 

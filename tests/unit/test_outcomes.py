@@ -55,9 +55,8 @@ class FakeOrdersApi:
         deadline = time.monotonic() + float(url.split("wait=")[1])
         while not self._final(ids) and set(ids) & self.known and time.monotonic() < deadline:
             self._changed.wait(deadline - time.monotonic())
-        final = self._final(ids)
-        return Response(200, {"final": final,
-                              "pending": [i for i in ids if i in self.known and i not in self.final],
+        pending = [i for i in ids if i in self.known and i not in self.final]
+        return Response(200, {"final": self._final(ids), "pending": pending,
                               "unknown": [i for i in ids if i not in self.known]})
 
     def _final(self, ids):
