@@ -53,7 +53,9 @@ def final_and_pending(session, order_ids):
     if len(pending) == len(states):
         return {}, pending
     rows = session.execute(LEFT_PENDING, {"ids": order_ids}).mappings().all()
-    return {row["order_id"]: orders.to_dict(row) for row in rows}, pending
+    final = {row["order_id"]: orders.to_dict(row) for row in rows}
+    # An order may be finished between the two reads: it is final then, not also pending.
+    return final, [i for i in pending if i not in final]
 
 
 def wait_query():

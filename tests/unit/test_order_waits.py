@@ -4,12 +4,14 @@ on waiting requests. Through
 Flask's test client on a real SQLite file; the order leaves PENDING by the domain's own step,
 as the orders worker or the outcome command would move it."""
 import threading
+from types import SimpleNamespace
 
 import pytest
 
 from shared.domain import orders
+from shared.http import order_waits
 from shared.http.order_waits import EXTENSION, REFUSED_HEADER, OrderWaits
-from shared.runtime.db import transaction
+from shared.runtime.db import read_only, transaction
 from tests.support import wait_for
 from tests.unit.test_web import FakeSaga, create_test_app
 
@@ -107,6 +109,46 @@ def test_outcomes_sorts_the_asked_orders_into_final_pending_and_unknown(
     assert answer["final"][0]["status"] == "COMPLETED" and "items" in answer["final"][0]
     assert answer["pending"] == [ids[1], ids[2]]  # each once, in the order asked
     assert answer["unknown"] == ["no-such-order"]
+
+
+class _FinishedBetweenTheReads:
+    """A session whose statements each run in a session of their own (as under PostgreSQL's
+    READ COMMITTED, where each statement sees the latest commit), finishing the order right
+    after the first one: the race of an order that ends while its outcome is being read."""
+
+    def __init__(self, session_factory, order_id):
+        self.session_factory, self.order_id, self.reads = session_factory, order_id, 0
+
+    def execute(self, statement, params):
+        with read_only(self.session_factory) as session:
+            rows = session.execute(statement, params).mappings().all()
+        self.reads += 1
+        if self.reads == 1:
+            _finish(self.session_factory, self.order_id)
+        return _Rows(rows)
+
+
+class _Rows:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def all(self):
+        return [tuple(row.values()) for row in self.rows]
+
+    def mappings(self):
+        return SimpleNamespace(all=lambda: self.rows)
+
+
+def test_an_order_finished_between_the_two_reads_is_final_and_not_also_pending(
+        app, session_factory, valid_body):
+    done, racing = [app.test_client().post("/orders", json=valid_body).get_json()["order_id"]
+                    for _ in range(2)]
+    _finish(session_factory, done)  # one final already, so that the whole rows are read
+    session = _FinishedBetweenTheReads(session_factory, racing)
+    final, pending = order_waits.final_and_pending(session, [done, racing])
+    assert session.reads == 2  # the first read saw `racing` PENDING, the second one final
+    assert final.keys() == {done, racing} and final[racing]["status"] == orders.COMPLETED
+    assert pending == []
 
 
 def test_outcomes_waits_until_one_of_the_orders_is_final(app, session_factory, valid_body):
