@@ -71,7 +71,7 @@ def _load_and_audit(scenario, variant, folder, amqp_url, log, harness):
     budget = meter.stop(load_cpu)
     sampler.stop()
     log(f"  quiet {drained_s:.1f}s after the load stopped; auditing ...")
-    verdict, text, orders = _audit(variant, ledger.path)
+    verdict, text, orders = _placed_some(*_audit(variant, ledger.path), folder / "locust.log")
     counts = tally(read(ledger.path)[1], snapshot({s: variant.url(s) for s in config.SERVICES}))
     log(f"    ledger: {counts}")
     log("    " + text.strip().replace("\n", "\n    "))
@@ -200,6 +200,14 @@ def _audit(variant, ledger_path):
     out = io.StringIO()
     counts = next((c for name, c, _ in results if name == "every order final"), {})
     return audit_cli.report(results, out), out.getvalue(), counts
+
+
+def _placed_some(verdict, text, orders, load_log):
+    """Fail the audit of a run that placed no order (all its users crashed, say): it checked
+    nothing, so it proves nothing."""
+    if sum(orders.values()):
+        return verdict, text, orders
+    return False, f"{text}FAILED: the run placed no order (the load's log: {load_log})\n", orders
 
 
 def _write_samples(folder, sampler):

@@ -173,3 +173,11 @@ def test_every_variant_is_run_by_default_and_orch_amqp_gets_the_orchestrated_fac
     # the choreographed orders API takes no commands: only orch-amqp's services have consumers
     _, choreo_rows, _ = bench_report.budget(["choreo"])
     assert not any("command consumers" in r[3] for r in choreo_rows)
+
+
+def test_a_run_that_placed_no_order_fails_its_audit(tmp_path):
+    log_path = tmp_path / "locust.log"
+    assert run._placed_some(True, "passed\n", {"COMPLETED": 3}, log_path) == (
+        True, "passed\n", {"COMPLETED": 3})
+    ok, text, _ = run._placed_some(True, "passed\n", {}, log_path)  # every user crashed
+    assert ok is False and "placed no order" in text and str(log_path) in text
