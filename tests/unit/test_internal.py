@@ -67,9 +67,14 @@ def test_with_the_credential_the_command_runs_once_under_its_key(
         client, session_factory, done, monkeypatch):
     monkeypatch.setenv("SERVICE_TOKEN", "t0ken")
     headers = {**KEY, "Authorization": "Bearer t0ken"}
-    for _ in range(2):
-        answer = client.post("/things/o-1/outcome", json={"status": "COMPLETED"}, headers=headers)
-        assert answer.status_code == 200
+    answers = [client.post("/things/o-1/outcome", json={"status": "COMPLETED"}, headers=headers)
+               for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [a.get_json() for a in answers] == [{"order_id": "o-1"}] * 2  # the stored answer
+    assert [a.headers.get("Idempotent-Replayed") for a in answers] == [None, "true"]
+    reused = client.post("/things/o-1/outcome", json={"status": "CANCELLED"}, headers=headers)
+    assert reused.status_code == 422 and "Idempotent-Replayed" not in reused.headers
+    assert reused.get_json()["error"]["code"] == "idempotency_key_reused"
     assert done == [("o-1", {"status": "COMPLETED"})]
     assert claimed_keys(session_factory) == ["o-1:complete_order:do"]
 
