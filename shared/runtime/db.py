@@ -185,9 +185,9 @@ def insert_if_absent(session, table, values, *conflict_columns):
 
 def insert_if_absent_at_commit(session, table, rows, conflict_column):
     """Like insert_if_absent, but at the end of the transaction of `session` (from
-    transaction()), just before its commit: every row given this way in the transaction, in ONE
-    statement, sorted by `conflict_column` (of two rows with one key, the first given is kept).
-    Nothing is inserted if the work raises."""
+    transaction()), just before its commit: every row given this way in the transaction, sent
+    together, sorted by `conflict_column` (of two rows with one key, the first given is kept).
+    Nothing is inserted if the work raises, and nothing tells which rows were new."""
     pending = session.info[_AT_COMMIT].setdefault((table, conflict_column), {})
     for row in rows:
         pending.setdefault(row[conflict_column], row)
@@ -202,8 +202,16 @@ def _insert_last(session, last_rows):
     # the end, in one sorted order, leaves a wait but no cycle. The price: the rows exist only
     # at the commit, so the transaction's own statements cannot read them back.
     for (table, conflict_column), pending in last_rows.items():
-        insert_if_absent(session, table, [pending[key] for key in sorted(pending)],
-                         conflict_column)
+        # Trade-off 113: one short statement run for each row (executemany; psycopg sends them
+        # all in one round trip, a pipeline), not insert_if_absent's one statement for the lot.
+        # With its RETURNING, SQLAlchemy folds the rows into one INSERT of seven parameters a
+        # row, whose text differs with the batch's size: too long for psycopg's cache of
+        # converted queries, so it was parsed again in Python on every run, a fifth of the
+        # choreographed orders worker's CPU on PostgreSQL (py-spy). The price: PostgreSQL runs
+        # one INSERT per row (about a fifth more of its own CPU for 64 rows), and nothing tells
+        # which rows were new.
+        session.execute(_insert_each_if_absent(session.dialect.name, table, conflict_column),
+                        [pending[key] for key in sorted(pending)])
 
 
 def first_row(session, table, **equal):
@@ -232,6 +240,12 @@ def _insert_if_absent(dialect_name, table, conflict_columns):
     dialect = postgresql if dialect_name == "postgresql" else sqlite
     return (dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
             .returning(*(table.c[name] for name in conflict_columns)))
+
+
+@functools.lru_cache(maxsize=None)
+def _insert_each_if_absent(dialect_name, table, conflict_column):
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
 
 
 @functools.lru_cache(maxsize=None)

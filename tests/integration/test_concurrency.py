@@ -265,7 +265,7 @@ def test_two_transactions_writing_the_same_timeline_rows_in_opposite_orders_both
     """As the tracker's batch and the transaction settling an order do: each writes one row,
     then, once the other has written its first, the other's row. Written at once, each would
     hold a key the other waits for (PostgreSQL: deadlock detected, one fails); written at the
-    commit in one sorted statement, one waits for the other and both commit."""
+    commit in one sorted order, one waits for the other and both commit."""
     sessions = _sessions(_new_postgres_database(request, "timeline"))
     both_wrote_one = threading.Barrier(2, timeout=30)
 
