@@ -166,8 +166,22 @@ def after_commit(session, callback):
 @contextmanager
 def read_only(session_factory):
     """Yield a connection for reads only: it never waits for a writer, nor holds one up."""
-    with session_factory.kw["bind"].begin() as connection:
+    with _reader(session_factory.kw["bind"]).begin() as connection:
         yield connection
+
+
+@functools.lru_cache(maxsize=None)
+def _reader(engine):
+    # Trade-off 112: on PostgreSQL a read runs each statement in a transaction of its own
+    # (autocommit), without the BEGIN and COMMIT around them: two round trips fewer per read,
+    # about 0.15 ms of CPU on both ends together (client and server). At PostgreSQL's default
+    # isolation, READ COMMITTED, each statement of a transaction took a fresh snapshot anyway,
+    # so what a read sees is the same. The price: a read that must see one snapshot across
+    # statements has to ask for REPEATABLE READ itself. SQLite keeps its BEGIN: there the
+    # transaction is the snapshot that keeps a reader's statements consistent (WAL).
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")  # same pool
+    return engine
 
 
 def insert_if_absent(session, table, values, *conflict_columns):

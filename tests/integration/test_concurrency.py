@@ -24,7 +24,7 @@ from runner.postgres import Cluster
 from runner.processes import gunicorn
 from shared.domain import catalog
 from shared.runtime.db import (insert_if_absent_at_commit, make_engine, make_session_factory,
-                       transaction)
+                       read_only, transaction)
 from shared.domain import inventory, orders, payments
 from shared.http.validation import PlaceOrder
 from shared.models import inventory as inventory_tables
@@ -285,3 +285,25 @@ def test_two_transactions_writing_the_same_timeline_rows_in_opposite_orders_both
         assert session.scalars(select(order_tables.timeline.c.message_id)
                                .order_by(order_tables.timeline.c.message_id)).all() == [
             "m-a", "m-b"]
+
+
+# --- a read in autocommit leaves its pooled connection as it found it (Trade-off 112) ---------
+
+def test_a_write_after_a_read_on_the_same_postgresql_connection_still_rolls_back(request):
+    """On PostgreSQL read_only() runs its statements in autocommit. The pool hands the same
+    connection to the next writer, which must be in a transaction again: a write whose work
+    then fails leaves nothing behind, and the reads before and after see the same rows."""
+    sessions = make_session_factory(
+        make_engine(_new_postgres_database(request, "reads"), pool_size=1),
+        order_tables.metadata)
+    with read_only(sessions) as session:
+        reader = session.connection.dbapi_connection
+        assert session.scalars(select(order_tables.timeline.c.message_id)).all() == []
+    with pytest.raises(RuntimeError, match="the work failed"):
+        with transaction(sessions) as session:
+            assert session.connection.dbapi_connection is reader  # the one pooled connection
+            session.execute(order_tables.timeline.insert(), _timeline_row("m-a"))
+            raise RuntimeError("the work failed")
+    with read_only(sessions) as session:
+        assert session.connection.dbapi_connection is reader
+        assert session.scalars(select(order_tables.timeline.c.message_id)).all() == []
