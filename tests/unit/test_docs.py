@@ -18,6 +18,7 @@ Scans README.md, docs/*.md and the two variants' READMEs. What counts as a refer
   the files it creates count as existing on that page.
 """
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -97,11 +98,21 @@ def _where(page, number):
 
 # --- what exists ------------------------------------------------------------------------
 
+def _project_paths():
+    """Every file and folder of the project, never looking into SKIP_DIRS: CI's other lanes
+    create and delete copies of the project under var/ meanwhile (a walk into one that vanished
+    failed once with FileNotFoundError)."""
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [name for name in subfolders if name not in SKIP_DIRS]
+        for name in subfolders + files:
+            yield Path(folder) / name
+
+
 @lru_cache(maxsize=None)
 def _code_files():
     found = []
-    for path in ROOT.rglob("*"):
-        if SKIP_DIRS & set(path.relative_to(ROOT).parts) or not path.is_file():
+    for path in _project_paths():
+        if not path.is_file():
             continue
         if path.name == Path(__file__).name or path.suffix == ".md":
             continue
@@ -112,7 +123,7 @@ def _code_files():
 
 @lru_cache(maxsize=None)
 def _names_in_repo():
-    return {p.name for p in ROOT.rglob("*") if not SKIP_DIRS & set(p.relative_to(ROOT).parts)}
+    return {p.name for p in _project_paths()}
 
 
 @lru_cache(maxsize=None)
