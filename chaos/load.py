@@ -42,14 +42,21 @@ def expected_outcome(n):
 
 
 class Load:
-    """`total` orders at about `rate` per second over `threads` clients, at most `seconds`."""
+    """`total` orders at about `rate` per second over `threads` clients, at most `seconds`.
 
-    def __init__(self, orders_url, tag, ledger, total=120, rate=8.0, threads=4, seconds=60):
+    With `hold_at`, the orders from that number on wait until release() is called: a fault
+    that takes a while to set in (a broker's stop on a busy machine) still surely has orders
+    arriving while it is in place, not only before and after it."""
+
+    def __init__(self, orders_url, tag, ledger, total=120, rate=8.0, threads=4, seconds=60,
+                 hold_at=None):
         self.url, self.tag, self.total, self.threads = orders_url, tag, total, threads
         self.ledger = ledger
         self.pause_s, self.seconds = threads / rate, seconds
         self.accepted, self.statuses, self.sent = [], Counter(), 0
         self._numbers, self._lock, self._workers = itertools.count(), threading.Lock(), []
+        self.hold_at = total if hold_at is None else hold_at
+        self._released = threading.Event()
 
     def start(self):
         """Start the clients in the background; return self."""
@@ -60,11 +67,16 @@ class Load:
             worker.start()
         return self
 
-    def join(self):
-        """Wait for every client to finish; return self."""
+    def join(self, timeout=None):
+        """Wait for every client to finish, at most `timeout` seconds in all; return self."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         for worker in self._workers:
-            worker.join()
+            worker.join(None if deadline is None else max(deadline - time.monotonic(), 0))
         return self
+
+    def release(self):
+        """Let the held orders (number `hold_at` on) go."""
+        self._released.set()
 
     def _client(self, deadline):
         with requests.Session() as session:
@@ -74,6 +86,8 @@ class Load:
                     if n >= self.total:
                         return
                     self.sent += 1
+                if n >= self.hold_at:
+                    self._released.wait(max(deadline - time.monotonic(), 0))
                 self._place(session, n, deadline)
                 time.sleep(self.pause_s)
 

@@ -31,17 +31,27 @@ class Context:
         self.load, self.extra_keys, self.failures = None, 0, []
         self.ledger = Ledger(system.var_dir / "ledgers" / f"{self.tag}.jsonl", f"{self.tag}-")
 
-    def under_load(self, action, at_fraction=0.3):
-        """Run the load; `action` (if any) starts in the middle of it. Wait for both."""
+    def under_load(self, action, at_fraction=0.3, hold=False):
+        """Run the load; `action` (if any) starts in the middle of it. Wait for both.
+        hold=True: the orders after that point wait until the action calls
+        `ctx.load.release()` (or ends), so they surely arrive while its fault is in place."""
+        hold_at = round(at_fraction * self.total) if hold else None
         self.load = Load(self.system.urls["orders"], self.tag, self.ledger, total=self.total,
-                         rate=self.rate, seconds=2 * self.total / self.rate + 60).start()
-        done = threading.Thread(target=action, daemon=True) if action else None
+                         rate=self.rate, seconds=2 * self.total / self.rate + 60,
+                         hold_at=hold_at).start()
+        done = threading.Thread(target=self._act, args=(action,), daemon=True) if action else None
         if done:
             time.sleep(at_fraction * self.total / self.rate)
             done.start()
         self.load.join()
         if done:
             done.join()
+
+    def _act(self, action):
+        try:
+            action()
+        finally:
+            self.load.release()  # held orders never wait for an action that failed
 
     def check(self, condition, failure):
         """Record a scenario-specific failure (the row then fails)."""

@@ -93,10 +93,17 @@ def kill_replica(ctx):
 
 @scenario("broker-restart", ("choreo", "orch-amqp"))
 def broker_restart(ctx):
-    """RabbitMQ stops and starts again in the middle of the load (orch-amqp: the broker its
-    commands and replies travel through)."""
-    ctx.under_load(ctx.system.broker.restart)
-    return ["rabbitmqctl stop, then start"]
+    """RabbitMQ stops in the middle of the load, the rest of the orders arrive while it is
+    down, and it starts again (orch-amqp: the broker its commands and replies travel through)."""
+    broker = ctx.system.broker
+
+    def restart():
+        broker.stop()
+        ctx.load.release()  # the held rest of the load: sent while the broker is down
+        ctx.load.join(timeout=ctx.down_s)
+        broker.start()
+    ctx.under_load(restart, hold=True)
+    return ["rabbitmqctl stop, the rest of the load, then start"]
 
 
 @scenario("duplicates", ("choreo", "orch-amqp"))
