@@ -25,7 +25,8 @@ def settle_order(session, command, order_id):
     if (status == orders.CANCELLED) != (reason in rules.REASONS):
         abort(400, f"a CANCELLED order needs a reason from {', '.join(rules.REASONS)}, "
                    "a COMPLETED one none")
-    if orders.get(session, order_id) is None:
+    changed = orders.finish(session, order_id, status, reason)  # changes nothing if absent
+    order = orders.get(session, order_id)
+    if order is None:
         abort(404, f"no order {order_id}")
-    changed = orders.finish(session, order_id, status, reason)
-    return 200, {**orders.get(session, order_id), "changed": changed}
+    return 200, {**order, "changed": changed}

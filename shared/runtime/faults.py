@@ -13,6 +13,11 @@ class InjectedFault(Exception):
     """A failure made on purpose by the fault settings (a transient error)."""
 
 
+def injected(service):
+    """Return True when a latency or a failure rate is injected into `service`'s work."""
+    return config.fault_latency_ms(service) > 0 or config.fault_failure_rate(service) > 0
+
+
 def inject(service, sleep=time.sleep):
     """Wait the configured latency, then fail at the configured rate."""
     latency_ms = config.fault_latency_ms(service)
