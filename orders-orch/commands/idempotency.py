@@ -50,7 +50,7 @@ def command(service):
                 # Trade-off 114: the read runs only while a fault is injected here: it exists
                 # to step around that fault, and without one the claim in the transaction
                 # finds a replay by itself (answer_once). A first call no longer pays a read
-                # transaction: six per order, 0.7-1.6 CPU-ms of the four services' 11-13 on
+                # transaction: six per order, 0.6-2.0 CPU-ms of the four services' 10-13 on
                 # SQLite. The cost: a replay takes a write transaction instead of a read.
                 with read_only(sessions()) as session:
                     stored = _stored(session, key)
