@@ -294,11 +294,14 @@ def _against(where, line, figures, cited, root):
 
 def replace(old, new, root=ROOT):
     """Make every page cite record `new` where it cited `old`: in the regions' markers and in
-    the links of the prose. The prose's figures then meet the new record's in the check."""
+    the links of the prose, with a link's text when that was the old record's name. The
+    prose's figures then meet the new record's in the check."""
     marker = re.compile(rf"(<!-- figures: [\w-]+ [^>]*?)\b{re.escape(old)}\b")
+    named = re.compile(rf"\[{re.escape(old)}\]\(([^)\s]*?)runs/{re.escape(old)}\.json\)")
     for page in pages(root):
         text = page.read_text()
         changed = marker.sub(lambda m: m.group(1) + new, text)
+        changed = named.sub(lambda m: f"[{new}]({m.group(1)}runs/{new}.json)", changed)
         changed = changed.replace(f"runs/{old}.json", f"runs/{new}.json")
         while marker.search(changed):  # a marker naming the old record twice
             changed = marker.sub(lambda m: m.group(1) + new, changed)

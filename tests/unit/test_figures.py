@@ -125,9 +125,11 @@ def test_a_new_record_replaces_an_old_one_in_regions_and_links(site):
     old, new = "bench-20261206-015630", "bench-20261206-032446"
     (site / "README.md").write_text(
         f"<!-- figures: run {old} -->\n<!-- /figures -->\n\n"
-        f"Over HTTP 47.8 orders/s (record [r](docs/runs/{old}.json)).\n")
+        f"Over HTTP 47.8 orders/s (record [r](docs/runs/{old}.json), as in\n"
+        f"[{old}](docs/runs/{old}.json)).\n")
     figures.replace(old, new, site)
     text = (site / "README.md").read_text()
     assert old not in text and f"figures: run {new}" in text and f"runs/{new}.json" in text
+    assert f"[r](docs/runs/{new}.json)" in text and f"[{new}](docs/runs/{new}.json)" in text
     found = figures.problems(site / "README.md", site)  # the prose's figure is now checked
     assert any("47.8 not in bench-20261206-032446" in p for p in found), found
