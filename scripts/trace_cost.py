@@ -1,13 +1,14 @@
 """`make trace-cost`: what tracing costs in CPU, measured by draining orders with it on and off.
 
     python -m scripts.trace_cost [--orders 500] [--threads 16] [--rounds 3]
-                                 [--variant choreo|orch|both]
+                                 [--variant choreo|orch|orch-amqp|all]
 
-In each round, for each variant, once with tracing off (OTEL_SDK_DISABLED=true) and once on
-(the default), in turn: start it with the runner on moved ports, post the orders from client
+In each round, for each variant (all three by default: choreo, orch over HTTP and orch over
+RabbitMQ, load/variant.py), once with tracing off (OTEL_SDK_DISABLED=true) and once on (the
+default), in turn: start it with the runner on moved ports, post the orders from client
 threads, wait until every one is final, and add up the CPU time (user + system, psutil) of
 every process the runner supervises, gunicorn's workers included, over the drain. The broker
-and this script are not counted. The cost is each round's "on" minus its "off": the median of
+and this script are not counted: the broker carries a traced message's headers as any other. The cost is each round's "on" minus its "off": the median of
 the rounds, with the lowest and highest.
 It writes reports/trace-cost-<timestamp>/record.json (load/record.py), which
 `make publish-run REPORT=reports/trace-cost-<timestamp>` publishes for the docs.
@@ -22,6 +23,7 @@ import psutil
 import requests
 
 from load import record, report
+from load.variant import NAMES, kind
 from tests.support import ROOT, RunningVariant, moved_ports, order, wait_final
 
 PORT_OFFSET = 30000
@@ -72,11 +74,19 @@ def drain(running, count, threads):
     return time.monotonic() - started
 
 
+def settings(variant, tracing_on):
+    """Return the environment that starts `variant` (a name of load/variant.py: its style's
+    programs with its settings, e.g. ORCH_TRANSPORT=amqp) on moved ports, tracing on or off."""
+    env = moved_ports(kind(variant).style, PORT_OFFSET)
+    env.update(kind(variant).env, AMQP_URL=AMQP_URL,
+               OTEL_SDK_DISABLED="false" if tracing_on else "true")
+    return env
+
+
 def measure(variant, tracing_on, count, threads):
     """Start the variant, drain the orders, stop it; return (CPU ms per order, seconds)."""
-    env = moved_ports(variant, PORT_OFFSET)
-    env.update(AMQP_URL=AMQP_URL, OTEL_SDK_DISABLED="false" if tracing_on else "true")
-    running = RunningVariant(variant, ROOT / "var" / f"trace-cost-{variant}", env)
+    running = RunningVariant(kind(variant).style, ROOT / "var" / f"trace-cost-{variant}",
+                             settings(variant, tracing_on))
     running.start()
     try:
         time.sleep(3)  # let start-up CPU settle
@@ -97,16 +107,16 @@ def main(argv=None):
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="measurements of each setting")
-    parser.add_argument("--variant", choices=["choreo", "orch", "both"], default="both")
+    parser.add_argument("--variant", choices=[*NAMES, "all"], default="all")
     args = parser.parse_args(argv)
     from runner.broker import Broker
     broker = Broker(AMQP_URL, ROOT / "var" / "trace-cost-broker")
-    variants = ["choreo", "orch"] if args.variant == "both" else [args.variant]
-    if "choreo" in variants and not broker.answers():
+    variants = list(NAMES) if args.variant == "all" else [args.variant]
+    if any(kind(variant).broker for variant in variants) and not broker.answers():
         broker.start()
     line, measured = report.machine(), {}
     try:
-        print(f"{'round':<6} {'variant':<8} {'tracing':<8} {'CPU ms/order':>12} {'drain s':>8}")
+        print(f"{'round':<6} {'variant':<10} {'tracing':<8} {'CPU ms/order':>12} {'drain s':>8}")
         for number in range(1, args.rounds + 1):
             # Trade-off 110: the two settings take turns, off first in odd rounds and on first
             # in even ones, so a machine that slows down during a round slows both alike; one
@@ -120,7 +130,7 @@ def main(argv=None):
                     state = "on" if tracing_on else "off"
                     measured.setdefault(variant, {"off": [], "on": []})[state].append(
                         (per_order, took))
-                    print(f"{number:<6} {variant:<8} {state:<8} {per_order:>12.1f} "
+                    print(f"{number:<6} {variant:<10} {state:<8} {per_order:>12.1f} "
                           f"{took:>8.1f}", flush=True)
     finally:
         broker.stop()
