@@ -146,14 +146,17 @@ def floor_table(records, page, root):
 
 
 def trace_cost_table(records, page, root):
-    """`make trace-cost`: each variant's CPU-ms per order with tracing off and on, and the
-    cost (a record of several rounds: their median and spread; an older one: one drain each)."""
-    rows = ["| variant | tracing off | tracing on | cost | run |", "|---|---|---|---|---|"]
+    """`make trace-cost`: each variant's CPU-ms per order with tracing off and on, the cost,
+    and the spans an order made (a record of several rounds: their median and spread; an older
+    one: one drain each, and no count of spans: `-`)."""
+    rows = ["| variant | tracing off | tracing on | cost | spans per order | run |",
+            "|---|---|---|---|---|---|"]
     for record in records:
         for variant, f in record["figures"].items():
+            spans = _rounds(f["spans_per_order"]) if "spans_per_order" in f else "-"
             rows.append(f"| {variant} | {_rounds(f['off']['cpu_ms_per_order'])} CPU-ms per "
                         f"order | {_rounds(f['on']['cpu_ms_per_order'])} CPU-ms per order | "
-                        f"{_rounds(f['cost_ms'], '+.1f')} CPU-ms | "
+                        f"{_rounds(f['cost_ms'], '+.1f')} CPU-ms | {spans} | "
                         f"{provenance(record, page, root)} |")
     return "\n".join(rows) + "\n"
 

@@ -8,7 +8,9 @@ RabbitMQ, load/variant.py), once with tracing off (OTEL_SDK_DISABLED=true) and o
 default), in turn: start it with the runner on moved ports, post the orders from client
 threads, wait until every one is final, and add up the CPU time (user + system, psutil) of
 every process the runner supervises, gunicorn's workers included, over the drain. The broker
-and this script are not counted: the broker carries a traced message's headers as any other. The cost is each round's "on" minus its "off": the median of
+and this script are not counted: the broker carries a traced message's headers as any other.
+With tracing on it also counts the spans the drain wrote to the variant's trace file, per
+order: what the CPU pays for. The cost is each round's "on" minus its "off": the median of
 the rounds, with the lowest and highest.
 It writes reports/trace-cost-<timestamp>/record.json (load/record.py), which
 `make publish-run REPORT=reports/trace-cost-<timestamp>` publishes for the docs.
@@ -83,22 +85,33 @@ def settings(variant, tracing_on):
     return env
 
 
+def spans_written(running):
+    """Return how many spans the running variant has written to its trace file so far."""
+    trace_file = running.var_dir / running.variant / "traces.jsonl"  # config.trace_file()
+    if not trace_file.exists():
+        return 0
+    with trace_file.open("rb") as lines:
+        return sum(1 for line in lines if line.strip())
+
+
 def measure(variant, tracing_on, count, threads):
-    """Start the variant, drain the orders, stop it; return (CPU ms per order, seconds)."""
+    """Start the variant, drain the orders, stop it; return (CPU ms per order, seconds, spans
+    per order), the spans None with tracing off."""
     running = RunningVariant(kind(variant).style, ROOT / "var" / f"trace-cost-{variant}",
                              settings(variant, tracing_on))
     running.start()
     try:
         time.sleep(3)  # let start-up CPU settle
         procs = processes(running)
-        before = cpu_s(procs)
+        before, spans_before = cpu_s(procs), spans_written(running)
         took = drain(running, count, threads)
-        time.sleep(1)  # the last spans and tracker events
-        after = cpu_s(procs)
+        time.sleep(1)  # the last spans (written every OTEL_BSP_SCHEDULE_DELAY) and tracker events
+        after, spans_after = cpu_s(procs), spans_written(running)
     finally:
         running.stop()
     used = sum(after[pid] - before.get(pid, 0.0) for pid in after)
-    return used * 1000 / count, took
+    spans = (spans_after - spans_before) / count if tracing_on else None
+    return used * 1000 / count, took, spans
 
 
 def main(argv=None):
@@ -116,7 +129,8 @@ def main(argv=None):
         broker.start()
     line, measured = report.machine(), {}
     try:
-        print(f"{'round':<6} {'variant':<10} {'tracing':<8} {'CPU ms/order':>12} {'drain s':>8}")
+        print(f"{'round':<6} {'variant':<10} {'tracing':<8} {'CPU ms/order':>12} {'drain s':>8} "
+              f"{'spans/order':>11}")
         for number in range(1, args.rounds + 1):
             # Trade-off 110: the two settings take turns, off first in odd rounds and on first
             # in even ones, so a machine that slows down during a round slows both alike; one
@@ -126,12 +140,16 @@ def main(argv=None):
             # sure as the spread of the rounds, which the table prints.
             for variant in variants:
                 for tracing_on in (False, True) if number % 2 else (True, False):
-                    per_order, took = measure(variant, tracing_on, args.orders, args.threads)
+                    per_order, took, spans = measure(variant, tracing_on, args.orders,
+                                                     args.threads)
                     state = "on" if tracing_on else "off"
-                    measured.setdefault(variant, {"off": [], "on": []})[state].append(
-                        (per_order, took))
+                    runs = measured.setdefault(variant, {"off": [], "on": [], "spans": []})
+                    runs[state].append((per_order, took))
+                    if spans is not None:
+                        runs["spans"].append(spans)
                     print(f"{number:<6} {variant:<10} {state:<8} {per_order:>12.1f} "
-                          f"{took:>8.1f}", flush=True)
+                          f"{took:>8.1f} {'' if spans is None else f'{spans:.1f}':>11}",
+                          flush=True)
     finally:
         broker.stop()
     _record(line, vars(args), figures(measured))
@@ -139,15 +157,18 @@ def main(argv=None):
 
 def figures(measured):
     """Return each variant's CPU-ms per order and drain seconds with tracing off and on (the
-    median of the rounds and their spread), and the cost: each round's on minus its off."""
+    median of the rounds and their spread), the cost: each round's on minus its off, and the
+    spans per order of the traced drains."""
     made = {}
     for variant, runs in measured.items():
         made[variant] = {state: {"cpu_ms_per_order": record.spread([cpu for cpu, _ in pairs]),
                                  "drain_s": record.spread([took for _, took in pairs])}
-                         for state, pairs in runs.items() if pairs}
+                         for state, pairs in runs.items() if state in ("off", "on") and pairs}
         paired = list(zip(runs["on"], runs["off"]))  # a round cut short has no pair
         if paired:
             made[variant]["cost_ms"] = record.spread([on - off for (on, _), (off, _) in paired])
+        if runs.get("spans"):
+            made[variant]["spans_per_order"] = record.spread(runs["spans"])
     return made
 
 

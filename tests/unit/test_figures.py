@@ -99,7 +99,7 @@ def test_a_trace_cost_record_renders_its_table_with_its_run(site):
     (site / "README.md").write_text(region)
     rendered = figures.render(site / "README.md", site)
     assert "| choreo | 12.0 CPU-ms per order | 15.5 CPU-ms per order | +3.5 CPU-ms |" in rendered
-    assert "| orch | 45.3 CPU-ms per order | 38.5 CPU-ms per order | -6.8 CPU-ms |" in rendered
+    assert "| orch | 45.3 CPU-ms per order | 38.5 CPU-ms per order | -6.8 CPU-ms | - |" in rendered
     assert "commit 7b6f535" in rendered and "docs/runs/trace-cost-1.json" in rendered
     assert _problems(site, rendered) == []
 
@@ -110,14 +110,14 @@ def test_a_trace_cost_record_of_several_rounds_renders_each_figure_with_its_spre
             "machine": {"cpu": "AMD EPYC", "cores": 2}, "settings": {"rounds": 3},
             "figures": trace_cost.figures({"orch": {
                 "off": [(40.0, 9.0), (30.0, 8.0), (35.0, 8.5)],
-                "on": [(45.0, 9.5), (29.0, 8.0), (41.0, 9.0)]}})}
+                "on": [(45.0, 9.5), (29.0, 8.0), (41.0, 9.0)], "spans": [52.0, 51.5, 52.0]}})}
     (site / "docs" / "runs" / "trace-cost-2.json").write_text(json.dumps(made))
     region = "<!-- figures: trace-cost-table trace-cost-2 -->\n<!-- /figures -->\n"
     (site / "README.md").write_text(region)
     rendered = figures.render(site / "README.md", site)
     # each round's on minus its off: +5.0, -1.0, +6.0
     assert ("| orch | 35.0 (30.0 to 40.0) CPU-ms per order | 41.0 (29.0 to 45.0) CPU-ms per "
-            "order | +5.0 (-1.0 to +6.0) CPU-ms |") in rendered
+            "order | +5.0 (-1.0 to +6.0) CPU-ms | 52.0 (51.5 to 52.0) |") in rendered
     assert _problems(site, rendered) == []
 
 

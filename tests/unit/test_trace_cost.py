@@ -42,7 +42,7 @@ def measured(monkeypatch):
 
     def fake_measure(variant, tracing_on, count, threads):
         asked.append((variant, tracing_on))
-        return (30.0 if tracing_on else 25.0), 10.0
+        return (30.0, 10.0, 52.0) if tracing_on else (25.0, 10.0, None)
 
     monkeypatch.setattr(trace_cost, "measure", fake_measure)
     monkeypatch.setattr("runner.broker.Broker", _Broker)
@@ -58,6 +58,7 @@ def test_by_default_every_round_measures_the_three_variants_both_ways(measured):
                                     for on in (False, True)] * 2)
     assert set(figures) == {"choreo", "orch", "orch-amqp"}
     assert figures["orch-amqp"]["cost_ms"]["median"] == pytest.approx(5.0)
+    assert figures["orch-amqp"]["spans_per_order"] == {"median": 52.0, "low": 52.0, "high": 52.0}
 
 
 def test_one_variant_can_be_measured_alone(measured):
@@ -67,12 +68,13 @@ def test_one_variant_can_be_measured_alone(measured):
     assert set(figures) == {"orch-amqp"}
 
 
-def test_a_drain_starts_the_variants_programs_through_the_runner(monkeypatch):
+def test_a_drain_starts_the_variants_programs_through_the_runner(monkeypatch, tmp_path):
     started = []
 
     class Running:
         def __init__(self, style, var_dir, env):
             started.append((style, var_dir.name, env["ORCH_TRANSPORT"]))
+            self.var_dir, self.variant = tmp_path, style
 
         def start(self):
             pass
@@ -86,5 +88,37 @@ def test_a_drain_starts_the_variants_programs_through_the_runner(monkeypatch):
     monkeypatch.setattr(trace_cost, "RunningVariant", Running)
     monkeypatch.setattr(trace_cost, "drain", lambda _running, _count, _threads: 1.0)
     monkeypatch.setattr(trace_cost.time, "sleep", lambda _s: None)
-    assert trace_cost.measure("orch-amqp", True, 10, 2) == (0.0, 1.0)
-    assert started == [("orch", "trace-cost-orch-amqp", "amqp")]
+    assert trace_cost.measure("orch-amqp", True, 10, 2) == (0.0, 1.0, 0.0)
+    assert trace_cost.measure("orch-amqp", False, 10, 2) == (0.0, 1.0, None)
+    assert started == [("orch", "trace-cost-orch-amqp", "amqp")] * 2
+
+
+def test_the_spans_per_order_are_those_the_drain_wrote(monkeypatch, tmp_path):
+    trace_file = tmp_path / "orch" / "traces.jsonl"
+    trace_file.parent.mkdir()
+    trace_file.write_text('{"name": "start-up"}\n' * 7)  # written before the drain
+
+    class Running:
+        var_dir, variant = tmp_path, "orch"
+
+        def __init__(self, *_args):
+            pass
+
+        def start(self):
+            pass
+
+        def stop(self):
+            pass
+
+        def pids(self):
+            return []
+
+    def drain(_running, count, _threads):
+        with trace_file.open("a") as spans:
+            spans.write('{"name": "POST /orders"}\n' * (count * 52))
+        return 1.0
+
+    monkeypatch.setattr(trace_cost, "RunningVariant", Running)
+    monkeypatch.setattr(trace_cost, "drain", drain)
+    monkeypatch.setattr(trace_cost.time, "sleep", lambda _s: None)
+    assert trace_cost.measure("orch-amqp", True, 10, 2)[2] == 52.0
