@@ -117,8 +117,8 @@ trace: venv  ## print an order's trace as a waterfall: ORDER=<order_id> VARIANT=
 sizes: venv  ## each style's size counted from the imports (its tree and the shared code only it reaches; shared code apart), and the layout's limits
 	$(PY) -m ops.sizes
 
-trace-cost: venv broker  ## CPU ms per order with tracing off and on, in turn, 3 rounds: 500 orders, 16 client threads, each of the three variants; the cost as median and spread
-	$(PY) -m scripts.trace_cost
+trace-cost: venv broker  ## CPU ms per order with tracing off and on, in turn, 3 rounds: 500 orders, 16 client threads, each of the three variants; the cost as median and spread (TRACE_COST_ORDERS=, TRACE_COST_ROUNDS=)
+	$(PY) -m scripts.trace_cost --orders $(or $(TRACE_COST_ORDERS),500) --rounds $(or $(TRACE_COST_ROUNDS),3)
 
 reset: venv  ## empty a variant's databases and queues and restock the catalog (VARIANT=choreo)
 	$(PY) -m runner reset $(VARIANT) --db $(DB)
