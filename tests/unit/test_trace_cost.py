@@ -68,7 +68,10 @@ def test_one_variant_can_be_measured_alone(measured):
     assert set(figures) == {"orch-amqp"}
 
 
-def test_a_drain_starts_the_variants_programs_through_the_runner(monkeypatch, tmp_path):
+@pytest.fixture
+def runner(monkeypatch, tmp_path):
+    """Stand in for the runner: record how each variant was started, start nothing; its var
+    directory is tmp_path. Return the list of (style, var directory name, ORCH_TRANSPORT)."""
     started = []
 
     class Running:
@@ -86,39 +89,26 @@ def test_a_drain_starts_the_variants_programs_through_the_runner(monkeypatch, tm
             return []
 
     monkeypatch.setattr(trace_cost, "RunningVariant", Running)
-    monkeypatch.setattr(trace_cost, "drain", lambda _running, _count, _threads: 1.0)
     monkeypatch.setattr(trace_cost.time, "sleep", lambda _s: None)
+    return started
+
+
+def test_a_drain_starts_the_variants_programs_through_the_runner(runner, monkeypatch):
+    monkeypatch.setattr(trace_cost, "drain", lambda _running, _count, _threads: 1.0)
     assert trace_cost.measure("orch-amqp", True, 10, 2) == (0.0, 1.0, 0.0)
     assert trace_cost.measure("orch-amqp", False, 10, 2) == (0.0, 1.0, None)
-    assert started == [("orch", "trace-cost-orch-amqp", "amqp")] * 2
+    assert runner == [("orch", "trace-cost-orch-amqp", "amqp")] * 2
 
 
-def test_the_spans_per_order_are_those_the_drain_wrote(monkeypatch, tmp_path):
+def test_the_spans_per_order_are_those_the_drain_wrote(runner, monkeypatch, tmp_path):
     trace_file = tmp_path / "orch" / "traces.jsonl"
     trace_file.parent.mkdir()
     trace_file.write_text('{"name": "start-up"}\n' * 7)  # written before the drain
-
-    class Running:
-        var_dir, variant = tmp_path, "orch"
-
-        def __init__(self, *_args):
-            pass
-
-        def start(self):
-            pass
-
-        def stop(self):
-            pass
-
-        def pids(self):
-            return []
 
     def drain(_running, count, _threads):
         with trace_file.open("a") as spans:
             spans.write('{"name": "POST /orders"}\n' * (count * 52))
         return 1.0
 
-    monkeypatch.setattr(trace_cost, "RunningVariant", Running)
     monkeypatch.setattr(trace_cost, "drain", drain)
-    monkeypatch.setattr(trace_cost.time, "sleep", lambda _s: None)
     assert trace_cost.measure("orch-amqp", True, 10, 2)[2] == 52.0
