@@ -75,9 +75,9 @@ bench: venv broker  ## the drain benchmark: the three variants on SQLite and Pos
 bench-floor: venv broker  ## the floor: a bare RabbitMQ and a bare gunicorn round trip on this machine, timed, with the CPU of both ends; writes reports/floor-<timestamp>/
 	$(PY) -m load floor
 
-publish-run: venv  ## make a run's record one the docs cite: REPORT=reports/<folder> [NAME=<name>] writes docs/runs/<name>.json; REPLACES=<old record> also makes the docs cite it instead of the old one and renders them
-	@test -n "$(REPORT)" || { echo "usage: make publish-run REPORT=reports/<folder> [NAME=<name>] [REPLACES=<old record>]"; exit 2; }
-	$(PY) -m load publish "$(REPORT)" $(if $(NAME),--name $(NAME))
+publish-run: venv  ## make a run's record one the docs cite: REPORT=reports/<folder> [NAME=<name>] writes docs/runs/<name>.json; REPLACES=<old record> also makes the docs cite it instead of the old one and renders them; COMMIT=<sha> for a report without a record that ran in a checkout of that commit
+	@test -n "$(REPORT)" || { echo "usage: make publish-run REPORT=reports/<folder> [NAME=<name>] [REPLACES=<old record>] [COMMIT=<sha>]"; exit 2; }
+	$(PY) -m load publish "$(REPORT)" $(if $(NAME),--name $(NAME)) $(if $(COMMIT),--commit $(COMMIT))
 	$(if $(REPLACES),$(PY) -m ops.figures --replace $(REPLACES) $(or $(NAME),$(notdir $(patsubst %/,%,$(REPORT)))))
 
 figures: venv  ## render every figure in README.md and docs/ from the records in docs/runs/ (make publish-run first); FIGURES_CHECK=1 only says what is stale

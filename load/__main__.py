@@ -8,6 +8,7 @@
                                BUDGET=off by default: see load/bench.py)
     python -m load report --out reports/<timestamp>     (write an earlier run's report again)
     python -m load publish reports/<folder> [--name <name>]   (its record to docs/runs/<name>.json)
+                       [--commit <sha>]   (a report without a record, run in a checkout of <sha>)
 
 `demo` (what `make demo` runs) starts each variant in turn through the runner (choreo, orch,
 orch-amqp: load/variant.py), runs every
@@ -37,6 +38,8 @@ def parse(argv):
     parser.add_argument("command", choices=("demo", "floor", "report", "bench", "publish"))
     parser.add_argument("report", nargs="?", type=Path, help="publish: the report folder")
     parser.add_argument("--name", help="publish: the record's name (default the folder's)")
+    parser.add_argument("--commit", help="publish: the commit a report without a record ran "
+                        "in a checkout of its own (default: inferred from its date)")
     parser.add_argument("--scale", type=float, default=float(os.environ.get("DEMO_SCALE", 1)))
     parser.add_argument("--seconds", type=float, help="every scenario this long (outage scaled)")
     parser.add_argument("--scenario", action="append", help="only these scenarios")
@@ -202,7 +205,7 @@ def main(argv=None):
     if args.command == "report":
         return rewrite(args.out)
     if args.command == "publish":
-        print(f"record: {record.publish(args.report, args.name)}")
+        print(f"record: {record.publish(args.report, args.name, args.commit)}")
         return 0
     if args.command == "floor":
         return floor_run(args)

@@ -237,12 +237,28 @@ def started_at(name):
 # Trade-off 107: a run writes its record beside its report, and only this step (make publish-run)
 # puts it under docs/runs/, so smoke runs, tests and trial runs never change the docs. The cost:
 # one more command after a run worth publishing, and a run nobody publishes shows in no doc.
-def publish(folder, name=None):
-    """Copy a run's record to docs/runs/<name>.json (the folder's name by default); return it."""
+def publish(folder, name=None, commit=None):
+    """Copy a run's record to docs/runs/<name>.json (the folder's name by default); return it.
+    `commit`: the commit a run from before records ran, when it ran in a checkout of its own
+    (an older commit measured beside today's), instead of the one inferred from its date."""
     if name and not re.fullmatch(r"[\w.-]+", name):
         raise SystemExit(f"a record's name is a file name under docs/runs/, not {name!r}")
     made = {**from_report(folder), **({"name": name} if name else {})}
+    if commit:
+        made.update(_stated_commit(folder, made, commit))
     RUNS.mkdir(parents=True, exist_ok=True)
     target = RUNS / f"{made['name']}.json"
     target.write_text(json.dumps(made, indent=1) + "\n")
     return target
+
+
+def _stated_commit(folder, made, commit):
+    """Return the record's commit as the publisher states it: one of the history's, and only
+    for a record built from a report's files (a run that wrote its record named its own)."""
+    if (folder / "record.json").exists():
+        raise SystemExit(f"{folder}: its record already names its commit ({made['commit']})")
+    found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if not found:
+        raise SystemExit(f"{commit}: not a commit of this repository's history")
+    return {"commit": found[:7], "commit_how": "stated when published: the run's own checkout"}

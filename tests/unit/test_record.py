@@ -102,3 +102,35 @@ def test_a_demo_record_keeps_each_programs_cpu_per_order_and_the_requests_for_ou
     older = {**{k: v for k, v in runs[0].items() if k != "asks_per_order"},
              "gets_per_order": 0.93}  # a report from before: one wait per order
     assert record.demo_figures([older], None)["steady/choreo"]["asks_per_order"]["median"] == 0.93
+
+
+def test_a_run_made_in_a_checkout_of_another_commit_is_published_with_that_commit(
+        tmp_path, monkeypatch):
+    monkeypatch.setattr(record, "RUNS", tmp_path / "runs")
+    folder = _bench_report(tmp_path / "bench-20261207-143700")
+    made = json.loads(record.publish(folder, commit="a52eef8").read_text())
+    assert made["commit"] == "a52eef8"
+    assert made["commit_how"] == "stated when published: the run's own checkout"
+    # a record the run wrote itself names the commit it ran: it wins over a stated one
+    written = tmp_path / "floor-20261206-060000"
+    written.mkdir()
+    record.write(written, "floor", MACHINE, {}, {"floor": None})
+    try:
+        record.publish(written, commit="a52eef8")
+    except SystemExit as refused:
+        assert "already names its commit" in str(refused)
+    else:
+        raise AssertionError("a stated commit replaced the one the run recorded")
+
+
+def test_a_stated_commit_must_be_one_of_the_history(tmp_path, monkeypatch):
+    monkeypatch.setattr(record, "RUNS", tmp_path / "runs")
+    folder = _bench_report(tmp_path / "bench-20261207-143700")
+    for wrong in ("0000000", "not-a-commit"):
+        try:
+            record.publish(folder, commit=wrong)
+        except SystemExit as refused:
+            assert wrong in str(refused)
+        else:
+            raise AssertionError(f"{wrong} was accepted as a commit")
+    assert not (tmp_path / "runs").exists()
