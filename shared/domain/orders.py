@@ -24,6 +24,12 @@ def request_hash(body):
 
 def place(session, command, correlation_id, idempotency_key=None, body_hash=None):
     """Store a new PENDING order priced from the catalog; return (order, created)."""
+    row, created = store(session, command, correlation_id, idempotency_key, body_hash)
+    return to_dict(row), created
+
+
+def store(session, command, correlation_id, idempotency_key=None, body_hash=None):
+    """place(), returning the stored row itself (card token included): (row, created)."""
     lines = rules.price_lines(command.items)
     now = utcnow()
     row = {
@@ -37,15 +43,15 @@ def place(session, command, correlation_id, idempotency_key=None, body_hash=None
     }
     if not idempotency_key:
         session.execute(insert(orders), row)
-        return to_dict(row), True
+        return row, True
     # One statement claims the key: a racing twin request waits for this insert's transaction
     # (PostgreSQL) or for the write lock (SQLite), then finds the key taken and replays.
     if insert_if_absent(session, orders, row, "idempotency_key"):
-        return to_dict(row), True
+        return row, True
     existing = first_row(session, orders, idempotency_key=idempotency_key)
     if existing["request_hash"] != body_hash:
         raise IdempotencyConflict(idempotency_key)
-    return to_dict(existing), False
+    return existing, False
 
 
 def finish(session, order_id, status, reason=None):

@@ -41,11 +41,16 @@ def store_order(command, body, key, correlation_id, on_created):
     """Store the order (once per Idempotency-Key); call on_created(session, row) in the same
     transaction when it is new. Return (order, created)."""
     with transaction(sessions()) as session:
-        order, created = orders.place(session, command, correlation_id, key,
-                                      orders.request_hash(body))
+        row, created = orders.store(session, command, correlation_id, key,
+                                    orders.request_hash(body))
         if created:
-            on_created(session, orders.get_record(session, order["order_id"]))
-        return order, created
+            # Trade-off 115: the saga starts from the row as this transaction inserted it, not
+            # from a read of it: one statement fewer per order, 8% of the orders API's samples
+            # in a profile of POSTs in a row. The cost: a column the database fills in by
+            # itself (a default, a trigger) would be missing from it; the orders table has
+            # none, and tests/unit/test_domain.py compares the row with what a read finds.
+            on_created(session, row)
+        return orders.to_dict(row), created
 
 
 def register_error_handlers(app):
