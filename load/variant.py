@@ -107,7 +107,7 @@ class Variant:
         with open(self.log_path, "w") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "runner", "up", self.style, "--replicas", str(self.replicas),
-                 "--db", self.db, "--budget", self.budget],
+                 "--db", self.db, "--budget", self.budget, "--fresh"],
                 cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + WAIT_UP_S
         while " is up" not in self.log_path.read_text(errors="replace"):

@@ -70,6 +70,8 @@ def _up(args, budgets, reason):
     database = postgres_mod.prepare(
         args.variant, lambda: _budget(budgets, "database", config.budget_db_cores())
     ) if args.db == "postgres" else None
+    if args.fresh:  # a PostgreSQL database outlives the run, unlike var/<variant>'s SQLite files
+        reset.reset(args.variant)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -213,6 +215,8 @@ def main(argv=None):
     p_up.add_argument("--budget", choices=budgets_mod.MODES, default=config.budget_mode("off"),
                       help="a CPU quota per program (cgroups; see docs/performance.md); "
                            "default BUDGET, else off")
+    p_up.add_argument("--fresh", action="store_true",
+                      help="empty the variant's databases and queues first (what reset does)")
     for name in ("stop-service", "start-service"):
         p = sub.add_parser(name, help=f"{name.split('-')[0]} one program of a running variant")
         p.add_argument("variant", choices=sorted(processes.VARIANTS))
