@@ -59,13 +59,21 @@ class MessagingDriver:
         self.saga = saga or definition.saga()
 
     # --- sending ------------------------------------------------------------------------------
-    def send(self, saga_id):
+    def send(self, saga_id, only_if_due=False):
         """Send the current step's command of a saga: the first one, or again after no reply
-        came within the timeout (the recovery loop); return the saga. Raises LeaseLost."""
+        came within the timeout (the recovery loop, `only_if_due`); return the saga. Raises
+        LeaseLost."""
         with transaction(self.session_factory) as session:
-            saga = store.current(session, saga_id)
+            # Trade-off 116: the recovery loop may pick a saga while its launch sends the first
+            # command (a new saga is due at once) or while a reply advances it. The row lock
+            # makes the later sender wait and read what the earlier one wrote, so a command
+            # is not sent twice (on PostgreSQL the second outbox row was refused and the whole
+            # recovery round failed). The price: such a sender waits for the other's commit.
+            saga = store.locked(session, saga_id)
             if saga is None or saga["state"] not in UNFINISHED:
                 return saga
+            if only_if_due and saga["next_attempt_at"] > utcnow():
+                return saga  # its command was sent meanwhile: nothing is overdue
             token = self.leases.token(saga["shard"])
             changes, lines = self._again(session, saga)
             return self._record_and_queue(session, saga, token, changes, lines,

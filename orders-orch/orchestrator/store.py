@@ -99,6 +99,17 @@ def current(session, saga_id):
     return _row(session, saga_id)
 
 
+def locked(session, saga_id):
+    """current(), and the row stays locked until the caller's transaction ends: another
+    transaction that sends this saga's command waits here, then reads what this one wrote.
+    (PostgreSQL: SELECT ... FOR UPDATE. SQLite's writers take turns anyway: BEGIN IMMEDIATE.)"""
+    row = session.execute(_LOCKED, {"the_saga": saga_id}).mappings().first()
+    return dict(row) if row else None
+
+
+_LOCKED = select(sagas).where(sagas.c.saga_id == bindparam("the_saga")).with_for_update()
+
+
 def _fenced_update(session, saga, token, changes):
     """UPDATE the saga row if the token holds and the saga is unmoved; else raise LeaseLost."""
     parameters = {"the_saga": saga["saga_id"], "was_state": saga["state"],

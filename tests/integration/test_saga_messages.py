@@ -10,6 +10,7 @@ same command delivered again.
 import json
 import logging
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -298,6 +299,90 @@ def test_a_lost_reply_is_recovered_by_sending_the_command_again(
     wait_for(lambda: orchestrator.saga(saga_id)["cursor"] == 1, timeout=20,
              message="the stored answer to advance the saga")
     assert ("reserve_stock", "sent again: no reply within 200 ms") in orchestrator.log(saga_id)
+
+
+def commands_of(sessions, saga_id):
+    """Return the outbox rows of a saga's commands (one per command sent, resent or not)."""
+    with read_only(sessions) as session:
+        return list(session.execute(select(outbox.c.message_id)
+                                    .where(outbox.c.message_id.like(f"{saga_id}:%"))).scalars())
+
+
+def test_a_recovery_round_does_not_send_again_the_command_a_launch_just_sent(
+        database, monkeypatch):
+    from orchestrator.messaging_replica import MessagingReplica
+    monkeypatch.setenv("ORCH_SHARDS", "1")
+    sessions = database(orchestrator_models.metadata)
+    replica = MessagingReplica(sessions, 7, "http://test")
+    replica.leases.tick()
+    order = {**ORDER, "order_id": str(uuid.uuid4())}
+    saga_id = order["order_id"]
+    store.create(sessions, order, "corr", 0, replica.leases.token(0))  # due at once, as any new
+    listed = store.due
+
+    def listed_then_launched(*args, **kwargs):
+        due = listed(*args, **kwargs)  # the round lists the new saga as due ...
+        replica.drive(saga_id)  # ... and meanwhile its launch sends the first command
+        return due
+    monkeypatch.setattr(store, "due", listed_then_launched)
+    replica.recover_once()
+    assert commands_of(sessions, saga_id) == [f"{saga_id}:reserve_stock:do"]
+    assert store.load(sessions, saga_id)["retries"] == 0
+    with read_only(sessions) as session:
+        lines = session.execute(select(orchestrator_models.saga_log.c.step,
+                                       orchestrator_models.saga_log.c.outcome)
+                                .where(orchestrator_models.saga_log.c.saga_id == saga_id))
+        steps = [tuple(line) for line in lines if line.step == "reserve_stock"]
+    assert steps == [("reserve_stock", "started")]  # and no "sent again: ..." line
+
+
+POSTGRES_PORT = 15442
+
+
+@pytest.fixture
+def postgres_sessions(tmp_path):
+    """The orchestrator's tables in a throwaway PostgreSQL database of this test's own."""
+    from shared.models import plumbing
+    from shared.runtime.db import make_engine, make_session_factory
+    from tests.support import throwaway_postgres
+    with throwaway_postgres(POSTGRES_PORT, "test-saga-messages-postgres") as cluster:
+        cluster.create_databases(["orchestrator"])
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{POSTGRES_PORT}/orchestrator"
+        engine = make_engine(url)
+        yield make_session_factory(engine, orchestrator_models.metadata, plumbing.metadata)
+        engine.dispose()
+
+
+def test_on_postgresql_a_recovery_send_beside_a_launch_waits_for_it_and_sends_nothing(
+        postgres_sessions, monkeypatch):
+    """The same race as above, with both transactions open at once: the recovery loop's send
+    starts while the launch's transaction has recorded the step and not yet committed."""
+    from orchestrator.messaging_replica import MessagingReplica
+    monkeypatch.setenv("ORCH_SHARDS", "1")
+    sessions = postgres_sessions
+    replica = MessagingReplica(sessions, 7, "http://test")
+    replica.leases.tick()
+    order = {**ORDER, "order_id": str(uuid.uuid4())}
+    saga_id = order["order_id"]
+    store.create(sessions, order, "corr", 0, replica.leases.token(0))
+    recovery = []
+    recorded = store.advance_in
+
+    def recorded_then_recovery_starts(*args, **kwargs):
+        saga = recorded(*args, **kwargs)
+        if not recovery:  # the launch, inside its transaction: the recovery round begins now
+            recovery.append(threading.Thread(target=replica.recover_once))
+            recovery[0].start()
+            time.sleep(0.5)  # long enough for the round to read the saga and try to send it
+        return saga
+    monkeypatch.setattr(store, "advance_in", recorded_then_recovery_starts)
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: failures.append(args.exc_value))
+    replica.drive(saga_id)
+    recovery[0].join(timeout=20)
+    assert not recovery[0].is_alive() and failures == []
+    assert commands_of(sessions, saga_id) == [f"{saga_id}:reserve_stock:do"]
+    assert store.load(sessions, saga_id)["retries"] == 0
 
 
 def queued(channel, queue):
