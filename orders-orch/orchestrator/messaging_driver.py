@@ -8,7 +8,7 @@ objects; only who waits differs.
       changes = next_state(saga, plan, answer)      on_reply(): changes = next_state(...), then
       advance, and loop to the next step                     advance, record the next step and
                                                              queue its command (one write)
-                                                    resend(): no reply in time: same command again
+                                                    resend_due(): no reply in time: same command
 
 Every write is fenced by the shard's lease token, as in driver.py, and the command leaves
 only through the outbox (shared/messaging/outbox.py; this replica's relay publishes it), so a
@@ -59,10 +59,18 @@ class MessagingDriver:
         self.saga = saga or definition.saga()
 
     # --- sending ------------------------------------------------------------------------------
-    def send(self, saga_id, only_if_due=False):
-        """Send the current step's command of a saga: the first one, or again after no reply
-        came within the timeout (the recovery loop, `only_if_due`); return the saga. Raises
-        LeaseLost."""
+    def send(self, saga_id):
+        """Send the current step's command of a saga: its first, or one stored by another
+        replica; return the saga. Raises LeaseLost."""
+        return self._send(saga_id, only_if_due=False)[0]
+
+    def resend_due(self, saga_id):
+        """The recovery loop's send: the same command again when no reply came within the
+        timeout; return True if it was queued, False if the saga is no longer due."""
+        return self._send(saga_id, only_if_due=True)[1]
+
+    def _send(self, saga_id, only_if_due):
+        """Return (the saga, whether a command was queued)."""
         with transaction(self.session_factory) as session:
             # Trade-off 116: the recovery loop may pick a saga while its launch sends the first
             # command (a new saga is due at once) or while a reply advances it. The row lock
@@ -71,13 +79,13 @@ class MessagingDriver:
             # recovery round failed). The price: such a sender waits for the other's commit.
             saga = store.locked(session, saga_id)
             if saga is None or saga["state"] not in UNFINISHED:
-                return saga
+                return saga, False
             if only_if_due and saga["next_attempt_at"] > utcnow():
-                return saga  # its command was sent meanwhile: nothing is overdue
+                return saga, False  # its command was sent meanwhile: nothing is overdue
             token = self.leases.token(saga["shard"])
             changes, lines = self._again(session, saga)
             return self._record_and_queue(session, saga, token, changes, lines,
-                                          replacing=bool(lines))
+                                          replacing=bool(lines)), True
 
     def _again(self, session, saga):
         """Return (changes, lines) of sending the current step: a resend counts as a retry."""

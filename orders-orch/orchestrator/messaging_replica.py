@@ -69,8 +69,7 @@ class MessagingReplica(Replica):
         sent = 0
         for saga_id in store.due(self.session_factory, self.leases.owned, self.max_in_flight):
             try:
-                self.messages.send(saga_id, only_if_due=True)
-                sent += 1
+                sent += self.messages.resend_due(saga_id)
             except LeaseLost as exc:
                 log.info("recovery: %s", exc)
         if sent:

@@ -295,7 +295,7 @@ def test_a_lost_reply_is_recovered_by_sending_the_command_again(
     orchestrator.start_reply_consumer()
     time.sleep(0.3)  # the reply timeout passes: the saga is due again
     assert store.due(orchestrator.sessions, {0}, 10) == [saga_id]
-    orchestrator.driver.send(saga_id)  # what the recovery loop does with a due saga
+    assert orchestrator.driver.resend_due(saga_id)  # what the recovery loop does with it
     wait_for(lambda: orchestrator.saga(saga_id)["cursor"] == 1, timeout=20,
              message="the stored answer to advance the saga")
     assert ("reserve_stock", "sent again: no reply within 200 ms") in orchestrator.log(saga_id)
@@ -325,7 +325,7 @@ def test_a_recovery_round_does_not_send_again_the_command_a_launch_just_sent(
         replica.drive(saga_id)  # ... and meanwhile its launch sends the first command
         return due
     monkeypatch.setattr(store, "due", listed_then_launched)
-    replica.recover_once()
+    assert replica.recover_once() == 0  # commands sent again
     assert commands_of(sessions, saga_id) == [f"{saga_id}:reserve_stock:do"]
     assert store.load(sessions, saga_id)["retries"] == 0
     with read_only(sessions) as session:
