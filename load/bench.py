@@ -21,7 +21,7 @@ import traceback
 import psutil
 import requests
 
-from load import bench_report, drain, floor, record, report
+from load import bench_report, drain, floor, logged, record, report
 from load.budgets import meter_for
 from ops.queues import QueueWatch
 from load.variant import NAMES, ROOT, Variant, kind, queues, uses_broker
@@ -129,9 +129,12 @@ def measure(name, db, chosen, folder, port_offset, amqp_url, log, harness=None):
         figures = _measured(variant, db, client, chosen["orders"], amqp_url, log, harness)
         figures["half_rate"] = _at_half_rate(variant, client, figures["orders_per_s"],
                                              chosen["paced_s"], log)
-        return {**figures, "floor": floor_numbers}
     finally:
         variant.stop()
+    errors = logged.logged_errors(folder / "runner.log")  # complete once the runner stopped
+    if errors:
+        log(f"  the programs logged {sum(errors.values())} error line(s): see bench.md")
+    return {**figures, "floor": floor_numbers, "logged_errors": errors}
 
 
 def _measured(variant, db, client, count, amqp_url, log, harness=None):

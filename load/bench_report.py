@@ -67,7 +67,7 @@ def markdown(runs, chosen, failed, machine, stolen, floor=None):
              f"{chosen['threads']} client threads (7/10 completed, 1/10 of each failure), "
              f"{chosen['runs']} run(s) of each; each figure is the median of the runs with the "
              "lowest and highest in brackets.\n", _summary(runs), against_floor(runs, floor),
-             _targets(runs),
+             _targets(runs), _logged_errors(runs),
              _per_process(runs), _budget(chosen["variants"]), _cpu_budgets(runs), _legend()]
     if failed:
         parts.append("Runs that failed (see their runner.log): " + ", ".join(failed) + "\n")
@@ -185,6 +185,24 @@ def _targets(runs):
             rows.append(f"| {db} | {variant} | >= {PG_SHARE} of SQLite's orders/s | "
                         f"{spread(share, 2)} | {_verdict(share, lambda v: v >= PG_SHARE)} |")
     return "## Targets (issue 10)\n\n" + "\n".join(rows) + "\n"
+
+
+def _logged_errors(runs):
+    """The ERROR lines each run's programs logged, by message (load/logged.py); nothing for
+    runs measured before the bench read them."""
+    if not any("logged_errors" in run for run in runs):
+        return ""
+    rows = [f"| {variant} | {db} | {number} | {count} | {message[:200]} |"
+            for (db, variant), group in groups(runs).items()
+            for number, run in enumerate(group, 1)
+            for message, count in sorted((run.get("logged_errors") or {}).items(),
+                                         key=lambda item: -item[1])]
+    if not rows:
+        return "## Errors the programs logged\n\nNone: no program logged an ERROR line.\n"
+    return ("## Errors the programs logged\n\nThe ERROR lines of each run's runner.log, "
+            "counted by message: work that failed there and was tried again, which the "
+            "figures above include.\n\n| variant | db | run | lines | message |\n"
+            "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 def _verdict(values, holds):

@@ -1,0 +1,36 @@
+"""The errors the programs logged during a bench run (load/logged.py) and their section of
+bench.md (load/bench_report.py)."""
+from load import bench_report, logged
+from tests.unit.test_bench_parts import _bench_run
+
+SAGA = "80829d9e-f8c8-4b0c-977f-ad5f11720d89"
+LOG = f"""runner: starting the programs
+orchestrator-0        | 2026-12-07 17:35:03,955 ERROR orchestrator-0 corr=- orchestrator.replica: recovery loop: round failed
+orchestrator-0        | Traceback (most recent call last):
+orchestrator-0        | psycopg.errors.UniqueViolation: duplicate key value violates unique constraint
+orchestrator-0        | 2026-12-07 17:35:06,324 ERROR orchestrator-0 corr=- orchestrator.replica: recovery loop: round failed
+orders-api            | 2026-12-07 17:35:07,001 INFO orders-api corr={SAGA} shared.http: POST /orders 201
+payments-api          | 2026-12-07 17:35:08,100 CRITICAL payments-api corr={SAGA} commands.amqp: command {SAGA}:charge_payment:do failed
+inventory-api         | 2026-12-07 17:35:09,000 WARNING inventory-api corr=- shared.messaging: slow
+"""
+
+
+def test_the_error_lines_of_a_runner_log_are_counted_by_program_and_message(tmp_path):
+    path = tmp_path / "runner.log"
+    path.write_text(LOG)
+    assert logged.logged_errors(path) == {
+        "orchestrator-0: orchestrator.replica: recovery loop: round failed": 2,
+        "payments-api: commands.amqp: command <id>:charge_payment:do failed": 1}
+    assert logged.logged_errors(tmp_path / "missing.log") == {}
+
+
+def test_bench_md_lists_the_logged_errors_of_each_run_or_says_there_were_none():
+    quiet, noisy = _bench_run("orch-amqp", 30.0), _bench_run("orch-amqp", 30.0, db="postgres")
+    quiet["logged_errors"] = {}
+    noisy["logged_errors"] = {"orchestrator-0: recovery loop: round failed": 4}
+    section = bench_report._logged_errors([quiet, noisy])
+    assert "| orch-amqp | postgres | 1 | 4 | orchestrator-0: recovery loop: round failed |" \
+        in section
+    assert "| orch-amqp | sqlite |" not in section
+    assert "None" in bench_report._logged_errors([quiet])
+    assert bench_report._logged_errors([_bench_run("orch", 30.0)]) == ""  # an older runs.json
