@@ -1,6 +1,6 @@
-"""The twins of two crash windows of test_crash_windows.py, with the message-id check turned
-off (TEACH_DISABLE_DEDUP=1, docs/reliability.md): the same crash, the same orders, and the
-audit finds the double that the check prevents. Each twin spoils its variant's stock for good,
+"""The twins of two crash windows of tests/e2e/test_crash_windows.py, with the message-id
+check turned off (TEACH_DISABLE_DEDUP=1, docs/reliability.md): the same crash, the same
+orders, and the audit finds the double that the check prevents. Each twin spoils its variant's stock for good,
 so each starts a variant of its own (the guarded windows share one, and must stay clean).
 
 The switch also turns off inventory's once-per-order guard (shared/domain/inventory.py):
