@@ -200,11 +200,7 @@ class Orchestrator:
         return store.load(self.sessions, saga_id)
 
     def log(self, saga_id):
-        with read_only(self.sessions) as session:
-            return [tuple(r) for r in session.execute(
-                select(orchestrator_models.saga_log.c.step, orchestrator_models.saga_log.c.outcome)
-                .where(orchestrator_models.saga_log.c.saga_id == saga_id)
-                .order_by(orchestrator_models.saga_log.c.id))]
+        return saga_log(self.sessions, saga_id)
 
 
 def commands_url():
@@ -328,12 +324,37 @@ def test_a_recovery_round_does_not_send_again_the_command_a_launch_just_sent(
     assert replica.recover_once() == 0  # commands sent again
     assert commands_of(sessions, saga_id) == [f"{saga_id}:reserve_stock:do"]
     assert store.load(sessions, saga_id)["retries"] == 0
-    with read_only(sessions) as session:
-        lines = session.execute(select(orchestrator_models.saga_log.c.step,
-                                       orchestrator_models.saga_log.c.outcome)
-                                .where(orchestrator_models.saga_log.c.saga_id == saga_id))
-        steps = [tuple(line) for line in lines if line.step == "reserve_stock"]
+    steps = [line for line in saga_log(sessions, saga_id) if line[0] == "reserve_stock"]
     assert steps == [("reserve_stock", "started")]  # and no "sent again: ..." line
+
+
+def test_a_saga_this_replica_launched_is_sent_again_when_its_reply_does_not_come(
+        database, monkeypatch):
+    """The other side of the race above: the loop must still resend a saga the replica is
+    waiting for (its request may hold a slot), once its reply is overdue."""
+    from orchestrator.messaging_replica import MessagingReplica
+    monkeypatch.setenv("ORCH_SHARDS", "1")
+    monkeypatch.setenv("ORCH_REPLY_TIMEOUT_MS", "200")
+    sessions = database(orchestrator_models.metadata)
+    replica = MessagingReplica(sessions, 7, "http://test")
+    replica.leases.tick()
+    order = {**ORDER, "order_id": str(uuid.uuid4())}
+    saga_id = order["order_id"]
+    create = lambda: store.create(sessions, order, "corr", 0, replica.leases.token(0))  # noqa
+    waiting = replica.drive(saga_id, before=create)  # no relay: its command never leaves
+    assert replica.recover_once() == 0  # not due yet
+    time.sleep(0.3)
+    assert not waiting.done() and replica.recover_once() == 1
+    assert ("reserve_stock", "sent again: no reply within 200 ms") in saga_log(sessions, saga_id)
+
+
+def saga_log(sessions, saga_id):
+    """Return a saga's log as (step, outcome) lines, oldest first."""
+    with read_only(sessions) as session:
+        return [tuple(r) for r in session.execute(
+            select(orchestrator_models.saga_log.c.step, orchestrator_models.saga_log.c.outcome)
+            .where(orchestrator_models.saga_log.c.saga_id == saga_id)
+            .order_by(orchestrator_models.saga_log.c.id))]
 
 
 POSTGRES_PORT = 15442
