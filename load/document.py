@@ -19,7 +19,7 @@ def markdown(blocks):
         elif kind == "table":
             header, rows = rest
             lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            lines += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+            lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
             out.append("\n".join(lines))
         elif kind == "img":
             out.append(f"![{rest[1]}]({rest[0]})")
@@ -47,6 +47,11 @@ def to_html(blocks, title):
                         f"<figcaption>{html.escape(rest[1])}</figcaption></figure>")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def _cell(value):
+    """A Markdown table cell: a | of the text (a logged message's) must not end the cell."""
+    return str(value).replace("|", "\\|")
 
 
 def _inline(text):

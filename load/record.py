@@ -150,7 +150,9 @@ def demo_figures(summaries, floor):
             "budget": (s.get("budget") or {}).get("mode"), "throttled_percent": _throttled(s),
             "cpu_ms_per_order_by_program": {name: spread([_per_order(r, name) for r in repeats],
                                                          2) for name in sorted(s["cpu_s"])},
-            "asks_per_order": spread([_asks(r) for r in repeats], 2)}
+            "asks_per_order": spread([_asks(r) for r in repeats], 2),
+            "logged_error_lines": [sum((r.get("logged_errors") or {}).values())
+                                   for r in repeats]}
     return figures
 
 

@@ -124,6 +124,24 @@ def scenario_blocks(name, runs, folder):
     return blocks
 
 
+def logged_blocks(summaries):
+    """Return the section of the ERROR lines the programs logged in each run (load/logged.py)."""
+    rows = [[s["scenario"], s["variant"], number, count, message[:200]]
+            for s in summaries
+            for number, repeat in enumerate(s.get("repeats") or [s], 1)
+            for message, count in sorted((repeat.get("logged_errors") or {}).items(),
+                                         key=lambda item: -item[1])]
+    if not rows:
+        return [("h2", "Errors the programs logged"),
+                ("p", "None: no program logged an ERROR line in any run.")]
+    return [("h2", "Errors the programs logged"),
+            ("p", "The ERROR lines of each run's runner.log, counted by message. A scenario "
+                  "that stops a program (the outage) makes the others log what failed while "
+                  "it was away; anywhere else a line is work that failed and was tried again, "
+                  "which the figures above include. The audit says whether an order was lost."),
+            ("table", ["scenario", "variant", "run", "lines", "message"], rows)]
+
+
 def budget_blocks(budget):
     """Return a run's CPU budget line and table (none for a run recorded before budgets)."""
     if not budget:
@@ -153,6 +171,7 @@ def write(folder, runs, folders, floor, machine_line):
     blocks += [("h2", "Concurrency budget per service (from runner/processes.py)"),
                ("p", "The same in every variant, so that a difference is one of style, not of "
                      "thread counts. " + note), ("table", header, rows)]
+    blocks += logged_blocks(summaries)
     for name in dict.fromkeys(s for s, _ in runs):
         blocks += scenario_blocks(name, {v: (folders[(n, v)], runs[(n, v)])
                                          for n, v in runs if n == name}, folder)

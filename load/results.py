@@ -7,7 +7,7 @@ completion time).
 import csv
 import json
 
-from load import observed
+from load import logged, observed
 from load.sampler import program_service
 
 POST, SHED, FINAL = "POST /orders", "POST /orders [429 shed]", "order final"
@@ -52,6 +52,7 @@ def summary(folder):
         "cpu_ms_per_order": system_cpu * 1000 / orders if orders else None,
         "locust_cpu_s": facts["cpu_s"].get("locust", 0.0),
         "system_cpu_s": system_cpu, **_observed(folder, facts, found),
+        "logged_errors": logged.logged_errors(folder / "runner.log"),
     }
 
 

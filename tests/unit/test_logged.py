@@ -1,5 +1,7 @@
 """The errors the programs logged during a bench run (load/logged.py) and their section of
 bench.md (load/bench_report.py)."""
+import json
+
 from load import bench_report, logged
 from tests.unit.test_bench_parts import _bench_run
 
@@ -34,3 +36,19 @@ def test_bench_md_lists_the_logged_errors_of_each_run_or_says_there_were_none():
     assert "| orch-amqp | sqlite |" not in section
     assert "None" in bench_report._logged_errors([quiet])
     assert bench_report._logged_errors([_bench_run("orch", 30.0)]) == ""  # an older runs.json
+
+
+def test_a_demo_run_reads_its_runner_log_and_the_report_lists_each_repeat_or_says_none(tmp_path):
+    from load import document, report, results
+    (tmp_path / "run.json").write_text(json.dumps(
+        {"seconds": 10, "t0": 0.0, "cpu_s": {}, "orders": {}}))
+    (tmp_path / "runner.log").write_text(LOG)
+    read = results.summary(tmp_path)["logged_errors"]
+    assert read == logged.logged_errors(tmp_path / "runner.log") and sum(read.values()) == 3
+    quiet = {"scenario": "steady", "variant": "orch-amqp", "logged_errors": {}}
+    noisy = {"scenario": "outage", "variant": "orch", "repeats": [
+        {"logged_errors": {}}, {"logged_errors": {"orchestrator-0: step | failed": 2}}]}
+    assert "None" in document.markdown(report.logged_blocks([quiet]))
+    text = document.markdown(report.logged_blocks([quiet, noisy]))
+    assert "| outage | orch | 2 | 2 | orchestrator-0: step \\| failed |" in text
+    assert "| steady |" not in text and "| outage | orch | 1 |" not in text
