@@ -6,7 +6,7 @@
     python -m load floor
     python -m load bench      (the drain benchmark of load/bench.py; BENCH_* settings;
                                BUDGET=off by default: see load/bench.py)
-    python -m load report --out reports/<timestamp>     (write an earlier run's report again)
+    python -m load report reports/<timestamp>           (write an earlier run's report again)
     python -m load publish reports/<folder> [--name <name>]   (its record to docs/runs/<name>.json)
                        [--commit <sha>]   (a report without a record, run in a checkout of <sha>)
 
@@ -36,7 +36,8 @@ def parse(argv):
     """Return the parsed command line."""
     parser = argparse.ArgumentParser(prog="python -m load")
     parser.add_argument("command", choices=("demo", "floor", "report", "bench", "publish"))
-    parser.add_argument("report", nargs="?", type=Path, help="publish: the report folder")
+    parser.add_argument("report", nargs="?", type=Path,
+                        help="publish and report: the report folder (report: or --out)")
     parser.add_argument("--name", help="publish: the record's name (default the folder's)")
     parser.add_argument("--commit", help="publish: the commit a report without a record ran "
                         "in a checkout of its own (default: inferred from its date)")
@@ -203,7 +204,11 @@ def main(argv=None):
     """Run the command."""
     args = parse(argv)
     if args.command == "report":
-        return rewrite(args.out)
+        folder = args.out or args.report
+        if folder is None or not folder.is_dir():
+            sys.exit(f"python -m load report: name the folder of an earlier demo "
+                     f"(reports/<timestamp>); got {folder}")
+        return rewrite(folder)
     if args.command == "publish":
         print(f"record: {record.publish(args.report, args.name, args.commit)}")
         return 0

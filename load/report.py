@@ -135,10 +135,11 @@ def logged_blocks(summaries):
         return [("h2", "Errors the programs logged"),
                 ("p", "None: no program logged an ERROR line in any run.")]
     return [("h2", "Errors the programs logged"),
-            ("p", "The ERROR lines of each run's runner.log, counted by message. A scenario "
-                  "that stops a program (the outage) makes the others log what failed while "
-                  "it was away; anywhere else a line is work that failed and was tried again, "
-                  "which the figures above include. The audit says whether an order was lost."),
+            ("p", "The ERROR lines of each run's runner.log, counted by message. The faults "
+                  "the scenarios inject are not among them (a step that meets a stopped or "
+                  "slow payments is logged as a step's outcome): a line here is work that "
+                  "failed and was tried again, which the figures above include, or a defect. "
+                  "The audit says whether an order was lost."),
             ("table", ["scenario", "variant", "run", "lines", "message"], rows)]
 
 
