@@ -1,11 +1,14 @@
-"""`make demo`: start each variant in turn, place one order of each outcome, print what happened.
+"""`make demo-quick`: start each variant in turn, place one order of each outcome, print what
+happened.
 
-    python -m scripts.demo [--variant choreo|orch]
+    python -m scripts.demo [--variant choreo|orch|orch-amqp]
 
 Each variant is started with the same runner `make up-<variant>` uses, on its default ports,
-and stopped again at the end.
+and stopped again at the end; orch-amqp is `make up-orch ORCH_TRANSPORT=amqp` (the same
+programs and ports as orch, so the two run one after the other).
 """
 import argparse
+import os
 import subprocess
 import sys
 import threading
@@ -13,6 +16,7 @@ import time
 
 import requests
 
+from load.variant import NAMES, kind
 from shared.runtime import config
 from tests.support import OUTCOMES, ROOT, wait_final
 
@@ -21,8 +25,10 @@ WAIT_UP_S = 180
 
 def start(variant):
     """Start the runner for a variant and wait for its "is up" line; return the process."""
-    runner = subprocess.Popen([sys.executable, "-m", "runner", "up", variant], cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    programs = kind(variant)  # its programs (choreo or orch) and their settings (the transport)
+    runner = subprocess.Popen([sys.executable, "-m", "runner", "up", programs.style], cwd=ROOT,
+                              env={**os.environ, **programs.env}, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + WAIT_UP_S
     for line in runner.stdout:
         if line.startswith("runner:"):
@@ -30,15 +36,23 @@ def start(variant):
         if " is up" in line or time.monotonic() > deadline:
             break
     if runner.poll() is not None:
-        raise SystemExit(f"the {variant} variant did not start; run `make up-{variant}` to see why")
+        how = " ".join([f"make up-{programs.style}",
+                        *(f"{k}={v}" for k, v in programs.env.items())])
+        raise SystemExit(f"the {variant} variant did not start; run `{how}` to see why")
     # Keep reading the services' log lines (unprinted) so the runner never blocks on a full pipe.
     threading.Thread(target=runner.stdout.read, daemon=True).start()
     return runner
 
 
+def urls(variant):
+    """Return the base URL of every service of a variant: orch-amqp's are orch's (one set of
+    programs, two transports)."""
+    return {s: config.service_url(s, kind(variant).style) for s in config.SERVICES}
+
+
 def place_each_outcome(variant):
     """Place one order per outcome and print its final status and side effects."""
-    base = {s: config.service_url(s, variant) for s in config.SERVICES}
+    base = urls(variant)
     print(f"\n  {'order':<22} {'POST':<5} {'final status':<12} {'reason':<22} "
           f"{'payment':<10} {'shipment':<9} notified  ms")
     with requests.Session() as http:
@@ -72,8 +86,8 @@ def _notification(http, base, order_id):
 def main(argv=None):
     """Run the demo for the chosen variants."""
     parser = argparse.ArgumentParser(prog="python -m scripts.demo")
-    parser.add_argument("--variant", choices=("choreo", "orch"), action="append")
-    variants = parser.parse_args(argv).variant or ["choreo", "orch"]
+    parser.add_argument("--variant", choices=NAMES, action="append")
+    variants = parser.parse_args(argv).variant or list(NAMES)
     for variant in variants:
         print(f"\n== {variant}: starting ...", flush=True)
         runner = start(variant)
