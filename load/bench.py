@@ -132,9 +132,12 @@ def measure(name, db, chosen, folder, port_offset, amqp_url, log, harness=None):
     finally:
         variant.stop()
     errors = logged.logged_errors(folder / "runner.log")  # complete once the runner stopped
-    if errors:
-        log(f"  the programs logged {sum(errors.values())} error line(s): see bench.md")
-    return {**figures, "floor": floor_numbers, "logged_errors": errors}
+    warnings = logged.logged_warnings(folder / "runner.log")
+    if errors or warnings:
+        log(f"  the programs logged {sum(errors.values())} error and "
+            f"{sum(warnings.values())} warning line(s): see bench.md")
+    return {**figures, "floor": floor_numbers, "logged_errors": errors,
+            "logged_warnings": warnings}
 
 
 def _measured(variant, db, client, count, amqp_url, log, harness=None):

@@ -7,6 +7,7 @@ import statistics
 
 from load import budgets as cpu_budgets
 from load import floor as floor_mod
+from load.document import cell
 from load.variant import kind, style, uses_broker
 from runner import processes
 from shared.runtime import config
@@ -188,21 +189,25 @@ def _targets(runs):
 
 
 def _logged_errors(runs):
-    """The ERROR lines each run's programs logged, by message (load/logged.py); nothing for
-    runs measured before the bench read them."""
+    """The ERROR and WARNING lines each run's programs logged, by message (load/logged.py);
+    nothing for runs measured before the bench read them."""
     if not any("logged_errors" in run for run in runs):
         return ""
-    rows = [f"| {variant} | {db} | {number} | {count} | {message[:200]} |"
+    rows = [f"| {variant} | {db} | {number} | {level} | {count} | "
+            f"{cell(message[:200])} |"
             for (db, variant), group in groups(runs).items()
             for number, run in enumerate(group, 1)
-            for message, count in sorted((run.get("logged_errors") or {}).items(),
+            for level, key in (("error", "logged_errors"), ("warning", "logged_warnings"))
+            for message, count in sorted((run.get(key) or {}).items(),
                                          key=lambda item: -item[1])]
+    title = "## Errors and warnings the programs logged\n\n"
     if not rows:
-        return "## Errors the programs logged\n\nNone: no program logged an ERROR line.\n"
-    return ("## Errors the programs logged\n\nThe ERROR lines of each run's runner.log, "
-            "counted by message: work that failed there and was tried again, which the "
-            "figures above include.\n\n| variant | db | run | lines | message |\n"
-            "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        return title + "None: no program logged an ERROR or a WARNING line.\n"
+    return (title + "The ERROR and WARNING lines of each run's runner.log, counted by "
+            "message: work that failed and was tried again, or that a program gave up "
+            "waiting for, which the figures above include.\n\n"
+            "| variant | db | run | level | lines | message |\n|---|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
 
 
 def _verdict(values, holds):

@@ -19,7 +19,7 @@ def markdown(blocks):
         elif kind == "table":
             header, rows = rest
             lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
+            lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
             out.append("\n".join(lines))
         elif kind == "img":
             out.append(f"![{rest[1]}]({rest[0]})")
@@ -49,7 +49,7 @@ def to_html(blocks, title):
             f"</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n")
 
 
-def _cell(value):
+def cell(value):
     """A Markdown table cell: a | of the text (a logged message's) must not end the cell."""
     return str(value).replace("|", "\\|")
 

@@ -1,4 +1,4 @@
-"""The errors the programs logged during a run, read from the runner's log.
+"""The errors and warnings the programs logged during a run, read from the runner's log.
 
 A run's figures can look right while some work failed and was tried again later: a recovery
 round that raised, a handler whose transaction was refused. The report names them, so that a
@@ -10,21 +10,33 @@ from collections import Counter
 
 # "orchestrator-0  | 2026-12-07 17:35:03,955 ERROR orchestrator-0 corr=- orchestrator.replica:
 #  recovery loop: round failed" (runner/logtail.py prefixes each program's lines with its name)
-_ERROR = re.compile(r"^(?P<program>\S+)\s+\| \d{4}-\d\d-\d\d [\d:,.]+ (?:ERROR|CRITICAL) "
-                    r"\S+ (?:corr=\S+ )?(?P<message>.*)$")
+_LINE = re.compile(r"^(?P<program>\S+)\s+\| \d{4}-\d\d-\d\d [\d:,.]+ (?P<level>[A-Z]+) "
+                   r"\S+ (?:corr=\S+ )?(?P<message>.*)$")
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ERRORS, WARNINGS = ("ERROR", "CRITICAL"), ("WARNING",)
 
 
 def logged_errors(log_path):
     """Return {"<program>: <message>": count} of the ERROR and CRITICAL lines of a runner's
     log, ids replaced by <id> so that the same error counts as one message."""
+    return logged_lines(log_path, ERRORS)
+
+
+def logged_warnings(log_path):
+    """The same for the WARNING lines: what a program gave up on, or will try again (the
+    orders API answering 202 when the orchestrator did not answer in time, a retried message)."""
+    return logged_lines(log_path, WARNINGS)
+
+
+def logged_lines(log_path, levels):
+    """Return {"<program>: <message>": count} of a runner's log lines at these levels."""
     counted = Counter()
     try:
         text = log_path.read_text(errors="replace")
     except FileNotFoundError:
         return {}
     for line in text.splitlines():
-        found = _ERROR.match(line)
-        if found:
+        found = _LINE.match(line)
+        if found and found["level"] in levels:
             counted[f"{found['program']}: {_ID.sub('<id>', found['message'])}"] += 1
     return dict(counted)

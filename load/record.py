@@ -152,7 +152,9 @@ def demo_figures(summaries, floor):
                                                          2) for name in sorted(s["cpu_s"])},
             "asks_per_order": spread([_asks(r) for r in repeats], 2),
             "logged_error_lines": [sum((r.get("logged_errors") or {}).values())
-                                   for r in repeats]}
+                                   for r in repeats],
+            "logged_warning_lines": [sum((r.get("logged_warnings") or {}).values())
+                                     for r in repeats]}
     return figures
 
 

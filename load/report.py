@@ -125,22 +125,27 @@ def scenario_blocks(name, runs, folder):
 
 
 def logged_blocks(summaries):
-    """Return the section of the ERROR lines the programs logged in each run (load/logged.py)."""
-    rows = [[s["scenario"], s["variant"], number, count, message[:200]]
+    """Return the section of the ERROR and WARNING lines the programs logged in each run
+    (load/logged.py), by message."""
+    rows = [[s["scenario"], s["variant"], number, level, count, message[:200]]
             for s in summaries
             for number, repeat in enumerate(s.get("repeats") or [s], 1)
-            for message, count in sorted((repeat.get("logged_errors") or {}).items(),
+            for level, key in (("error", "logged_errors"), ("warning", "logged_warnings"))
+            for message, count in sorted((repeat.get(key) or {}).items(),
                                          key=lambda item: -item[1])]
+    title = "Errors and warnings the programs logged"
     if not rows:
-        return [("h2", "Errors the programs logged"),
-                ("p", "None: no program logged an ERROR line in any run.")]
-    return [("h2", "Errors the programs logged"),
-            ("p", "The ERROR lines of each run's runner.log, counted by message. The faults "
-                  "the scenarios inject are not among them (a step that meets a stopped or "
-                  "slow payments is logged as a step's outcome): a line here is work that "
-                  "failed and was tried again, which the figures above include, or a defect. "
-                  "The audit says whether an order was lost."),
-            ("table", ["scenario", "variant", "run", "lines", "message"], rows)]
+        return [("h2", title), ("p", "None: no program logged an ERROR or a WARNING line in "
+                                     "any run.")]
+    return [("h2", title),
+            ("p", "The ERROR and WARNING lines of each run's runner.log, counted by message. "
+                  "The faults the scenarios inject are not among them (a step that meets a "
+                  "stopped or slow payments is logged as a step's outcome). An error is work "
+                  "that failed and was tried again, which the figures above include, or a "
+                  "defect; a warning is something a program gave up waiting for or will try "
+                  "again, such as the orders API answering 202 because the orchestrator did "
+                  "not answer POST /sagas in time. The audit says whether an order was lost."),
+            ("table", ["scenario", "variant", "run", "level", "lines", "message"], rows)]
 
 
 def budget_blocks(budget):

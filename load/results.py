@@ -53,6 +53,7 @@ def summary(folder):
         "locust_cpu_s": facts["cpu_s"].get("locust", 0.0),
         "system_cpu_s": system_cpu, **_observed(folder, facts, found),
         "logged_errors": logged.logged_errors(folder / "runner.log"),
+        "logged_warnings": logged.logged_warnings(folder / "runner.log"),
     }
 
 

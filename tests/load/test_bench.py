@@ -67,7 +67,9 @@ def test_the_bench_drains_every_order_and_reports_cpu_per_process(tmp_path):
     assert "POST p50 / p99 ms at half rate" in report
     assert "CPU time stolen by the hypervisor during the runs: " in report
     assert run["logged_errors"] == {}, run["logged_errors"]  # no work failed and was retried
-    assert "## Errors the programs logged\n\nNone" in report
+    # a warning (a message retried on a busy CI machine) is behaviour, not a defect: listed only
+    assert isinstance(run["logged_warnings"], dict)
+    assert "## Errors and warnings the programs logged\n\n" in report
     made = json.loads((out / "record.json").read_text())  # what make publish-run publishes
     assert made["kind"] == "bench" and made["machine"]["cores"] > 0 and made["commit"]
     assert made["settings"]["orders"] == ORDERS and made["settings"]["variants"] == ["orch-amqp"]

@@ -67,10 +67,11 @@ def test_the_harness_runs_the_outage_scenario_on_both_variants_and_records_the_a
     report = (out / "report.md").read_text()
     assert "| pass |" in report
     # what the programs logged at ERROR, read from each run's runner.log (load/logged.py)
-    assert all(isinstance(summary["logged_errors"], dict) for summary in summaries)
+    assert all(isinstance(summary["logged_errors"], dict)
+               and isinstance(summary["logged_warnings"], dict) for summary in summaries)
     assert all(isinstance(made["figures"][f"outage/{summary['variant']}"]["logged_error_lines"],
                           list) for summary in summaries)
-    assert "## Errors the programs logged" in report
+    assert "## Errors and warnings the programs logged" in report
     assert "CPU budgets: " in report and "| program | budget (cores) | used (cores) |" in report
     # the same concurrency budget per service in both variants, stated (runner/processes.py)
     assert "## Concurrency budget per service" in report
