@@ -17,8 +17,9 @@ thread counts:
   waits for, runs 2 (orders-choreo/orders/subscriptions.py).
 Outside the setting, and why: the orders API of each variant, sized for the customers whose
 every request it takes (the orchestrated one also takes the orchestrator's outcome commands,
-the orders service's saga work there, on the same threads); the orchestrator (48 threads),
-the coordinator, whose drives mostly wait on the services and are bounded by
+the orders service's saga work there, on the same threads); the orchestrator (a request
+thread per saga ORCH_MAX_IN_FLIGHT admits, and 16 more: orchestrator_threads()), the
+coordinator, whose drives mostly wait on the services and are bounded by
 ORCH_MAX_IN_FLIGHT, a part nothing in the choreographed variant plays; and the choreographed
 services' APIs, which do no saga work (reads and health; the work is the worker's).
 """
@@ -52,6 +53,23 @@ def gunicorn(app, port, workers=1, threads=4):
 
 
 ORDERS_API_REQUEST_THREADS = 32  # per worker, for the requests that do not wait
+
+
+ORCHESTRATOR_REQUEST_THREADS = 16  # per replica, for the requests that do not wait: reads,
+# health, forwards to a shard's owner, and the one past the in-flight bound that is shed
+
+
+def orchestrator_threads():
+    """Return an orchestrator replica's request threads: one per saga its in-flight bound
+    admits (ORCH_MAX_IN_FLIGHT), whose POST /sagas may wait out the budget in it, and
+    ORCHESTRATOR_REQUEST_THREADS more. docker-compose.yml repeats it with the defaults."""
+    # Trade-off 117: with fewer threads than the bound (48 against 64, before), the waiting
+    # requests took every thread first: the next POST /sagas queued in gunicorn, unseen by the
+    # bound and before the budget's clock starts, so a throttled replica shed nothing and the
+    # orders API gave up after ORCH_SYNC_BUDGET_MS + 2 s (202, and a warning). Sized past the
+    # bound, the replica reaches its bound while a thread is still free, and sheds at once
+    # with 429 (C9). The price: 80 threads per replica, mostly waiting, where 48 served.
+    return ORCHESTRATOR_REQUEST_THREADS + config.orch_max_in_flight()
 
 
 def orders_api_size():
@@ -94,7 +112,8 @@ def orch(replicas=1):
     for replica in range(replicas):
         port = config.orchestrator_port(replica)
         programs.append(Program(f"orchestrator-{replica}",
-                                gunicorn("orchestrator.api:create_app()", port, threads=48),
+                                gunicorn("orchestrator.api:create_app()", port,
+                                         threads=orchestrator_threads()),
                                 port=port, environment={**env, "ORCH_REPLICA": str(replica)}))
     return programs
 

@@ -116,6 +116,23 @@ def test_every_service_but_orders_handles_as_much_at_once_in_both_variants(
     assert config.consumer_threads() == wanted  # what each worker runs per queue with it
 
 
+@pytest.mark.parametrize("bound", [None, "100"])
+def test_an_orchestrator_has_a_request_thread_for_every_saga_it_admits_and_more(
+        compose, monkeypatch, bound):
+    # runner/processes.py orchestrator_threads(): with no more threads than the in-flight bound, the requests waiting out
+    # the budget take them all and the next POST /sagas queues unseen instead of being shed.
+    # 100 catches a thread count written down instead of derived from ORCH_MAX_IN_FLIGHT.
+    if bound:
+        monkeypatch.setenv("ORCH_MAX_IN_FLIGHT", bound)
+    native = {p.name: _threads(p.command) for p in processes.programs("orch", replicas=2)}
+    for replica in ("orchestrator-0", "orchestrator-1"):
+        assert native[replica] == config.orch_max_in_flight() + \
+            processes.ORCHESTRATOR_REQUEST_THREADS > config.orch_max_in_flight(), replica
+    if not bound:  # compose writes the number out, for the defaults
+        assert _threads(compose["services"]["orch-orchestrator-0"]["command"]) == \
+            native["orchestrator-0"]
+
+
 @pytest.mark.parametrize("variant", sorted(processes.VARIANTS))
 def test_each_service_has_its_own_database_named_as_the_runner_names_it(compose, variant):
     wanted = {k: urlparse(v).path for k, v in postgres.database_urls(variant, 5433).items()}
