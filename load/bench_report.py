@@ -7,6 +7,7 @@ import statistics
 
 from load import budgets as cpu_budgets
 from load import floor as floor_mod
+from load import logged
 from load.document import cell
 from load.variant import kind, style, uses_broker
 from runner import processes
@@ -193,13 +194,10 @@ def _logged_errors(runs):
     nothing for runs measured before the bench read them."""
     if not any("logged_errors" in run for run in runs):
         return ""
-    rows = [f"| {variant} | {db} | {number} | {level} | {count} | "
-            f"{cell(message[:200])} |"
+    rows = [f"| {variant} | {db} | {number} | {level} | {count} | {cell(message[:200])} |"
             for (db, variant), group in groups(runs).items()
             for number, run in enumerate(group, 1)
-            for level, key in (("error", "logged_errors"), ("warning", "logged_warnings"))
-            for message, count in sorted((run.get(key) or {}).items(),
-                                         key=lambda item: -item[1])]
+            for level, count, message in logged.table_lines(run)]
     title = "## Errors and warnings the programs logged\n\n"
     if not rows:
         return title + "None: no program logged an ERROR or a WARNING line.\n"

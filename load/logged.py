@@ -14,6 +14,7 @@ _LINE = re.compile(r"^(?P<program>\S+)\s+\| \d{4}-\d\d-\d\d [\d:,.]+ (?P<level>[
                    r"\S+ (?:corr=\S+ )?(?P<message>.*)$")
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ERRORS, WARNINGS = ("ERROR", "CRITICAL"), ("WARNING",)
+KEYS = (("error", "logged_errors"), ("warning", "logged_warnings"))  # in a run's figures
 
 
 def logged_errors(log_path):
@@ -40,3 +41,10 @@ def logged_lines(log_path, levels):
         if found and found["level"] in levels:
             counted[f"{found['program']}: {_ID.sub('<id>', found['message'])}"] += 1
     return dict(counted)
+
+
+def table_lines(run):
+    """Return [(level, count, message)] of what a run's figures say its programs logged:
+    errors first, each level's most frequent message first (the reports' tables)."""
+    return [(level, count, message) for level, key in KEYS
+            for message, count in sorted((run.get(key) or {}).items(), key=lambda item: -item[1])]

@@ -9,7 +9,7 @@ import platform
 
 import psutil
 
-from load import bench_report, budgets, charts, claims, floor as floor_mod, results, spread
+from load import bench_report, budgets, charts, claims, floor as floor_mod, logged, results, spread
 from load.document import markdown, to_html
 
 HEADER = ["scenario", "variant", "orders", "finished/s", "peak/s (users)", "POST p50/p95/p99 ms",
@@ -130,9 +130,7 @@ def logged_blocks(summaries):
     rows = [[s["scenario"], s["variant"], number, level, count, message[:200]]
             for s in summaries
             for number, repeat in enumerate(s.get("repeats") or [s], 1)
-            for level, key in (("error", "logged_errors"), ("warning", "logged_warnings"))
-            for message, count in sorted((repeat.get(key) or {}).items(),
-                                         key=lambda item: -item[1])]
+            for level, count, message in logged.table_lines(repeat)]
     title = "Errors and warnings the programs logged"
     if not rows:
         return [("h2", title), ("p", "None: no program logged an ERROR or a WARNING line in "

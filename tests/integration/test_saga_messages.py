@@ -297,6 +297,15 @@ def test_a_lost_reply_is_recovered_by_sending_the_command_again(
     assert ("reserve_stock", "sent again: no reply within 200 ms") in orchestrator.log(saga_id)
 
 
+def lone_replica(sessions, monkeypatch):
+    """Return a messaging replica (orchestrator-7) that holds the only shard, and a new order."""
+    from orchestrator.messaging_replica import MessagingReplica
+    monkeypatch.setenv("ORCH_SHARDS", "1")
+    replica = MessagingReplica(sessions, 7, "http://test")  # its role: orchestrator-7
+    replica.leases.tick()
+    return replica, {**ORDER, "order_id": str(uuid.uuid4())}
+
+
 def commands_of(sessions, saga_id):
     """Return the outbox rows of a saga's commands (one per command sent, resent or not)."""
     with read_only(sessions) as session:
@@ -306,12 +315,8 @@ def commands_of(sessions, saga_id):
 
 def test_a_recovery_round_does_not_send_again_the_command_a_launch_just_sent(
         database, monkeypatch):
-    from orchestrator.messaging_replica import MessagingReplica
-    monkeypatch.setenv("ORCH_SHARDS", "1")
     sessions = database(orchestrator_models.metadata)
-    replica = MessagingReplica(sessions, 7, "http://test")
-    replica.leases.tick()
-    order = {**ORDER, "order_id": str(uuid.uuid4())}
+    replica, order = lone_replica(sessions, monkeypatch)
     saga_id = order["order_id"]
     store.create(sessions, order, "corr", 0, replica.leases.token(0))  # due at once, as any new
     listed = store.due
@@ -332,13 +337,9 @@ def test_a_saga_this_replica_launched_is_sent_again_when_its_reply_does_not_come
         database, monkeypatch):
     """The other side of the race above: the loop must still resend a saga the replica is
     waiting for (its request may hold a slot), once its reply is overdue."""
-    from orchestrator.messaging_replica import MessagingReplica
-    monkeypatch.setenv("ORCH_SHARDS", "1")
     monkeypatch.setenv("ORCH_REPLY_TIMEOUT_MS", "200")
     sessions = database(orchestrator_models.metadata)
-    replica = MessagingReplica(sessions, 7, "http://test")
-    replica.leases.tick()
-    order = {**ORDER, "order_id": str(uuid.uuid4())}
+    replica, order = lone_replica(sessions, monkeypatch)
     saga_id = order["order_id"]
     create = lambda: store.create(sessions, order, "corr", 0, replica.leases.token(0))  # noqa
     waiting = replica.drive(saga_id, before=create)  # no relay: its command never leaves
@@ -378,12 +379,8 @@ def test_on_postgresql_a_recovery_send_beside_a_launch_waits_for_it_and_sends_no
         postgres_sessions, monkeypatch):
     """The same race as above, with both transactions open at once: the recovery loop's send
     starts while the launch's transaction has recorded the step and not yet committed."""
-    from orchestrator.messaging_replica import MessagingReplica
-    monkeypatch.setenv("ORCH_SHARDS", "1")
     sessions = postgres_sessions
-    replica = MessagingReplica(sessions, 7, "http://test")
-    replica.leases.tick()
-    order = {**ORDER, "order_id": str(uuid.uuid4())}
+    replica, order = lone_replica(sessions, monkeypatch)
     saga_id = order["order_id"]
     store.create(sessions, order, "corr", 0, replica.leases.token(0))
     recovery = []
@@ -414,19 +411,15 @@ def queued(channel, queue):
 
 def test_a_waiting_request_is_woken_by_the_reply_that_ends_its_saga_and_the_bound_holds(
         database, in_thread, channel, monkeypatch):
-    from orchestrator.messaging_replica import MessagingReplica
     monkeypatch.setenv("ORCH_MAX_IN_FLIGHT", "1")
-    monkeypatch.setenv("ORCH_SHARDS", "1")
     sessions = database(orchestrator_models.metadata)
-    replica = MessagingReplica(sessions, 7, "http://test")  # its role: orchestrator-7
-    replica.leases.tick()
+    replica, order = lone_replica(sessions, monkeypatch)
     consumer = Consumer("orchestrator", amqp.reply_queue(REPLICA),
                         {amqp.REPLY: replica.messages.on_reply}, sessions, commands_url(),
                         dedup=False, exchange=amqp.EXCHANGE,
                         bindings=(amqp.reply_key(REPLICA),))
     in_thread(consumer)
     wait_for(lambda: consumer.channel is not None, message="the reply consumer")
-    order = {**ORDER, "order_id": str(uuid.uuid4())}
     create = lambda: store.create(sessions, order, "corr", 0, replica.leases.token(0))  # noqa
     waiting = replica.drive(order["order_id"], before=create)
     assert replica.drive(str(uuid.uuid4())) is None  # the bound: one saga in flight, a 429
