@@ -64,18 +64,19 @@ def demo(args):
         chosen = [scenarios.scaled(s, args.seconds / s.seconds) for s in chosen]
     out = args.out or ROOT / "reports" / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     machine_line, variants = report.machine(), args.variant or VARIANTS
+    ran = record.commit()  # the code this demo runs, whatever is committed while it does
     log(f"load demo: {len(chosen)} scenario(s) x {len(variants)} variant(s), "
         f"{sum(s.seconds for s in chosen) * len(variants):.0f} s of load; report in {out}")
     started, harness = time.monotonic(), Harness()
     log(f"CPU budgets: {harness.budgets.mode if harness.budgets else 'off'}"
         + (f" ({harness.reason})" if harness.reason else ""))
     try:
-        return _demo_runs(args, chosen, variants, out, machine_line, started, harness)
+        return _demo_runs(args, chosen, variants, out, machine_line, started, harness, ran)
     finally:
         harness.remove()  # Locust's group, and the broker's, once both are gone
 
 
-def _demo_runs(args, chosen, variants, out, machine_line, started, harness):
+def _demo_runs(args, chosen, variants, out, machine_line, started, harness, ran):
     """Run the floor and every (scenario, variant); write the report; return an exit code."""
     floor_numbers, runs, folders, failed = None, {}, {}, []
     with _broker(args.amqp_url, harness):
@@ -94,7 +95,7 @@ def _demo_runs(args, chosen, variants, out, machine_line, started, harness):
             except Exception:  # one broken run must not lose the others' numbers
                 failed.append(f"{scenario.name} on {variant}")
                 log(traceback.format_exc())
-    return _write_report(out, runs, folders, floor_numbers, machine_line, failed, started)
+    return _write_report(out, runs, folders, floor_numbers, machine_line, failed, started, ran)
 
 
 def _repeat(args, scenario, variant, folder, harness=None):
@@ -113,7 +114,8 @@ def _repeat(args, scenario, variant, folder, harness=None):
     return {**summary, "repeats": [s for s, _ in done]}, where
 
 
-def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), started=None):
+def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), started=None,
+                  ran=None):
     out.mkdir(parents=True, exist_ok=True)
     summaries = report.write(out, runs, folders, floor_numbers, machine_line)
     (out / "summary.json").write_text(json.dumps(summaries, indent=1, default=str))
@@ -124,7 +126,7 @@ def _write_report(out, runs, folders, floor_numbers, machine_line, failed=(), st
         figures["took_s"] = round(time.monotonic() - started)  # the whole demo, start-ups too
     # a report written again (python -m load report) is of an earlier commit: inferred
     when = None if started else record.started_at(out.name)
-    record.write(out, "demo", machine_line, record.demo_settings(summaries), figures, when)
+    record.write(out, "demo", machine_line, record.demo_settings(summaries), figures, when, ran)
     took = f" ({time.monotonic() - started:.0f} s)" if started else ""
     log(f"\n{table}\n\nreport: {out / 'report.md'} and {out / 'report.html'}{took}")
     if failed:
@@ -189,13 +191,13 @@ def _machine_line(folder):
 def floor_run(args):
     """Measure the floor (`make bench-floor`); print it and write reports/floor-<timestamp>/."""
     out = args.out or ROOT / "reports" / datetime.datetime.now().strftime("floor-%Y%m%d-%H%M%S")
-    line = report.machine()
+    line, ran = report.machine(), record.commit()
     with _broker(args.amqp_url):
         numbers = floor.measure(args.amqp_url)
     out.mkdir(parents=True, exist_ok=True)
     (out / "floor.json").write_text(json.dumps(numbers, indent=1))
     record.write(out, "floor", line, {"round_trips": numbers["amqp"]["count"]},
-                 {"floor": record.floor_figures(numbers)})
+                 {"floor": record.floor_figures(numbers)}, ran=ran)
     print(json.dumps(numbers, indent=1) + f"\nreport: {out}")
     return 0
 

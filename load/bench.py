@@ -65,6 +65,7 @@ def bench(port_offset, amqp_url, out=None, log=print, harness=None):
     out.mkdir(parents=True, exist_ok=True)
     log(f"bench: {chosen}; report in {out}")
     machine, cpu_before = report.machine(), psutil.cpu_times()  # before the runs
+    ran = record.commit()  # the code the runs run, whatever is committed while they do
     runs, failed = [], []
     # In rounds: each round measures every variant on every database once. This machine's
     # speed drifts by a third over an hour, so three runs of one variant in a row, then three of
@@ -86,7 +87,7 @@ def bench(port_offset, amqp_url, out=None, log=print, harness=None):
                                  _stolen_share(cpu_before, psutil.cpu_times()), floor_numbers)
     (out / "bench.md").write_text(text)
     record.write(out, "bench", machine, record.bench_settings(runs, chosen),
-                 record.bench_figures(runs, floor_numbers))
+                 record.bench_figures(runs, floor_numbers), ran=ran)
     log(f"\n{bench_report.console(runs, floor_numbers)}\n\nreport: {out / 'bench.md'}")
     return 1 if failed or not runs else 0
 

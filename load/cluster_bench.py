@@ -148,7 +148,7 @@ def main(argv=None):
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    machine, results = report.machine(), {}
+    machine, ran, results = report.machine(), record.commit(), {}
     for name, cluster in SETTINGS.items():
         print(f"{args.variant} on {name} (CLUSTER={cluster}):", flush=True)
         results[name] = bench_setting(args.variant, cluster, args.orders, args.runs, print)
@@ -159,7 +159,7 @@ def main(argv=None):
     (folder / "results.md").write_text(text)
     (folder / "results.json").write_text(json.dumps(results, indent=1))
     record.write(folder, "bench-cluster", machine, settings(args.variant, args.orders, args.runs),
-                 figures(results))
+                 figures(results), ran=ran)
     print(f"\n{table(results)}\n\nreport: {folder / 'results.md'}")
     return 0 if all(r["not_final"] == 0 for s in results.values() for r in s["repeats"]) else 1
 

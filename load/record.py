@@ -63,18 +63,21 @@ def spread(values, digits=1):
             "low": round(min(values), digits), "high": round(max(values), digits)}
 
 
-def record(kind, name, line, settings, figures, when=None):
-    """Return a record: what ran, where, when, at which commit, and what it measured."""
+def record(kind, name, line, settings, figures, when=None, ran=None):
+    """Return a record: what ran, where, when, at which commit, and what it measured.
+    `ran`: what `commit()` said when the run started (a commit made during a long run must
+    not be credited with it); without it, the commit now, or the one inferred from `when`."""
     facts = machine(line)
     date = facts.get("date") or f"{_now():%Y-%m-%d %H:%M}"
     return {"name": name, "kind": kind, "date": f"{date} UTC",
-            **commit(when), "machine": {k: v for k, v in facts.items() if k != "date"},
+            **(ran or commit(when)), "machine": {k: v for k, v in facts.items() if k != "date"},
             "settings": settings, "report": f"reports/{name}", "figures": figures}
 
 
-def write(folder, kind, line, settings, figures, when=None):
-    """Write folder/record.json (every run does, at its end); return the record."""
-    made = record(kind, folder.name, line, settings, figures, when)
+def write(folder, kind, line, settings, figures, when=None, ran=None):
+    """Write folder/record.json (every run does, at its end); return the record. `ran`: the
+    commit the run started on (`commit()` called at its start)."""
+    made = record(kind, folder.name, line, settings, figures, when, ran)
     (folder / "record.json").write_text(json.dumps(made, indent=1) + "\n")
     return made
 

@@ -128,3 +128,63 @@ def test_a_stated_commit_must_be_one_of_the_history(tmp_path, monkeypatch):
         with pytest.raises(SystemExit, match=wrong):
             record.publish(folder, commit=wrong)
     assert not (tmp_path / "runs").exists()
+
+
+class _History:
+    """`record.commit` as git would answer it: one commit when the run starts, another once
+    someone commits while it runs."""
+    def __init__(self):
+        self.head = {"commit": "aaaaaaa", "commit_how": "HEAD when the run started"}
+
+    def __call__(self, before=None):
+        return dict(self.head)
+
+    def commit_during_the_run(self):
+        self.head = {"commit": "bbbbbbb", "commit_how": "HEAD when the run started"}
+
+
+def test_a_bench_is_credited_to_the_commit_it_started_on_not_one_made_while_it_ran(
+        tmp_path, monkeypatch):
+    from load import bench, bench_report, report
+    history = _History()
+    monkeypatch.setattr(record, "commit", history)
+    monkeypatch.setattr(report, "machine", lambda: MACHINE)
+
+    def measure(variant, db, *_args):
+        history.commit_during_the_run()
+        return {**_run(47.8, 14.2), "floor": FLOOR}
+    monkeypatch.setattr(bench, "measure", measure)
+    monkeypatch.setattr(bench_report, "markdown", lambda *args: "# Drain benchmark\n")
+    monkeypatch.setattr(bench_report, "console", lambda *args: "")
+    monkeypatch.setenv("BENCH_VARIANTS", "orch")
+    monkeypatch.setenv("BENCH_DBS", "sqlite")
+    monkeypatch.setenv("BENCH_RUNS", "1")
+    assert bench.bench(0, "amqp://unused", out=tmp_path / "bench", log=lambda *_: None) == 0
+    made = json.loads((tmp_path / "bench" / "record.json").read_text())
+    assert made["commit"] == "aaaaaaa"
+
+
+def test_a_demo_is_credited_to_the_commit_it_started_on_not_one_made_while_it_ran(
+        tmp_path, monkeypatch):
+    import contextlib
+    from load import __main__ as load_cli
+    from load import report
+    history = _History()
+    monkeypatch.setattr(record, "commit", history)
+
+    def run_scenario(args, scenario, variant, folder, harness):
+        history.commit_during_the_run()
+        return {}, folder
+    monkeypatch.setattr(load_cli, "_repeat", run_scenario)
+    monkeypatch.setattr(load_cli, "_broker", lambda *args: contextlib.nullcontext())
+    monkeypatch.setattr(load_cli, "Harness", lambda: type(
+        "NoBudgets", (), {"budgets": None, "reason": "", "remove": lambda self: None})())
+    monkeypatch.setattr(report, "machine", lambda: MACHINE)
+    monkeypatch.setattr(report, "write", lambda *args: [])
+    monkeypatch.setattr(report, "console_table", lambda *args: "")
+    monkeypatch.setattr(record, "demo_settings", lambda summaries: {})
+    monkeypatch.setattr(load_cli, "log", lambda *args: None)
+    args = load_cli.parse(["demo", "--out", str(tmp_path / "demo"), "--scenario", "steady",
+                           "--variant", "choreo", "--no-floor"])
+    assert load_cli.demo(args) == 0
+    assert json.loads((tmp_path / "demo" / "record.json").read_text())["commit"] == "aaaaaaa"
