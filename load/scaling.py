@@ -49,7 +49,7 @@ def _line(variant, found):
     parts = [f"peak {spread.text(one, 'peak_per_s')} finished orders/s with 1"]
     for replicas, s in found.items():
         if replicas > 1:
-            ratio = s["peak_per_s"] / one["peak_per_s"]
+            ratio = spread.median(s, "peak_per_s") / spread.median(one, "peak_per_s")
             beyond = spread.compare(spread.values(s, "peak_per_s"),
                                     spread.values(one, "peak_per_s"))
             parts.append(f"{spread.text(s, 'peak_per_s')} with {replicas}: x{ratio:.2f} against "

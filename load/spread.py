@@ -14,6 +14,12 @@ def values(summary, key):
     return [r[key] for r in summary.get("repeats") or [summary] if r.get(key) is not None]
 
 
+def median(summary, key):
+    """Return the median of a figure over the repeats (the value of one run), as `text` shows
+    it: a ratio of two figures is taken between what the reader sees."""
+    return statistics.median(values(summary, key))
+
+
 def median_run(summaries, key="finished_per_s"):
     """Return the index of the run whose `key` is the median (the lower middle of an even count)."""
     ranked = sorted(range(len(summaries)), key=lambda i: summaries[i][key] or 0.0)

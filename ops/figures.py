@@ -91,6 +91,12 @@ def _spread(figure, digits=1):
     return f"{figure['median']:.{digits}f} ({figure['low']:.{digits}f}-{figure['high']:.{digits}f})"
 
 
+def _peak(figure):
+    """A demo's peak: median and spread (a record from before 2026-12-07 kept the median
+    run's peak alone)."""
+    return _spread(figure) if isinstance(figure, dict) else f"{figure:.1f}"
+
+
 def _ms(cuts, which=("p50", "p95")):
     return "/".join("-" if cuts[c] is None else f"{cuts[c]:.0f}" for c in which)
 
@@ -105,7 +111,7 @@ def demo_table(records, page, root):
             continue
         scenario, variant = key.split("/")
         rows.append(f"| {scenario} | {variant} | {_spread(f['finished_per_s'])} | "
-                    f"{f['peak_per_s']:.1f} ({f['peak_users']}) | {_ms(f['post_ms'])} | "
+                    f"{_peak(f['peak_per_s'])} ({f['peak_users']}) | {_ms(f['post_ms'])} | "
                     f"{_ms(f['completion_ms'])} | {f['shed_429']} | {f['cpu_ms_per_order']} | "
                     f"{f['audit']} |")
     settings = record["settings"]

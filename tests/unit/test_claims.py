@@ -350,3 +350,17 @@ def test_a_report_with_three_variants_is_written_with_each_one_s_outage(tmp_path
     assert "| outage | orch-amqp |" in report and "- orch-amqp: payments down for 20 s" in report
     assert "C5 verdict" in report and "C8 split by cost: it needs the steady" in report
     assert (folder / "charts" / "outage.png").is_file()
+
+
+def test_c10_takes_each_ratio_between_the_median_peaks_it_shows():
+    # three runs a step: the run with the median finished/s (whose other figures the report
+    # shows) is not the one with the median peak
+    def step(peaks, finished):
+        repeats = [summary(peak_per_s=p, finished_per_s=f) for p, f in zip(peaks, finished)]
+        middle = repeats[sorted(range(3), key=lambda i: finished[i])[1]]
+        return {**middle, "repeats": repeats}
+    runs = {("steady", "orch"): {**step((18.5, 18.0, 20.0), (8.4, 8.0, 8.7)), "replicas": 1},
+            ("scale-out-2", "orch"): {**step((25.2, 29.6, 30.4), (15.8, 15.1, 18.8)),
+                                      "replicas": 2}}
+    text = _text(claims.c10_scale_out(runs))
+    assert "29.6 (25.2-30.4) with 2: x1.60 against 1 (linear: x2, so 80% of linear)" in text

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from load import record
+from ops import figures as figures_module
 
 MACHINE = ("AMD EPYC, 2 cores, 24 GiB RAM, Debian GNU/Linux 12 (bookworm) (Linux 6.18), "
            "2026-12-06 01:56 UTC, load average before the runs 3.2")
@@ -85,10 +86,10 @@ def test_a_cluster_bench_report_is_published_with_each_settings_median_and_range
     assert quorum["cpu_ms_per_order"]["high"] == 90.3 and quorum["post_p99_ms"]["median"] == 80
 
 
-def _demo_run(orders_api_s, asks, orders=1000):
+def _demo_run(orders_api_s, asks, orders=1000, peak=30.0):
     """One run's summary as load/results.py gives it, with what the record reads."""
     return {"scenario": "steady", "variant": "choreo", "users": 240, "seconds": 40,
-            "finished_per_s": orders / 40, "orders": {"COMPLETED": orders}, "peak_per_s": 30.0,
+            "finished_per_s": orders / 40, "orders": {"COMPLETED": orders}, "peak_per_s": peak,
             "peak_users": 240, "post": {50: 60.0, 95: 200.0, 99: 300.0},
             "final": {50: 1600.0, 95: 3000.0, 99: 3600.0}, "shed": 0, "errors": 0,
             "cpu_ms_per_order": 22.0, "audit_ok": True, "budget": {"mode": "off"},
@@ -104,6 +105,19 @@ def test_a_demo_record_keeps_each_programs_cpu_per_order_and_the_requests_for_ou
     older = {**{k: v for k, v in runs[0].items() if k != "asks_per_order"},
              "gets_per_order": 0.93}  # a report from before: one wait per order
     assert record.demo_figures([older], None)["steady/choreo"]["asks_per_order"]["median"] == 0.93
+
+
+def test_a_demo_record_keeps_the_peak_as_the_report_shows_it_the_median_of_the_runs():
+    # the median run by finished orders (the second) did not have the median peak
+    runs = [_demo_run(10.7, 0.24, 2000, peak=152.4), _demo_run(9.42, 0.22, 1800, peak=132.6),
+            _demo_run(4.3, 0.22, 1900, peak=136.8)]
+    figures = record.demo_figures([{**runs[2], "repeats": runs}], None)["steady/choreo"]
+    assert figures["peak_per_s"] == {"median": 136.8, "low": 132.6, "high": 152.4}
+    made = record.record("demo", "20261207-223616", MACHINE, {"runs": 3, "budget": ["off"]},
+                         {"steady/choreo": figures}, ran={"commit": "aaaaaaa", "commit_how": ""})
+    root = figures_module.ROOT
+    shown = figures_module.demo_table([made], root / "README.md", root).splitlines()[-1]
+    assert "| 136.8 (132.6-152.4) (240) |" in shown
 
 
 def test_a_run_made_in_a_checkout_of_another_commit_is_published_with_that_commit(
