@@ -9,7 +9,7 @@ verdict says what the figures show and no more. `runs`: {(scenario, variant): su
 """
 from load import costs, observed, spread
 from load.scaling import c10_scale_out  # noqa: F401 (the report calls every claim from here)
-from load.variant import NAMES as VARIANTS
+from load.variant import NAMES as VARIANTS, uses_broker
 from shared.runtime import config
 
 # Trade-off 76: a verdict names a mechanism (the budget ran out, sagas parked, messages queued,
@@ -39,13 +39,15 @@ def c5_outage(runs, folders=None):
     found = {v: every[v] for v in ("choreo", "orch")}  # the article's claim: the two styles
     kept = {v: s["outage_window"]["kept"] for v, s in found.items()}
     repeats = min(len(s.get("repeats") or [1]) for s in found.values())
+    refused = "".join(f" {said}" for said in (_refused(v, s, every) for v, s in every.items()
+                                               if v != "choreo") if said)
     if repeats < 2 and None not in kept.values():
         return [("p", lines), ("p", "C5 verdict: one run, no spread to judge a difference by "
                  f"(DEMO_RUNS=3): choreography kept {kept['choreo']:.0%} of its rate, "
                  f"orchestration {kept['orch']:.0%}; read what follows as a hint: "
-                 + _c5_verdict(found, one_run=True))]
+                 + _c5_verdict(found, one_run=True) + refused)]
     head = f"C5 verdict (median of {repeats} runs): " if repeats > 1 else "C5 verdict: "
-    return [("p", lines), ("p", head + _c5_verdict(found))]
+    return [("p", lines), ("p", head + _c5_verdict(found) + refused)]
 
 
 def _c5_line(variant, summary):
@@ -121,6 +123,32 @@ def _orch_answers(summary):
     return [f"Its {len(pending)} 202 answers to orders placed during the outage came in p95 "
             f"{_fmt(observed.percentile(pending, 0.95), 0)} ms (max {max(pending):.0f} ms), "
             f"before {budget}: none waited for the budget to run out."]
+
+
+def _refused(variant, summary, every):
+    """Say that an orchestrated variant refused orders with 429 during the outage, when it did,
+    and why only when the figures show it: over RabbitMQ a saga keeps its in-flight slot until
+    its reply comes (Trade-off 81), so the sagas waiting for a stopped payments can fill the
+    bound, which the most orders PENDING at once then reached."""
+    window = summary["outage_window"]
+    refused = len(window.get("answers", {}).get("429", [])) if window.get("timed") else 0
+    if not refused:
+        return ""
+    text = f"{variant} refused {refused} of the orders placed during the outage with 429"
+    bound, pending = _setting(summary, "ORCH_MAX_IN_FLIGHT", config.orch_max_in_flight), \
+        window["pending_max"]
+    if not (uses_broker(variant) and pending is not None and pending >= bound):
+        return text + "."
+    text += (f": its sagas waiting for payments' replies kept their in-flight slots until "
+             f"payments came back (most orders PENDING at once {pending:.0f}, its bound "
+             f"ORCH_MAX_IN_FLIGHT {bound}), as a saga over RabbitMQ holds its slot until its "
+             f"reply comes (Trade-off 81)")
+    http = every.get("orch")
+    if http and http["outage_window"].get("timed") and "429" not in http["outage_window"][
+            "answers"]:
+        text += ("; over HTTP, where a saga whose step keeps failing is parked and holds no "
+                 "slot, none was refused")
+    return text + "."
 
 
 def _parked(summary):

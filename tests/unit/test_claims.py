@@ -69,6 +69,38 @@ def test_c5_says_sagas_were_parked_only_when_orders_were_pending_at_the_restart(
                              audit_ok=False)
 
 
+def _c5_with_amqp(tmp_path, amqp_answers, pending, orch_answers=((202, 500),) * 10):
+    """Return the C5 paragraphs with orch-amqp's outage run beside the two styles'."""
+    folders = {("outage", "choreo"): fake_runs.outage_run(tmp_path / "choreo", "choreo",
+                                                          [(202, 20)] * 80),
+               ("outage", "orch"): fake_runs.outage_run(tmp_path / "orch", "orch",
+                                                        list(orch_answers)),
+               ("outage", "orch-amqp"): fake_runs.outage_run(
+                   tmp_path / "orch-amqp", "orch-amqp", amqp_answers, pending_at_restart=pending)}
+    runs = {key: results.summary(folder) for key, folder in folders.items()}
+    return _text(claims.c5_outage(runs, folders))
+
+
+HELD = "its sagas waiting for payments' replies kept their in-flight slots"
+
+
+def test_c5_says_why_orch_amqp_refused_orders_only_when_its_pending_sagas_filled_the_bound(
+        tmp_path):
+    full = _c5_with_amqp(tmp_path / "a", [(202, 900)] * 61 + [(429, 30)] * 12, pending=64)
+    assert "orch-amqp refused 12 of the orders placed during the outage with 429: " + HELD in full
+    assert "(most orders PENDING at once 64, its bound ORCH_MAX_IN_FLIGHT 64)" in full
+    assert "over HTTP, where a saga whose step keeps failing is parked" in full
+    below = _c5_with_amqp(tmp_path / "b", [(202, 900)] * 61 + [(429, 30)] * 12, pending=40)
+    assert "orch-amqp refused 12 of the orders placed during the outage with 429." in below
+    assert HELD not in below
+    none = _c5_with_amqp(tmp_path / "c", [(202, 900)] * 70, pending=64)
+    assert "refused" not in none and HELD not in none
+    http_too = _c5_with_amqp(tmp_path / "d", [(429, 30)] * 12, pending=64,
+                             orch_answers=[(202, 500)] * 5 + [(429, 20)] * 5)
+    assert HELD in http_too and "over HTTP" not in http_too
+    assert "orch refused 5 of the orders placed during the outage with 429." in http_too
+
+
 def _c8(choreo, orch):
     latency = {"PAYMENTS_FAULT_LATENCY_MS": "200"}
     return _text(claims.c8_slow_dependency({
