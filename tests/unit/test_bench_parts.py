@@ -181,3 +181,26 @@ def test_a_run_that_placed_no_order_fails_its_audit(tmp_path):
         True, "passed\n", {"COMPLETED": 3})
     ok, text, _ = run._placed_some(True, "passed\n", {}, log_path)  # every user crashed
     assert ok is False and "placed no order" in text and str(log_path) in text
+
+
+def test_the_summary_chart_draws_the_median_peak_of_the_runs_as_the_table_shows_it(
+        tmp_path, monkeypatch):
+    drawn = []
+
+    class Axes:
+        def bar(self, xs, heights, *args, **kwargs):
+            drawn.append(list(heights))
+
+        def __getattr__(self, name):
+            return lambda *args, **kwargs: None
+    figure = type("Figure", (), {"tight_layout": lambda self: None,
+                                 "savefig": lambda self, *args, **kwargs: None})()
+    monkeypatch.setattr(charts.plt, "subplots", lambda *args, **kwargs: (figure, [Axes(), Axes()]))
+    monkeypatch.setattr(charts.plt, "close", lambda *args: None)
+    # the run with the median finished/s (the summary's own figures) had the highest peak
+    runs = [{"peak_per_s": p, "finished_per_s": f} for p, f in ((152.4, 108.3), (132.6, 105.7),
+                                                                 (136.8, 109.5))]
+    median_run = {"scenario": "steady", "variant": "choreo", "final": {95: 2300}, **runs[0],
+                  "repeats": runs}
+    charts.summary_chart([median_run], tmp_path / "summary.png")
+    assert drawn[0] == [136.8]
