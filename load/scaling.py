@@ -11,6 +11,9 @@ import os
 from load import observed, spread
 from load.variant import NAMES, style
 
+# The share of the machine's cores the programs used together above which a step's verdict
+# says the machine itself was nearly full.
+MACHINE_BUSY = 0.8
 # What a replica is, per style of program (orch-amqp's are orch's): the programs the
 # scale-out multiplies.
 REPLICATED = {"orch": ("orchestrator replicas", lambda who: who.startswith("orchestrator")),
@@ -126,7 +129,21 @@ def _limit(variant, summary, replicas):
             if mine(first) else f"the line stopped at {first}: ") + observed.use_text(budget, first)
     if full[1:]:
         text += "; saturated too: " + ", ".join(full[1:])
-    return text + (_uneven(budget, mine) if style(variant) == "orch" else "")
+    return (text + (_uneven(budget, mine) if style(variant) == "orch" else "")
+            + _machine_busy(summary))
+
+
+def _machine_busy(summary):
+    """Say how much of the machine the programs used together when that was most of it: the
+    budgets add up to more cores than the machine has (3.5 at four orchestrator replicas on
+    2 cores over RabbitMQ), so past that point a program may wait for a core, not for its
+    own quota."""
+    cores = summary.get("machine_cores") or os.cpu_count()
+    total = _total_cores(summary)
+    if total < MACHINE_BUSY * cores:
+        return ""
+    return (f" (together the programs used {total:.1f} of the machine's {cores} cores: the "
+            "machine itself was nearly full)")
 
 
 def _uneven(budget, mine):

@@ -396,3 +396,17 @@ def test_c10_takes_each_ratio_between_the_median_peaks_it_shows():
                                       "replicas": 2}}
     text = _text(claims.c10_scale_out(runs))
     assert "29.6 (25.2-30.4) with 2: x1.60 against 1 (linear: x2, so 80% of linear)" in text
+
+
+def test_c10_says_the_machine_was_nearly_full_only_when_the_programs_used_most_of_its_cores():
+    steps = [budget({"orchestrator-0": 0.97, "orders-api": 0.4}),
+             budget({"orchestrator-0": 0.95, "orchestrator-1": 0.96}),
+             budget({f"orchestrator-{i}": 0.93 for i in range(4)} | {"orders-api": 0.3})]
+    runs = {key: {**s, "machine_cores": 4} for key, s in
+            _ramp("orch", (30.0, 58.0, 100.0), steps).items()}
+    text = _text(claims.c10_scale_out(runs))
+    assert ("orch at 4: still limited by the orchestrator replicas themselves: orchestrator-0 "
+            "used 0.93 of its 1 core; saturated too: orchestrator-1, orchestrator-2, "
+            "orchestrator-3 (together the programs used 4.0 of the machine's 4 cores: the "
+            "machine itself was nearly full)") in text
+    assert "nearly full" not in text.split("orch at 4")[0]  # 1.4 and 1.9 of 4 cores
