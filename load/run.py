@@ -25,7 +25,7 @@ from audit.ledger import Ledger, read, tally
 from load.budgets import meter_for
 from load.sampler import Sampler, listener_pid
 from load.scenarios import PAYMENTS_PROGRAM
-from load.variant import ROOT, Variant, queues, style, uses_broker
+from load.variant import BALANCED_WITHIN_S, ROOT, Variant, queues, style, uses_broker
 from runner import processes
 from runner.broker import Broker
 from shared.runtime import config
@@ -42,6 +42,11 @@ def run(scenario, variant_name, folder, port_offset=0, amqp_url=None, log=print,
     started = time.monotonic()
     variant.start()
     log(f"  up in {time.monotonic() - started:.0f} s; {scenario.users} users for {scenario.seconds} s")
+    if scenario.replicas > 1 and style(variant_name) == "orch":
+        took = variant.wait_balanced()
+        log(f"  the {scenario.replicas} replicas lease their shares of the shards"
+            + (f" after {took:.1f} s" if took is not None else
+               f": NOT within {BALANCED_WITHIN_S} s; the load starts anyway (GET /shards)"))
     try:
         facts = _load_and_audit(scenario, variant, folder, amqp_url, log, harness)
     finally:

@@ -204,3 +204,17 @@ def test_the_summary_chart_draws_the_median_peak_of_the_runs_as_the_table_shows_
                   "repeats": runs}
     charts.summary_chart([median_run], tmp_path / "summary.png")
     assert drawn[0] == [136.8]
+
+
+def test_the_replicas_are_balanced_once_each_leases_its_share_of_every_shard():
+    def leases(*owners):
+        return [{"shard": i, "owner": o} for i, o in enumerate(owners)]
+    a, b = "orchestrator-0@host", "orchestrator-1@host"
+    assert variant.balanced(leases(a, a, a, a, b, b, b, b), 2)
+    assert not variant.balanced(leases(a, a, a, a, a, a, a, a), 2)  # the first took them all
+    assert not variant.balanced(leases(a, a, a, a, a, b, b, b), 2)  # one over its share
+    assert not variant.balanced(leases(a, a, a, a, b, b, b, None), 2)  # a shard unleased
+    assert not variant.balanced([], 2)  # no answer from GET /shards
+    four = [f"orchestrator-{i}@host" for i in range(4)]
+    assert variant.balanced(leases(*four, *four), 4)
+    assert not variant.balanced(leases(*four[:3], *four[:3], four[0], four[1]), 4)
