@@ -86,7 +86,7 @@ figures: venv  ## render every figure in README.md and docs/ from the records in
 test: venv broker chromium  ## the tests of the application: static, unit, integration (real broker), API contract, end-to-end, tracing, browser (make test-faults: the rest)
 	$(PY) -m pytest tests/static tests/unit tests/integration tests/contract tests/e2e tests/tracing tests/browser $(PYTEST_ARGS)
 
-test-faults: venv broker  ## the short fault catalogue (each fault under load, then the audit), two crash windows without the dedup (the damage it prevents), a smoke run of the load harness and the bench, and the CPU budgets
+test-faults: venv broker  ## the short fault catalogue (each fault under load, then the audit), two crash windows without the dedup (the damage it prevents), a smoke run of the load harness and the bench, Locust headless against both variants, and the CPU budgets
 	$(PY) -m pytest tests/chaos tests/load $(PYTEST_ARGS)
 
 chromium:  ## install Debian's chromium if it is missing (apt, as root), for the browser tests

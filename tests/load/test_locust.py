@@ -21,9 +21,8 @@ from shared.runtime import config
 from tests.support import ROOT, RunningVariant, moved_ports
 
 # Locust drives the public API alone, which does not change with the database: these tests run
-# in `make test` (SQLite), not again in `make test-e2e DB=postgres`.
-pytestmark = pytest.mark.skipif(os.environ.get("E2E_DB") == "postgres",
-                                reason="Locust's tests run once, on SQLite (make test)")
+# once, on SQLite, in `make test-faults` with the harness's other runs (the instrument, not the
+# application: kept out of `make test`'s 15 minutes).
 PORT_OFFSET = 15000  # 23001-23080
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5678/%2F"
 VAR_DIR = ROOT / "var" / "test-locust"
@@ -124,7 +123,7 @@ def test_the_outage_shape_stops_and_starts_payments_through_the_runner_and_loses
     # stopped from 2.5 s to 7.5 s, through the supervisord of the runner that started the variant
     ran = locust("--host", system.url("orders"), "--variant", system.variant,
                  "--ledger", str(tmp_path / "ledger.jsonl"), "--csv", str(tmp_path / "run"),
-                 files="load/locustfile.py,tests/e2e/outage_shape.py", timeout=120,
+                 files="load/locustfile.py,tests/load/outage_shape.py", timeout=120,
                  LOAD_SHAPE_SCALE="0.25", VAR_DIR=str(system.var_dir))
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     with open(tmp_path / "run_sagas.csv", newline="") as handle:
