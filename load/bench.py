@@ -132,13 +132,12 @@ def measure(name, db, chosen, folder, port_offset, amqp_url, log, harness=None):
                                              chosen["paced_s"], log)
     finally:
         variant.stop()
-    errors = logged.logged_errors(folder / "runner.log")  # complete once the runner stopped
-    warnings = logged.logged_warnings(folder / "runner.log")
+    found = logged.read(folder / "runner.log")  # complete once the runner stopped
+    errors, warnings = found["logged_errors"], found["logged_warnings"]
     if errors or warnings:
         log(f"  the programs logged {sum(errors.values())} error and "
             f"{sum(warnings.values())} warning line(s): see bench.md")
-    return {**figures, "floor": floor_numbers, "logged_errors": errors,
-            "logged_warnings": warnings}
+    return {**figures, "floor": floor_numbers, **found}
 
 
 def _measured(variant, db, client, count, amqp_url, log, harness=None):

@@ -13,34 +13,38 @@ from collections import Counter
 _LINE = re.compile(r"^(?P<program>\S+)\s+\| \d{4}-\d\d-\d\d [\d:,.]+ (?P<level>[A-Z]+) "
                    r"\S+ (?:corr=\S+ )?(?P<message>.*)$")
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ERRORS, WARNINGS = ("ERROR", "CRITICAL"), ("WARNING",)
 KEYS = (("error", "logged_errors"), ("warning", "logged_warnings"))  # in a run's figures
+_KEY_OF_LEVEL = {"ERROR": "logged_errors", "CRITICAL": "logged_errors",
+                 "WARNING": "logged_warnings"}
 
 
-def logged_errors(log_path):
-    """Return {"<program>: <message>": count} of the ERROR and CRITICAL lines of a runner's
-    log, ids replaced by <id> so that the same error counts as one message."""
-    return logged_lines(log_path, ERRORS)
-
-
-def logged_warnings(log_path):
-    """The same for the WARNING lines: what a program gave up on, or will try again (the
-    orders API answering 202 when the orchestrator did not answer in time, a retried message)."""
-    return logged_lines(log_path, WARNINGS)
-
-
-def logged_lines(log_path, levels):
-    """Return {"<program>: <message>": count} of a runner's log lines at these levels."""
-    counted = Counter()
+def read(log_path):
+    """Return {"logged_errors": {...}, "logged_warnings": {...}} of a runner's log, in one
+    pass: each {"<program>: <message>": count} of its ERROR and CRITICAL lines, and of its
+    WARNING lines (what a program gave up on, or will try again: the orders API answering
+    202 when the orchestrator did not answer in time, a retried message), ids replaced by
+    <id> so that the same message counts as one."""
+    counted = {key: Counter() for _, key in KEYS}
     try:
         text = log_path.read_text(errors="replace")
     except FileNotFoundError:
-        return {}
+        text = ""
     for line in text.splitlines():
         found = _LINE.match(line)
-        if found and found["level"] in levels:
-            counted[f"{found['program']}: {_ID.sub('<id>', found['message'])}"] += 1
-    return dict(counted)
+        key = found and _KEY_OF_LEVEL.get(found["level"])
+        if key:
+            counted[key][f"{found['program']}: {_ID.sub('<id>', found['message'])}"] += 1
+    return {key: dict(lines) for key, lines in counted.items()}
+
+
+def logged_errors(log_path):
+    """Return the ERROR and CRITICAL lines of a runner's log, counted by message (read())."""
+    return read(log_path)["logged_errors"]
+
+
+def logged_warnings(log_path):
+    """Return the WARNING lines of a runner's log, counted by message (read())."""
+    return read(log_path)["logged_warnings"]
 
 
 def table_lines(run):

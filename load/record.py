@@ -138,7 +138,8 @@ def _ms(cuts):
 
 def demo_figures(summaries, floor):
     """Return the demo's figures per scenario/variant: rate and peak (median and spread, as the
-    report shows them; the users at the peak are the median run's), latencies, 429s, CPU per order, audit."""
+    report shows them; the users at the peak are the median run's), latencies, 429s, CPU per
+    order, audit."""
     figures = {"floor": floor_figures(floor) if floor else None}
     for s in summaries:
         repeats = s.get("repeats") or [s]

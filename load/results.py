@@ -52,8 +52,7 @@ def summary(folder):
         "cpu_ms_per_order": system_cpu * 1000 / orders if orders else None,
         "locust_cpu_s": facts["cpu_s"].get("locust", 0.0),
         "system_cpu_s": system_cpu, **_observed(folder, facts, found),
-        "logged_errors": logged.logged_errors(folder / "runner.log"),
-        "logged_warnings": logged.logged_warnings(folder / "runner.log"),
+        **logged.read(folder / "runner.log"),  # logged_errors, logged_warnings
     }
 
 
